@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// Runs the whole suite with node's built-in test runner (through tsx for TypeScript).
+// NODE_EXTRA_CA_CERTS is read only when a process starts, so it is set here, before any test
+// process exists, to the test CA that `pretest` (scripts/make-test-ca.mjs) wrote. Every test
+// server is given that CA (tlsCaCertFile/tlsCaKeyFile), so clients verify TLS as usual.
+//
+//   node scripts/run-tests.mjs [file-or-glob ...]
+//   KEYHAVEN_TEST_STORAGE=postgres  runs the black-box suites on PostgreSQL as well.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+const root = resolve(import.meta.dirname, '..');
+const caFile = resolve(root, '.test-ca/ca.pem');
+if (!existsSync(caFile)) {
+  console.error(`missing ${caFile}: run "node scripts/make-test-ca.mjs" (npm test does) first`);
+  process.exit(1);
+}
+const args = process.argv.slice(2);
+const patterns = args.length > 0 ? args : ['test/**/*.test.ts'];
+const child = spawn(
+  process.execPath,
+  [
+    '--import', 'tsx',
+    '--test',
+    '--test-concurrency=2',
+    '--test-timeout=120000',
+    ...patterns,
+  ],
+  {
+    cwd: root,
+    stdio: 'inherit',
+    env: {
+      ...process.env,
+      NODE_EXTRA_CA_CERTS: caFile,
+      LDAPTLS_CACERT: caFile,
+      REQUESTS_CA_BUNDLE: caFile,
+      KEYHAVEN_TEST_CA_DIR: resolve(root, '.test-ca'),
+    },
+  },
+);
+child.on('exit', (code, signal) => process.exit(signal ? 1 : (code ?? 1)));
