@@ -1,0 +1,85 @@
+// The one configuration schema. Every key has a description: the README's configuration
+// reference is generated from this file (`npm run docs:config`), and a test checks that the
+// README is current. Keys are camelCase in the YAML file, KEYHAVEN_SCREAMING_SNAKE in the
+// environment and --kebab-case as flags (DESIGN.md, "Fixed interface").
+import Type, { type Static } from 'typebox';
+
+const Port = (description: string, def: number) =>
+  Type.Integer({ minimum: 0, maximum: 65535, default: def, description });
+
+export const ConfigSchema = Type.Object(
+  {
+    home: Type.String({
+      minLength: 1,
+      description: 'Directory for local state: the master key, TLS files, the SQLite database. Created with mode 0700.',
+      default: '~/.keyhaven',
+    }),
+    storage: Type.Optional(Type.String({
+      minLength: 1,
+      description: 'Where data lives: `sqlite:PATH` (embedded, the default `sqlite:$home/keyhaven.db`) or `postgres://user@host:port/db`.',
+      secret: true,
+    })),
+    httpsPort: Port('HTTPS port: token service, management, directory and Key Vault APIs.', 8443),
+    ldapPort: Port('LDAP port (StartTLS available).', 3389),
+    ldapsPort: Port('LDAPS port (TLS from the first byte).', 3636),
+    agentPort: Port('Port of the local metadata agent (Azure IMDS-compatible), always on 127.0.0.1.', 50342),
+    bindAddress: Type.String({ minLength: 1, default: '0.0.0.0', description: 'Address the HTTPS, LDAP and LDAPS listeners bind to.' }),
+    publicUrl: Type.Optional(Type.String({
+      pattern: '^https://[^\\s/?#]+(/[^\\s?#]*)?$',
+      description: 'Base URL clients reach this server at; the token issuer base and the management audience. Default `https://localhost:{httpsPort}`.',
+    })),
+    vaultDnsSuffix: Type.String({
+      pattern: '^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$',
+      default: 'vault.localhost',
+      description: 'DNS suffix of vault URIs: a vault is served at `https://{vault}.{vaultDnsSuffix}:{httpsPort}`.',
+    }),
+    tlsCaCertFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM CA certificate to issue the server certificate with, instead of generating a CA. Needs `tlsCaKeyFile`.' })),
+    tlsCaKeyFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM private key of `tlsCaCertFile`.' })),
+    tlsCertFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM server certificate (chain) to serve as is, instead of issuing one. Needs `tlsKeyFile`.' })),
+    tlsKeyFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM private key of `tlsCertFile`.' })),
+    tlsNames: Type.Array(Type.String({ minLength: 1 }), {
+      default: [],
+      description: 'Extra DNS names or IP addresses for the generated server certificate (comma-separated in the environment).',
+    }),
+    masterKeyFile: Type.Optional(Type.String({
+      minLength: 1,
+      description: 'The key-encryption key (KEK) file, outside the database. Default `$home/master.key`, generated (0600) on first start.',
+    })),
+    adminPassword: Type.Optional(Type.String({
+      minLength: 1,
+      secret: true,
+      description: 'Password of the bootstrap user `admin`, used only when it is first created. Generated and shown once when unset.',
+    })),
+    logLevel: Type.Union(
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+      { default: 'info', description: 'Structured log level (JSON lines on standard output).' },
+    ),
+    passwordScryptLogN: Type.Integer({
+      minimum: 10, maximum: 22, default: 17,
+      description: 'scrypt cost as log2(N) for password hashes (OWASP: 17). Hashes are upgraded on the next successful login when it changes.',
+    }),
+    passwordScryptR: Type.Integer({ minimum: 1, maximum: 32, default: 8, description: 'scrypt block size r (OWASP: 8).' }),
+    passwordScryptP: Type.Integer({ minimum: 1, maximum: 16, default: 1, description: 'scrypt parallelism p (OWASP: 1).' }),
+    storagePoolSize: Type.Integer({ minimum: 1, maximum: 200, default: 10, description: 'PostgreSQL connection pool size per server.' }),
+    auditMaxBatch: Type.Integer({
+      minimum: 1, maximum: 10000, default: 512,
+      description: 'Most requests whose writes and audit records share one transaction (group commit).',
+    }),
+    shutdownTimeoutMs: Type.Integer({
+      minimum: 0, maximum: 600000, default: 10000,
+      description: 'On SIGTERM, how long in-flight requests may take before connections are closed.',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Static<typeof ConfigSchema>;
+
+/** Keys whose values are secrets: never logged, and also accepted as `{key}File` / `KEYHAVEN_{KEY}_FILE`. */
+export const SECRET_KEYS: ReadonlySet<string> = new Set(
+  Object.entries(ConfigSchema.properties)
+    .filter(([, s]) => (s as { secret?: boolean }).secret === true)
+    .map(([k]) => k),
+);
+
+export const CONFIG_KEYS = Object.keys(ConfigSchema.properties) as (keyof Config)[];
