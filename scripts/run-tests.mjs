@@ -13,7 +13,7 @@ import { resolve } from 'node:path';
 const root = resolve(import.meta.dirname, '..');
 const caFile = resolve(root, '.test-ca/ca.pem');
 if (!existsSync(caFile)) {
-  console.error(`missing ${caFile}: run "node scripts/make-test-ca.mjs" (npm test does) first`);
+  console.error(`missing ${caFile}: run "tsx scripts/make-test-ca.ts" (npm test does) first`);
   process.exit(1);
 }
 const args = process.argv.slice(2);
