@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs the whole suite with node's built-in test runner (through tsx for TypeScript).
 // NODE_EXTRA_CA_CERTS is read only when a process starts, so it is set here, before any test
-// process exists, to the test CA that `pretest` (scripts/make-test-ca.mjs) wrote. Every test
+// process exists, to the test CA that `pretest` (scripts/make-test-ca.ts) wrote. Every test
 // server is given that CA (tlsCaCertFile/tlsCaKeyFile), so clients verify TLS as usual.
 //
 //   node scripts/run-tests.mjs [file-or-glob ...]

@@ -147,7 +147,7 @@ function flagLayer(flags: Record<string, unknown>): Layer {
     if (raw === undefined) continue;
     const { key, fromFile } = splitFileSuffix(rawKey, (k) => k.endsWith('File') ? k.slice(0, -4) : undefined);
     if (!key) throw new StartupError('KH_CONFIG_UNKNOWN_OPTION', `unknown option ${flagName(rawKey)}`);
-    const value = fromFile ? readSecretFile(String(raw), flagName(rawKey)) : typeof raw === 'string' ? fromString(key, raw, flagName(key)) : raw;
+    const value = fromFile ? readSecretFile(String(raw), flagName(rawKey)) : typeof raw === 'string' ? fromString(key, raw, `flag ${flagName(key)}`) : raw;
     setOnce(values, key, value, flagName(rawKey));
   }
   return { values, describe: (key) => `flag ${flagName(key)}` };

@@ -60,33 +60,15 @@ const BACKDATE_MS = 60 * 60 * 1000;
 const EC_P256 = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 
 // ---------------------------------------------------------------------------------------------
-// @peculiar/x509 resolves its algorithm classes through tsyringe, which refuses to load unless a
-// Reflect metadata polyfill is present. It only reads metadata (there is nothing to inject into
-// these zero-argument classes), so a minimal store suffices; a real polyfill, if some other code
-// loaded one, is left alone. The library is imported lazily so the shim is in place first.
+// @peculiar/x509 resolves its algorithm classes through tsyringe, which needs the Reflect
+// metadata API (the library's README: import 'reflect-metadata' first). Imported lazily so
+// that modules which never issue certificates do not load either.
 
 let x509Loaded: Promise<typeof X509> | undefined;
 
 function loadX509(): Promise<typeof X509> {
   x509Loaded ??= (async () => {
-    const reflect = Reflect as unknown as Record<string, unknown>;
-    if (typeof reflect.getMetadata !== 'function') {
-      const store = new WeakMap<object, Map<unknown, unknown>>();
-      const own = (key: unknown, target: object): unknown => store.get(target)?.get(key);
-      reflect.getOwnMetadata = own;
-      reflect.getMetadata = (key: unknown, target: object): unknown => {
-        for (let o: object | null = target; o; o = Object.getPrototypeOf(o) as object | null) {
-          const value = own(key, o);
-          if (value !== undefined) return value;
-        }
-        return undefined;
-      };
-      reflect.defineMetadata = (key: unknown, value: unknown, target: object): void => {
-        const map = store.get(target) ?? new Map<unknown, unknown>();
-        map.set(key, value);
-        store.set(target, map);
-      };
-    }
+    await import('reflect-metadata');
     const x509 = await import('@peculiar/x509');
     x509.cryptoProvider.set(crypto);
     return x509;

@@ -1,0 +1,70 @@
+// `keyhaven admin …`: operations that need the master key and so open the store directly,
+// on the server's machine, with the server's configuration. Server modules are imported inside
+// the actions so that other commands (and --help) do not load them.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { InvalidInputError } from '../../errors.js';
+import type { CliContext } from '../context.js';
+import { addServerConfigOptions, loadServerConfig } from '../server-config.js';
+
+const STORE_KEYS = ['home', 'storage', 'masterKeyFile', 'passwordScryptLogN', 'passwordScryptR', 'passwordScryptP'];
+
+export function register(program: Command, ctx: CliContext): void {
+  const admin = program.command('admin').description('Server administration that needs the master key (run on the server).');
+
+  addServerConfigOptions(
+    admin
+      .command('reset-password')
+      .description("Set a user's password. Without --password-file a password is generated and shown once.")
+      .option('--username <name>', 'The user.', 'admin')
+      .option('--password-file <file>', 'Read the new password from this file.'),
+    STORE_KEYS,
+  ).action(async (opts: Record<string, unknown>) => {
+    const config = loadServerConfig(opts, ctx, STORE_KEYS);
+    const given = typeof opts.passwordFile === 'string' ? readFileSync(opts.passwordFile, 'utf8').replace(/\r?\n$/, '') : undefined;
+    if (given !== undefined && given.length === 0) throw new InvalidInputError('KH_PASSWORD_EMPTY', 'the password file is empty');
+    const { generatePassword, resetPassword } = await import('../../directory/bootstrap-admin.js');
+    const { openCore } = await import('../../server/core.js');
+    const password = given ?? generatePassword();
+    const core = await openCore(config, { createMasterKey: false });
+    try {
+      await resetPassword(core, String(opts.username), password);
+    } finally {
+      await core.close();
+    }
+    ctx.print(given === undefined ? { username: opts.username, password } : { username: opts.username });
+  });
+
+  addServerConfigOptions(
+    admin
+      .command('rotate-master-key')
+      .description('Re-wrap every data key under a new master key, in one transaction, while servers keep serving.')
+      .requiredOption('--new-key-file <file>', 'The new master key; created (0600) when it does not exist.'),
+    STORE_KEYS,
+  ).action(async (opts: Record<string, unknown>) => {
+    const config = loadServerConfig(opts, ctx, STORE_KEYS);
+    const newFile = resolve(String(opts.newKeyFile));
+    const { createMasterKey, readMasterKey } = await import('../../crypto/master-key.js');
+    const { rewrapDataKeys } = await import('../../crypto/master-key-rotation.js');
+    const { openCore } = await import('../../server/core.js');
+    const core = await openCore(config, { createMasterKey: false });
+    let created = false;
+    try {
+      let newKey = readMasterKey(newFile);
+      if (!newKey) {
+        newKey = createMasterKey(newFile);
+        created = true;
+      }
+      const key = newKey;
+      const rewrapped = await core.audit.write(
+        { actor: 'system', action: 'masterkey.rotate', details: { from: core.masterKey.id, to: key.id } },
+        (tx) => rewrapDataKeys(tx, core.masterKey, key),
+      );
+      ctx.print({ previousKeyId: core.masterKey.id, keyId: key.id, newKeyFile: newFile, created, rewrappedDataKeys: rewrapped });
+      ctx.warn(`install ${newFile} as the master key (masterKeyFile) of every server before its next start; servers holding only the old key will refuse to start`);
+    } finally {
+      await core.close();
+    }
+  });
+}

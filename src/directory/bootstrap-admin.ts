@@ -1,0 +1,74 @@
+// The bootstrap administrator `admin`, created on first start. Its password comes from
+// configuration (KEYHAVEN_ADMIN_PASSWORD / _FILE) or is generated; a generated one is shown
+// once on the terminal — never through the structured log — and kept in
+// $KEYHAVEN_HOME/admin-password (0600). A later start never changes it silently.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { unlinkSync } from 'node:fs';
+import { writeFileAtomic } from '../crypto/master-key.js';
+import { NotFoundError } from '../errors.js';
+import type { CoreServices } from '../server/core.js';
+
+export const ADMIN_USERNAME = 'admin';
+export const DEFAULT_DOMAIN = 'keyhaven.local';
+
+export interface BootstrapResult {
+  created: boolean;
+  /** Set only when the password was generated now; the caller shows it once. */
+  generatedPassword?: string;
+  passwordFile?: string;
+  /** A configured password that differs from the current one (not applied). */
+  configuredPasswordIgnored?: boolean;
+}
+
+export function generatePassword(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+export async function ensureBootstrapAdmin(core: CoreServices): Promise<BootstrapResult> {
+  const existing = await core.storage.read.users.byUsername(ADMIN_USERNAME);
+  const configured = core.config.adminPassword;
+  if (existing) {
+    if (configured === undefined || existing.password_hash === null) return { created: false };
+    const { ok } = await core.passwords.verify(configured, existing.password_hash);
+    return { created: false, configuredPasswordIgnored: !ok };
+  }
+  const password = configured ?? generatePassword();
+  const hash = await core.passwords.hash(password);
+  const passwordFile = join(core.config.home, 'admin-password');
+  if (configured === undefined) writeFileAtomic(passwordFile, password + '\n', 0o600);
+  const id = randomUUID();
+  const now = new Date().toISOString();
+  try {
+    await core.audit.write({ actor: 'system', action: 'user.create', target: id, details: { username: ADMIN_USERNAME, bootstrap: true } }, (tx) =>
+      tx.users.insert({
+        id,
+        username: ADMIN_USERNAME,
+        user_principal_name: `${ADMIN_USERNAME}@${DEFAULT_DOMAIN}`,
+        display_name: 'Keyhaven administrator',
+        password_hash: hash,
+        account_enabled: 1,
+        created_at: now,
+        updated_at: now,
+      }),
+    );
+  } catch (err) {
+    if (configured === undefined) {
+      try { unlinkSync(passwordFile); } catch { /* nothing to undo */ }
+    }
+    // Another replica created it first: that one's password stands.
+    if (await core.storage.read.users.byUsername(ADMIN_USERNAME)) return { created: false };
+    throw err;
+  }
+  return configured === undefined ? { created: true, generatedPassword: password, passwordFile } : { created: true };
+}
+
+/** `keyhaven admin reset-password`: sets a user's password, audited. */
+export async function resetPassword(core: CoreServices, username: string, password: string): Promise<void> {
+  const user = await core.storage.read.users.byUsername(username);
+  if (!user) throw new NotFoundError('KH_USER_NOT_FOUND', `user ${username} does not exist`);
+  const hash = await core.passwords.hash(password);
+  await core.audit.write({ actor: 'system', action: 'user.password.reset', target: user.id, details: { username: user.username } }, (tx) =>
+    tx.users.updateVersioned(user.id, user.version, { password_hash: hash, updated_at: new Date().toISOString() }),
+  );
+}

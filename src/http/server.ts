@@ -1,0 +1,47 @@
+// The HTTPS face: one Fastify instance on the server certificate. Each API registers as a
+// plugin receiving the services it needs; this file holds only what all of them share —
+// TLS, request ids, logging, body limits, error rendering, health endpoints.
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger } from 'fastify';
+import type { Logger } from 'pino';
+import type { TlsMaterial } from '../crypto/tls-ca.js';
+import { requestSerializer } from '../log/logger.js';
+import type { CoreServices } from '../server/core.js';
+import { errorHandler } from './error-handler.js';
+import { healthRoutes } from './health-routes.js';
+
+export interface HttpServerDeps {
+  core: CoreServices;
+  tls: Pick<TlsMaterial, 'certPem' | 'keyPem'>;
+  logger: Logger;
+}
+
+const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export type HttpApp = Awaited<ReturnType<typeof buildHttpServer>>;
+
+export async function buildHttpServer(deps: HttpServerDeps) {
+  const app = Fastify({
+    https: { key: deps.tls.keyPem, cert: deps.tls.certPem, minVersion: 'TLSv1.2' },
+    loggerInstance: deps.logger.child({}, { serializers: { req: requestSerializer } }) as FastifyBaseLogger,
+    // Azure clients send x-ms-client-request-id; echoing a well-formed one helps correlate.
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-ms-client-request-id'];
+      return typeof given === 'string' && CLIENT_REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    bodyLimit: 1024 * 1024,
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    trustProxy: false,
+  });
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-ms-request-id', request.id);
+  });
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((request, reply) => {
+    void reply.status(404).send({ error: { code: 'KH_NO_SUCH_PATH', message: `no route for ${request.method} ${request.url.split('?')[0]}` } });
+  });
+  await app.register(healthRoutes, { storage: deps.core.storage });
+  return app;
+}
