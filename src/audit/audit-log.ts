@@ -55,6 +55,7 @@ export class AuditLog {
   readonly #maxBatch: number;
   #queue: Job[] = [];
   #draining: Promise<void> | undefined;
+  #stats = { transactions: 0, records: 0 };
 
   constructor(storage: Storage, key: Buffer, options: { maxBatch?: number } = {}) {
     this.#storage = storage;
@@ -96,6 +97,11 @@ export class AuditLog {
     return rows.map(toRecord);
   }
 
+  /** Committed batch transactions and records so far: shows how well group commit batches. */
+  stats(): { transactions: number; records: number } {
+    return { ...this.#stats };
+  }
+
   /** Waits until every queued request is committed or failed. */
   async flush(): Promise<void> {
     while (this.#draining) await this.#draining;
@@ -118,6 +124,7 @@ export class AuditLog {
 
   async #commit(batch: Job[]): Promise<void> {
     let outcomes: (() => void)[] = [];
+    let appended = 0;
     try {
       await this.#storage.transaction(async (tx) => {
         outcomes = [];
@@ -129,7 +136,10 @@ export class AuditLog {
           outcomes.push(step.settle);
         }
         if (head.seq !== startSeq) await tx.audit.setHead(head.seq, head.mac);
+        appended = head.seq - startSeq;
       });
+      this.#stats.transactions++;
+      this.#stats.records += appended;
     } catch (err) {
       const failure = new UnavailableError('KH_AUDIT_UNAVAILABLE', 'the audit log could not be written; nothing was changed', { cause: err });
       for (const job of batch) job.reject(failure);
