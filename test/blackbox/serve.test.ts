@@ -44,6 +44,10 @@ describe('keyhaven serve', () => {
     assert.equal(mode(join(home, 'tls', 'ca-key.pem')), 0o600);
     assert.equal(mode(join(home, 'tls', 'server-key.pem')), 0o600);
     assert.equal(mode(join(home, 'admin-password')), 0o600);
+    if (storage.url.startsWith('sqlite:')) {
+      assert.equal(mode(join(home, 'keyhaven.db')), 0o600);
+      assert.equal(mode(join(home, 'keyhaven.db-wal')), 0o600);
+    }
   });
 
   it('shows a generated admin password once on the terminal, never in the structured log', () => {
