@@ -66,7 +66,18 @@ export class Storage {
       : await openPostgres(url, options.poolSize ?? 10);
     const storage = new Storage(handle);
     try {
-      await storage.migrate();
+      // Processes opening a new SQLite file at the same moment (a server and an admin
+      // command) race on the first migration: SQLite's migration lock is per connection. The
+      // loser's error clears once the winner commits, so try again a few times.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await storage.migrate();
+          break;
+        } catch (err) {
+          if (attempt >= 5 || storage.engine !== 'sqlite') throw err;
+          await new Promise((r) => setTimeout(r, 50 * attempt));
+        }
+      }
     } catch (err) {
       await storage.close();
       throw err;

@@ -257,3 +257,26 @@ for (const engine of engines) {
     });
   });
 }
+
+describe('storage: opening a new database from several processes at once', () => {
+  for (const engine of engines) {
+    it(`all agree on one migrated schema (${engine.name})`, async () => {
+      const fx = await engine.create();
+      try {
+        const { spawn } = await import('node:child_process');
+        const script = `import { Storage } from './src/storage/storage.ts'; const s = await Storage.open(process.argv[1]); await s.read.settings.setIfAbsent('winner', String(process.pid)); await s.close();`;
+        const runs = Array.from({ length: 4 }, () => new Promise<number | null>((resolve) => {
+          const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, fx.url], { cwd: join(import.meta.dirname, '../..'), stdio: ['ignore', 'ignore', 'inherit'] });
+          const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+          child.on('exit', (code) => { clearTimeout(timer); resolve(code); });
+        }));
+        assert.deepEqual(await Promise.all(runs), [0, 0, 0, 0]);
+        const rows = await fx.exec('select name from kysely_migration');
+        assert.equal(rows.length, 1);
+        assert.equal((await fx.exec(`select count(*) as n from settings where name = 'winner'`))[0]!.n, fx.name === 'sqlite' ? 1 : '1');
+      } finally {
+        await fx.cleanup();
+      }
+    });
+  }
+});
