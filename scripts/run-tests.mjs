@@ -4,10 +4,11 @@
 // process exists, to the test CA that `pretest` (scripts/make-test-ca.ts) wrote. Every test
 // server is given that CA (tlsCaCertFile/tlsCaKeyFile), so clients verify TLS as usual.
 //
-//   node scripts/run-tests.mjs [file-or-glob ...]
-//   KEYHAVEN_TEST_STORAGE=postgres  runs the black-box suites on PostgreSQL as well.
+//   node scripts/run-tests.mjs [test file or folder ...] [node test options]
+//   KEYHAVEN_TEST_STORAGE=postgres  black-box servers use PostgreSQL instead of SQLite
+//   (`npm run test:postgres` runs test/blackbox that way).
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
@@ -24,8 +25,13 @@ function testFiles(dir) {
     return entry.name.endsWith('.test.ts') ? [relative(root, path)] : [];
   });
 }
+// Arguments are test files or folders (expanded here); options pass through to node.
 const args = process.argv.slice(2);
-const patterns = args.length > 0 ? args : testFiles(resolve(root, 'test')).sort();
+const expand = (arg) =>
+  !arg.startsWith('-') && existsSync(resolve(root, arg)) && statSync(resolve(root, arg)).isDirectory()
+    ? testFiles(resolve(root, arg)).sort()
+    : [arg];
+const patterns = args.some((a) => !a.startsWith('-')) ? args.flatMap(expand) : [...args, ...testFiles(resolve(root, 'test')).sort()];
 const child = spawn(
   process.execPath,
   [
