@@ -191,6 +191,10 @@ function fromString(key: string, raw: string, name: string): unknown {
     case 'integer':
       if (!/^-?\d+$/.test(raw.trim())) throw new StartupError('KH_CONFIG_INVALID', `invalid option ${key} (${name}): must be an integer`);
       return Number(raw.trim());
+    case 'boolean':
+      if (/^(true|1|yes|on)$/i.test(raw.trim())) return true;
+      if (/^(false|0|no|off)$/i.test(raw.trim())) return false;
+      throw new StartupError('KH_CONFIG_INVALID', `invalid option ${key} (${name}): must be true or false`);
     case 'array':
       return raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
     default:

@@ -60,6 +60,23 @@ export const ConfigSchema = Type.Object(
     }),
     passwordScryptR: Type.Integer({ minimum: 1, maximum: 32, default: 8, description: 'scrypt block size r (OWASP: 8).' }),
     passwordScryptP: Type.Integer({ minimum: 1, maximum: 16, default: 1, description: 'scrypt parallelism p (OWASP: 1).' }),
+    directoryDomain: Type.String({
+      pattern: '^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$',
+      default: 'keyhaven.local',
+      description: "The tenant's domain: the suffix of user principal names (`alice@{directoryDomain}`).",
+    }),
+    passwordGrant: Type.Boolean({
+      default: true,
+      description: 'Whether the token endpoint accepts the OAuth password grant (scripts, `keyhaven login --username`).',
+    }),
+    passwordMinLength: Type.Integer({ minimum: 8, maximum: 256, default: 12, description: 'Shortest password the password policy accepts (NIST SP 800-63B: at least 8).' }),
+    lockoutThreshold: Type.Integer({ minimum: 1, maximum: 100, default: 5, description: 'Consecutive failed sign-ins after which an account is locked for a growing delay.' }),
+    lockoutBaseDelaySeconds: Type.Integer({ minimum: 1, maximum: 86400, default: 30, description: 'First lockout delay; it doubles with each further failure.' }),
+    lockoutMaxDelaySeconds: Type.Integer({ minimum: 1, maximum: 86400, default: 900, description: 'Longest lockout delay.' }),
+    trustedSources: Type.Array(Type.String({ minLength: 1 }), {
+      default: [],
+      description: 'IP addresses or CIDR blocks (such as the JupyterHub or SSSD host) exempt from the per-source guard against password spraying; their accounts still lock.',
+    }),
     storagePoolSize: Type.Integer({ minimum: 1, maximum: 200, default: 10, description: 'PostgreSQL connection pool size per server.' }),
     auditMaxBatch: Type.Integer({
       minimum: 1, maximum: 10000, default: 512,
