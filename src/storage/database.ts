@@ -46,6 +46,7 @@ export interface AuditHeadTable {
 
 export interface UsersTable {
   id: string;
+  /** The short login name (POSIX-safe, lower case) LDAP serves as uid / sAMAccountName. */
   username: string;
   user_principal_name: string;
   display_name: string;
@@ -55,6 +56,95 @@ export interface UsersTable {
   updated_at: string;
   /** Optimistic concurrency: bumped by every update; an update naming a stale version fails. */
   version: Generated<number>;
+  // Added by 0002_directory (nullable or defaulted: optional on insert, as Kysely makes nullable columns).
+  given_name: string | null;
+  surname: string | null;
+  mail: string | null;
+  /** Unique among users; allocated from the POSIX id range unless given. */
+  uid_number: number | null;
+  gid_number: number | null;
+  home_directory: string | null;
+  login_shell: string | null;
+  /** JSON array of OpenSSH public key lines. */
+  ssh_public_keys: Generated<string>;
+  /** JSON object: attribute name → values (see directory/extra-attributes.ts). */
+  extra: Generated<string>;
+  password_changed_at: string | null;
+}
+
+export interface GroupsTable {
+  id: string;
+  display_name: string;
+  /** Served by LDAP as cn / sAMAccountName; unique ignoring case (index on lower()). */
+  mail_nickname: string;
+  description: string | null;
+  gid_number: number | null;
+  security_enabled: number;
+  extra: Generated<string>;
+  created_at: string;
+  updated_at: string;
+  version: Generated<number>;
+}
+
+export type MemberType = 'user' | 'group' | 'servicePrincipal';
+
+export interface GroupMembersTable {
+  group_id: string;
+  member_id: string;
+  member_type: MemberType;
+}
+
+export interface ApplicationsTable {
+  /** The application's object id. */
+  id: string;
+  /** The client id (Graph's appId), shared with its service principal. */
+  app_id: string;
+  display_name: string;
+  created_at: string;
+  updated_at: string;
+  version: Generated<number>;
+}
+
+export type AppCredentialType = 'password' | 'certificate';
+
+/** Client secrets (HMAC digest only, never the secret) and certificates (public part only). */
+export interface AppCredentialsTable {
+  key_id: string;
+  application_id: string;
+  type: AppCredentialType;
+  display_name: string | null;
+  /** Entra's `hint`: the secret's first three characters. */
+  hint: string | null;
+  /** Lowercase hex HMAC-SHA-256 of the secret under the server's credential key. */
+  secret_digest: string | null;
+  cert_der_b64: string | null;
+  thumbprint_sha1: string | null;
+  thumbprint_sha256: string | null;
+  start_date: string;
+  end_date: string;
+}
+
+export type ServicePrincipalType = 'Application' | 'ManagedIdentity';
+
+export interface ServicePrincipalsTable {
+  id: string;
+  app_id: string;
+  display_name: string;
+  account_enabled: number;
+  service_principal_type: ServicePrincipalType;
+  created_at: string;
+  updated_at: string;
+  version: Generated<number>;
+}
+
+export interface DirectoryRoleAssignmentsTable {
+  id: string;
+  /** The role's template id (Entra's built-in role ids are the same in every tenant). */
+  role_definition_id: string;
+  principal_id: string;
+  /** `/` for the whole directory, `/{application object id}` for one application. */
+  directory_scope_id: string;
+  created_at: string;
 }
 
 export interface Database {
@@ -64,4 +154,10 @@ export interface Database {
   audit_records: AuditRecordsTable;
   audit_head: AuditHeadTable;
   users: UsersTable;
+  groups: GroupsTable;
+  group_members: GroupMembersTable;
+  applications: ApplicationsTable;
+  app_credentials: AppCredentialsTable;
+  service_principals: ServicePrincipalsTable;
+  directory_role_assignments: DirectoryRoleAssignmentsTable;
 }

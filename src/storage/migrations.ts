@@ -2,6 +2,7 @@
 // `kysely_migration` and serialises concurrent replicas through `kysely_migration_lock`.
 // Never edit a released migration: add a new one.
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import { directoryMigration } from './migration-0002-directory.js';
 
 const migrations: Record<string, Migration> = {
   '0001_foundation': {
@@ -61,6 +62,7 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0002_directory': directoryMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

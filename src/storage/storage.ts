@@ -7,9 +7,14 @@ import { UnavailableError } from '../errors.js';
 import type { Database } from './database.js';
 import { migrationProvider } from './migrations.js';
 import { openPostgres } from './postgres-engine.js';
+import { ApplicationRepo } from './repos/application-repo.js';
 import { AuditRepo } from './repos/audit-repo.js';
 import { DataKeyRepo } from './repos/data-key-repo.js';
+import { GroupMemberRepo } from './repos/group-member-repo.js';
+import { GroupRepo } from './repos/group-repo.js';
+import { RoleAssignmentRepo } from './repos/role-assignment-repo.js';
 import { ServerSecretRepo } from './repos/server-secret-repo.js';
+import { ServicePrincipalRepo } from './repos/service-principal-repo.js';
 import { SettingsRepo } from './repos/settings-repo.js';
 import { UserRepo } from './repos/user-repo.js';
 import { openSqlite } from './sqlite-engine.js';
@@ -22,6 +27,11 @@ export interface Repos {
   serverSecrets: ServerSecretRepo;
   audit: AuditRepo;
   users: UserRepo;
+  groups: GroupRepo;
+  groupMembers: GroupMemberRepo;
+  applications: ApplicationRepo;
+  servicePrincipals: ServicePrincipalRepo;
+  roleAssignments: RoleAssignmentRepo;
 }
 
 /** Repositories bound to one open transaction, plus savepoints (used by group commit). */
@@ -153,6 +163,11 @@ function makeRepos(db: Kysely<Database>, engine: Engine): Repos {
     serverSecrets: new ServerSecretRepo(db),
     audit: new AuditRepo(db, engine),
     users: new UserRepo(db),
+    groups: new GroupRepo(db),
+    groupMembers: new GroupMemberRepo(db),
+    applications: new ApplicationRepo(db),
+    servicePrincipals: new ServicePrincipalRepo(db),
+    roleAssignments: new RoleAssignmentRepo(db),
   };
 }
 

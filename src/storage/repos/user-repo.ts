@@ -1,8 +1,15 @@
 import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
 import { PreconditionFailedError } from '../../errors.js';
 import type { Database, UsersTable } from '../database.js';
+import { afterKeyset, compileFilter, toPage, type PageRequest, type PageResult, type RowFilter } from '../row-filter.js';
 
 export type UserRow = Selectable<UsersTable>;
+
+/** Columns a directory filter may name. */
+const FILTERABLE = new Set([
+  'id', 'username', 'user_principal_name', 'display_name', 'given_name', 'surname', 'mail',
+  'account_enabled', 'uid_number', 'gid_number', 'home_directory', 'login_shell', 'created_at',
+]);
 
 export class UserRepo {
   constructor(private readonly db: Kysely<Database>) {}
@@ -15,6 +22,24 @@ export class UserRepo {
     return this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
+  /** userPrincipalName ignoring case (Graph's rule), through the lower() index. */
+  async byUpn(upn: string): Promise<UserRow | undefined> {
+    return this.db
+      .selectFrom('users')
+      .selectAll()
+      .where((eb) => eb(eb.fn('lower', ['user_principal_name']), '=', upn.toLowerCase()))
+      .executeTakeFirst();
+  }
+
+  async byUidNumber(uidNumber: number): Promise<UserRow | undefined> {
+    return this.db.selectFrom('users').selectAll().where('uid_number', '=', uidNumber).executeTakeFirst();
+  }
+
+  async byIds(ids: readonly string[]): Promise<UserRow[]> {
+    if (ids.length === 0) return [];
+    return this.db.selectFrom('users').selectAll().where('id', 'in', [...ids]).execute();
+  }
+
   async insert(row: Insertable<UsersTable>): Promise<void> {
     await this.db.insertInto('users').values({ ...row, username: row.username.toLowerCase() }).execute();
   }
@@ -22,6 +47,15 @@ export class UserRepo {
   async count(): Promise<number> {
     const row = await this.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     return Number(row.n);
+  }
+
+  /** One page in creation order, optionally filtered. */
+  async list(filter: RowFilter | undefined, page: PageRequest): Promise<PageResult<UserRow>> {
+    let q = this.db.selectFrom('users').selectAll();
+    if (filter) q = q.where(compileFilter(filter, FILTERABLE));
+    if (page.after) q = q.where(afterKeyset(page.after));
+    const rows = await q.orderBy('created_at').orderBy('id').limit(page.limit + 1).execute();
+    return toPage(rows, page.limit);
   }
 
   /**
@@ -39,5 +73,36 @@ export class UserRepo {
       throw new PreconditionFailedError('KH_VERSION_MISMATCH', 'the resource was changed by another request; read it again and retry');
     }
     return expectedVersion + 1;
+  }
+
+  /**
+   * Compare-and-set of the password hash alone (a transparent rehash at sign-in): applies only
+   * if the hash is still the one that was verified, so it never undoes a concurrent change.
+   * Leaves the version alone: a rehash is not a change a client could have read.
+   */
+  async replacePasswordHash(id: string, expectedHash: string, newHash: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('users')
+      .set({ password_hash: newHash })
+      .where('id', '=', id)
+      .where('password_hash', '=', expectedHash)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('users').where('id', '=', id).executeTakeFirst();
+    return Number(result.numDeletedRows) === 1;
+  }
+
+  /** The highest uid and user gid at or above `from`, for POSIX id allocation. */
+  async maxPosixId(from: number): Promise<number | null> {
+    const row = await this.db
+      .selectFrom('users')
+      .select((eb) => [eb.fn.max('uid_number').as('u'), eb.fn.max('gid_number').as('g')])
+      .where((eb) => eb.or([eb('uid_number', '>=', from), eb('gid_number', '>=', from)]))
+      .executeTakeFirst();
+    const values = [row?.u, row?.g].filter((v): v is number => v !== null && v !== undefined).map(Number).filter((v) => v >= from);
+    return values.length === 0 ? null : Math.max(...values);
   }
 }

@@ -1,0 +1,74 @@
+import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
+import { PreconditionFailedError } from '../../errors.js';
+import type { Database, GroupsTable } from '../database.js';
+import { afterKeyset, compileFilter, toPage, type PageRequest, type PageResult, type RowFilter } from '../row-filter.js';
+
+export type GroupRow = Selectable<GroupsTable>;
+
+const FILTERABLE = new Set(['id', 'display_name', 'mail_nickname', 'description', 'gid_number', 'security_enabled', 'created_at']);
+
+export class GroupRepo {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async byId(id: string): Promise<GroupRow | undefined> {
+    return this.db.selectFrom('groups').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /** mailNickname ignoring case, through the lower() unique index. */
+  async byMailNickname(name: string): Promise<GroupRow | undefined> {
+    return this.db
+      .selectFrom('groups')
+      .selectAll()
+      .where((eb) => eb(eb.fn('lower', ['mail_nickname']), '=', name.toLowerCase()))
+      .executeTakeFirst();
+  }
+
+  async byGidNumber(gidNumber: number): Promise<GroupRow | undefined> {
+    return this.db.selectFrom('groups').selectAll().where('gid_number', '=', gidNumber).executeTakeFirst();
+  }
+
+  async byIds(ids: readonly string[]): Promise<GroupRow[]> {
+    if (ids.length === 0) return [];
+    return this.db.selectFrom('groups').selectAll().where('id', 'in', [...ids]).execute();
+  }
+
+  async insert(row: Insertable<GroupsTable>): Promise<void> {
+    await this.db.insertInto('groups').values(row).execute();
+  }
+
+  async list(filter: RowFilter | undefined, page: PageRequest): Promise<PageResult<GroupRow>> {
+    let q = this.db.selectFrom('groups').selectAll();
+    if (filter) q = q.where(compileFilter(filter, FILTERABLE));
+    if (page.after) q = q.where(afterKeyset(page.after));
+    const rows = await q.orderBy('created_at').orderBy('id').limit(page.limit + 1).execute();
+    return toPage(rows, page.limit);
+  }
+
+  async updateVersioned(id: string, expectedVersion: number, patch: Omit<Updateable<GroupsTable>, 'id' | 'version'>): Promise<number> {
+    const result = await this.db
+      .updateTable('groups')
+      .set((eb) => ({ ...patch, version: eb('version', '+', 1) }))
+      .where('id', '=', id)
+      .where('version', '=', expectedVersion)
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) !== 1) {
+      throw new PreconditionFailedError('KH_VERSION_MISMATCH', 'the resource was changed by another request; read it again and retry');
+    }
+    return expectedVersion + 1;
+  }
+
+  /** Deletes the group; its own member rows go with it (foreign key, on delete cascade). */
+  async delete(id: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('groups').where('id', '=', id).executeTakeFirst();
+    return Number(result.numDeletedRows) === 1;
+  }
+
+  async maxGidNumber(from: number): Promise<number | null> {
+    const row = await this.db
+      .selectFrom('groups')
+      .select((eb) => eb.fn.max('gid_number').as('g'))
+      .where('gid_number', '>=', from)
+      .executeTakeFirst();
+    return row?.g === null || row?.g === undefined ? null : Number(row.g);
+  }
+}
