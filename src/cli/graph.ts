@@ -1,0 +1,89 @@
+// Helpers for the `keyhaven ad …` commands: OData filters, and resolving the names az accepts
+// (a group's display name, an application's appId, a user's UPN) to object ids.
+import type { Command } from 'commander';
+import { NotFoundError } from '../errors.js';
+import type { ApiClient } from './http-client.js';
+
+/** az's CREDENTIAL_WARNING, printed whenever a command outputs a new secret. */
+export const CREDENTIAL_WARNING =
+  'The output includes credentials that you must protect. Be sure that you do not include these credentials in ' +
+  'your code or check the credentials into your source control.';
+
+/** Graph's own code for a missing object, so the error reads as the API's would. */
+const NOT_FOUND = 'Request_ResourceNotFound';
+
+export interface DirectoryObject {
+  id: string;
+  displayName?: string | null;
+  [key: string]: unknown;
+}
+
+export function isGuid(value: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
+}
+
+/**
+ * An OData string literal. az pastes values between quotes as they are; doubling a quote (OData
+ * ABNF `SQUOTE-in-string`) keeps a name such as O'Brien from breaking or rewriting the filter.
+ */
+export function odataString(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+/** `?$filter=…` joining `filters` with `and`, as az's list commands do; '' for none. */
+export function filterQuery(filters: (string | undefined)[]): string {
+  const given = filters.filter((f): f is string => f !== undefined && f !== '');
+  return given.length === 0 ? '' : `?$filter=${encodeURIComponent(given.join(' and '))}`;
+}
+
+/** A path segment: ids and UPNs are encoded, so none can reach another path. */
+export const seg = encodeURIComponent;
+
+/** The `ad` group, created by whichever ad-* module registers first. */
+export function adCommand(program: Command): Command {
+  return (
+    program.commands.find((c) => c.name() === 'ad') ??
+    program.command('ad').description('Manage the directory: users, groups, applications, service principals and directory roles.')
+  );
+}
+
+/** az's `--group`: an object id, or a display name that must match exactly one group. */
+export async function resolveGroup(client: ApiClient, identifier: string): Promise<string> {
+  if (isGuid(identifier)) return identifier;
+  // az filters with startswith(displayName, …) here, so "team" is ambiguous beside "team-a";
+  // an exact match is what a name means.
+  const { items } = await client.graphList<DirectoryObject>(`/groups${filterQuery([`displayName eq ${odataString(identifier)}`])}`);
+  if (items.length === 0) throw new NotFoundError(NOT_FOUND, `Group '${identifier}' was not found in the directory.`);
+  if (items.length > 1) throw new Error(`More than one group has the display name '${identifier}'; use its object id.`);
+  return items[0]!.id;
+}
+
+/** az's _resolve_application: an appId, else an object id; or an identifier URI. */
+export async function resolveApplication(client: ApiClient, identifier: string): Promise<string> {
+  const filter = isGuid(identifier)
+    ? `appId eq ${odataString(identifier)}`
+    : `identifierUris/any(s:s eq ${odataString(identifier)})`;
+  const { items } = await client.graphList<DirectoryObject>(`/applications${filterQuery([filter])}`);
+  if (items.length > 0) return items[0]!.id;
+  if (isGuid(identifier)) return identifier; // not an appId: an object id, as az assumes
+  throw new NotFoundError(NOT_FOUND, `Application with identifier URI '${identifier}' doesn't exist.`);
+}
+
+/**
+ * az's _resolve_object_id for `--assignee`: a UPN is a user; a GUID is a service principal's
+ * appId if one has it, else an object id taken as it is.
+ */
+export async function resolvePrincipal(client: ApiClient, assignee: string): Promise<string> {
+  if (assignee.includes('@')) {
+    const { items } = await client.graphList<DirectoryObject>(`/users${filterQuery([`userPrincipalName eq ${odataString(assignee)}`])}`);
+    if (items.length > 0) return items[0]!.id;
+  } else if (isGuid(assignee)) {
+    const { items } = await client.graphList<DirectoryObject>(`/servicePrincipals${filterQuery([`appId eq ${odataString(assignee)}`])}`);
+    return items.length > 0 ? items[0]!.id : assignee;
+  }
+  throw new NotFoundError(NOT_FOUND, `Cannot find user or service principal in the directory for '${assignee}'.`);
+}
+
+export function notFound(message: string): NotFoundError {
+  return new NotFoundError(NOT_FOUND, message);
+}
