@@ -91,7 +91,10 @@ export function errorFromResponse(res: HttpsResponse, origin: string): Error {
     case 503:
       return new UnavailableError(code, message, options);
     default:
-      if (res.status >= 500) return new ServerError(`${message} (HTTP ${res.status})`, res.status);
+      if (res.status >= 500) {
+        const shown = message.endsWith(`HTTP ${res.status}`) ? message : `${message} (HTTP ${res.status})`;
+        return new ServerError(shown, res.status);
+      }
       return new InvalidInputError(code, message, options);
   }
 }
