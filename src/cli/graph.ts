@@ -58,15 +58,22 @@ export async function resolveGroup(client: ApiClient, identifier: string): Promi
   return items[0]!.id;
 }
 
-/** az's _resolve_application: an appId, else an object id; or an identifier URI. */
+/**
+ * az's _resolve_application: an appId, else an object id. az takes any other value for an
+ * identifier URI and filters with a lambda (identifierUris/any(…)), which Keyhaven's $filter does
+ * not have; so `api://{appId}` (the identifier URI Keyhaven gives an application) is read as
+ * its appId, and anything else as an exact display name, which `ad sp create-for-rbac --name`
+ * made unique.
+ */
 export async function resolveApplication(client: ApiClient, identifier: string): Promise<string> {
-  const filter = isGuid(identifier)
-    ? `appId eq ${odataString(identifier)}`
-    : `identifierUris/any(s:s eq ${odataString(identifier)})`;
+  const appIdUri = /^api:\/\/([0-9a-f-]{36})\/?$/i.exec(identifier)?.[1];
+  const appId = isGuid(identifier) ? identifier : appIdUri !== undefined && isGuid(appIdUri) ? appIdUri : undefined;
+  const filter = appId !== undefined ? `appId eq ${odataString(appId)}` : `displayName eq ${odataString(identifier)}`;
   const { items } = await client.graphList<DirectoryObject>(`/applications${filterQuery([filter])}`);
-  if (items.length > 0) return items[0]!.id;
+  if (items.length === 1 || (items.length > 1 && appId !== undefined)) return items[0]!.id;
+  if (items.length > 1) throw new Error(`More than one application has the display name '${identifier}'; use its appId.`);
   if (isGuid(identifier)) return identifier; // not an appId: an object id, as az assumes
-  throw new NotFoundError(NOT_FOUND, `Application with identifier URI '${identifier}' doesn't exist.`);
+  throw new NotFoundError(NOT_FOUND, `Application '${identifier}' doesn't exist.`);
 }
 
 /**

@@ -596,6 +596,22 @@ describe('keyhaven ad app and sp', () => {
     assert.deepEqual(posts, ['addPassword', 'removePassword']);
   });
 
+  it('app show takes an appId, api://{appId} or an exact display name; a name that matches nothing exits 3', async () => {
+    await signedIn();
+    appRoutes(true);
+    for (const id of [APP_ID, `api://${APP_ID}`, 'trainer']) {
+      const r = await run('ad', 'app', 'show', '--id', id);
+      assert.equal(r.code, 0, `${id}: ${r.stderr}`);
+      assert.equal(r.json().appId, APP_ID);
+    }
+    const filters = fake.graphRequests().filter((q) => q.path === '/graph/v1.0/applications').map((q) => q.query.get('$filter'));
+    assert.deepEqual(filters, [`appId eq '${APP_ID}'`, `appId eq '${APP_ID}'`, "displayName eq 'trainer'"]);
+    fake.on('GET', '/graph/v1.0/applications', () => ({ body: { value: [] } }));
+    const missing = await run('ad', 'app', 'show', '--id', 'nothing');
+    assert.equal(missing.code, 3);
+    oneErrorLine(missing.stderr, /Application 'nothing' doesn't exist/);
+  });
+
   it('app list stops at 100 with az’s warning unless --all', async () => {
     await signedIn();
     fake.on('GET', '/graph/v1.0/applications', (q) => {

@@ -99,7 +99,7 @@ export function register(program: Command, ctx: CliContext): void {
   app
     .command('show')
     .description('Show an application.')
-    .requiredOption('--id <id>', 'appId, object id or identifier URI.')
+    .requiredOption('--id <id>', 'appId, object id, api://{appId} or display name.')
     .action(async (opts: AppOptions) => {
       const client = await ApiClient.open(ctx);
       const id = await resolveApplication(client, opts.id!);
@@ -109,7 +109,7 @@ export function register(program: Command, ctx: CliContext): void {
   app
     .command('delete')
     .description('Delete an application.')
-    .requiredOption('--id <id>', 'appId, object id or identifier URI.')
+    .requiredOption('--id <id>', 'appId, object id, api://{appId} or display name.')
     .action(async (opts: AppOptions) => {
       const client = await ApiClient.open(ctx);
       const id = await resolveApplication(client, opts.id!);
@@ -120,7 +120,7 @@ export function register(program: Command, ctx: CliContext): void {
   credential
     .command('reset')
     .description("Replace an application's passwords with a new one (or add one with --append); prints it once.")
-    .requiredOption('--id <id>', 'appId, object id or identifier URI.')
+    .requiredOption('--id <id>', 'appId, object id, api://{appId} or display name.')
     .option('--append', 'Keep the existing passwords.')
     .option('--display-name <name>', 'A name for the new password.')
     .option('--years <n>', 'Years the password is valid.', parsePositiveInt, 1)

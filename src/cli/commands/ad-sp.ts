@@ -55,7 +55,7 @@ export function register(program: Command, ctx: CliContext): void {
   sp
     .command('create')
     .description("Create the service principal of an application.")
-    .requiredOption('--id <id>', "The application's appId, object id or identifier URI.")
+    .requiredOption('--id <id>', "The application's appId, object id, api://{appId} or display name.")
     .action(async (opts: SpOptions) => {
       const client = await ApiClient.open(ctx);
       const objectId = await resolveApplication(client, opts.id!);
