@@ -1,13 +1,18 @@
 // The bootstrap administrator `admin`, created on first start. Its password comes from
 // configuration (KEYHAVEN_ADMIN_PASSWORD / _FILE) or is generated; a generated one is shown
 // once on the terminal — never through the structured log — and kept in
-// $KEYHAVEN_HOME/admin-password (0600). A later start never changes it silently.
+// $KEYHAVEN_HOME/admin-password (0600). A later start never changes it silently. The admin
+// holds Global Administrator; every start makes sure it still does (idempotently), so a
+// database from before directory roles existed gets the assignment too.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { unlinkSync } from 'node:fs';
 import { writeFileAtomic } from '../crypto/master-key.js';
 import { NotFoundError } from '../errors.js';
 import type { CoreServices } from '../server/core.js';
+import type { Tx } from '../storage/storage.js';
+import { allocatePosixId, DEFAULT_HOME_BASE, DEFAULT_LOGIN_SHELL, DEFAULT_POSIX_ID_START } from './posix-attributes.js';
+import { GLOBAL_ADMINISTRATOR } from './role-definitions.js';
 
 export const ADMIN_USERNAME = 'admin';
 export const DEFAULT_DOMAIN = 'keyhaven.local';
@@ -29,6 +34,7 @@ export async function ensureBootstrapAdmin(core: CoreServices): Promise<Bootstra
   const existing = await core.storage.read.users.byUsername(ADMIN_USERNAME);
   const configured = core.config.adminPassword;
   if (existing) {
+    await ensureGlobalAdministrator(core, existing.id);
     if (configured === undefined || existing.password_hash === null) return { created: false };
     const { ok } = await core.passwords.verify(configured, existing.password_hash);
     return { created: false, configuredPasswordIgnored: !ok };
@@ -40,24 +46,35 @@ export async function ensureBootstrapAdmin(core: CoreServices): Promise<Bootstra
   const id = randomUUID();
   const now = new Date().toISOString();
   try {
-    await core.audit.write({ actor: 'system', action: 'user.create', target: id, details: { username: ADMIN_USERNAME, bootstrap: true } }, (tx) =>
-      tx.users.insert({
+    await core.audit.write({ actor: 'system', action: 'user.create', target: id, details: { username: ADMIN_USERNAME, bootstrap: true } }, async (tx) => {
+      const posixId = await allocatePosixId(tx, DEFAULT_POSIX_ID_START);
+      await tx.users.insert({
         id,
         username: ADMIN_USERNAME,
         user_principal_name: `${ADMIN_USERNAME}@${DEFAULT_DOMAIN}`,
         display_name: 'Keyhaven administrator',
         password_hash: hash,
         account_enabled: 1,
+        uid_number: posixId,
+        gid_number: posixId,
+        home_directory: `${DEFAULT_HOME_BASE}/${ADMIN_USERNAME}`,
+        login_shell: DEFAULT_LOGIN_SHELL,
+        password_changed_at: now,
         created_at: now,
         updated_at: now,
-      }),
-    );
+      });
+      await assignGlobalAdministrator(tx, id);
+    });
   } catch (err) {
     if (configured === undefined) {
       try { unlinkSync(passwordFile); } catch { /* nothing to undo */ }
     }
     // Another replica created it first: that one's password stands.
-    if (await core.storage.read.users.byUsername(ADMIN_USERNAME)) return { created: false };
+    const winner = await core.storage.read.users.byUsername(ADMIN_USERNAME);
+    if (winner) {
+      await ensureGlobalAdministrator(core, winner.id);
+      return { created: false };
+    }
     throw err;
   }
   return configured === undefined ? { created: true, generatedPassword: password, passwordFile } : { created: true };
@@ -69,6 +86,30 @@ export async function resetPassword(core: CoreServices, username: string, passwo
   if (!user) throw new NotFoundError('KH_USER_NOT_FOUND', `user ${username} does not exist`);
   const hash = await core.passwords.hash(password);
   await core.audit.write({ actor: 'system', action: 'user.password.reset', target: user.id, details: { username: user.username } }, (tx) =>
-    tx.users.updateVersioned(user.id, user.version, { password_hash: hash, updated_at: new Date().toISOString() }),
+    tx.users.updateVersioned(user.id, user.version, { password_hash: hash, password_changed_at: new Date().toISOString(), updated_at: new Date().toISOString() }),
   );
+}
+
+/** Assigns Global Administrator at `/` to the user unless it already holds it (audited when it does). */
+export async function ensureGlobalAdministrator(core: CoreServices, userId: string): Promise<void> {
+  if (await core.storage.read.roleAssignments.find(GLOBAL_ADMINISTRATOR, userId, '/')) return;
+  try {
+    await core.audit.write({ actor: 'system', action: 'role.assign', target: userId, details: { roleDefinitionId: GLOBAL_ADMINISTRATOR, directoryScopeId: '/', bootstrap: true } }, (tx) =>
+      assignGlobalAdministrator(tx, userId),
+    );
+  } catch (err) {
+    // Another replica assigned it at the same moment: the unique index kept one.
+    if (!(await core.storage.read.roleAssignments.find(GLOBAL_ADMINISTRATOR, userId, '/'))) throw err;
+  }
+}
+
+async function assignGlobalAdministrator(tx: Tx, userId: string): Promise<void> {
+  if (await tx.roleAssignments.find(GLOBAL_ADMINISTRATOR, userId, '/')) return;
+  await tx.roleAssignments.insert({
+    id: randomUUID(),
+    role_definition_id: GLOBAL_ADMINISTRATOR,
+    principal_id: userId,
+    directory_scope_id: '/',
+    created_at: new Date().toISOString(),
+  });
 }

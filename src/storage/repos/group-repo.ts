@@ -57,8 +57,9 @@ export class GroupRepo {
     return expectedVersion + 1;
   }
 
-  /** Deletes the group; its own member rows go with it (foreign key, on delete cascade). */
+  /** Deletes the group and its member rows (the foreign key would cascade too; this does not rely on it). */
   async delete(id: string): Promise<boolean> {
+    await this.db.deleteFrom('group_members').where('group_id', '=', id).execute();
     const result = await this.db.deleteFrom('groups').where('id', '=', id).executeTakeFirst();
     return Number(result.numDeletedRows) === 1;
   }

@@ -1,0 +1,81 @@
+// What every part of the directory shares: its dependencies (narrower than CoreServices, so
+// tests can build them without a KEK), its options, who is acting, and two small helpers —
+// the audit event of a write, and a retry for creations that lose a uniqueness race.
+import type { AuditDetails, AuditEvent } from '../audit/audit-log.js';
+import { ConflictError, NotFoundError } from '../errors.js';
+import type { CoreServices } from '../server/core.js';
+import { isUniqueViolation } from '../storage/storage.js';
+import { DEFAULT_HOME_BASE, DEFAULT_LOGIN_SHELL, DEFAULT_POSIX_ID_START } from './posix-attributes.js';
+
+export type DirectoryDeps = Pick<CoreServices, 'storage' | 'audit' | 'passwords' | 'credentials' | 'tenantId'>;
+
+export interface DirectoryOptions {
+  /** First uidNumber/gidNumber handed out (default 10000). */
+  posixIdStart?: number;
+  /** loginShell of new users (default /bin/bash). */
+  defaultLoginShell?: string;
+  /** New users' homeDirectory is this + '/' + their short name (default /home). */
+  homeDirectoryBase?: string;
+}
+
+export type ResolvedDirectoryOptions = Required<DirectoryOptions>;
+
+export function resolveOptions(options: DirectoryOptions = {}): ResolvedDirectoryOptions {
+  return {
+    posixIdStart: options.posixIdStart ?? DEFAULT_POSIX_ID_START,
+    defaultLoginShell: options.defaultLoginShell ?? DEFAULT_LOGIN_SHELL,
+    homeDirectoryBase: (options.homeDirectoryBase ?? DEFAULT_HOME_BASE).replace(/\/+$/, ''),
+  };
+}
+
+/** Who performs a write: a principal's object id (or `system`), and where the request came from. */
+export interface Actor {
+  id: string;
+  source?: string | undefined;
+  correlationId?: string | undefined;
+}
+
+export const SYSTEM_ACTOR: Actor = Object.freeze({ id: 'system' });
+
+export function auditEvent(actor: Actor, action: string, target: string, details?: AuditDetails): AuditEvent {
+  const event: AuditEvent = { actor: actor.id, action, target };
+  if (actor.source !== undefined) event.source = actor.source;
+  if (actor.correlationId !== undefined) event.correlationId = actor.correlationId;
+  if (details !== undefined) event.details = details;
+  return event;
+}
+
+const UNIQUE_RACE_ATTEMPTS = 3;
+
+/**
+ * Runs a write whose work checks uniqueness and then inserts. If another request inserted the
+ * same name or number in between (a unique-index violation), the write rolled back; running it
+ * again either succeeds (a fresh POSIX id) or meets the other row in its check and throws a
+ * ConflictError naming the clash.
+ */
+export async function retryUniqueRace<T>(write: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+      if (attempt >= UNIQUE_RACE_ATTEMPTS) {
+        throw new ConflictError('KH_DIRECTORY_CONFLICT', 'Another request changed the same object at the same time. Try again.', { cause: err });
+      }
+    }
+  }
+}
+
+/** Graph's wording for a missing object (HTTP 404, Request_ResourceNotFound). */
+export function notFound(code: string, id: string): NotFoundError {
+  return new NotFoundError(code, `Resource '${id.slice(0, 120)}' does not exist or one of its queried reference-property objects are not present.`);
+}
+
+export function nowIso(): string {
+  return new Date().toISOString();
+}
+
+/** Graph's wording when a unique property is taken. */
+export function taken(code: string, property: string): ConflictError {
+  return new ConflictError(code, `Another object with the same value for property ${property} already exists.`);
+}

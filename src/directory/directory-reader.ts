@@ -1,0 +1,84 @@
+// Reading the directory, as any signed-in user may (Entra's default user permissions) and a
+// service principal may with a role. Credential metadata of applications appears only for
+// callers allowed `credentials.read` on that application; secrets and digests never do.
+import type { DirectoryAccess } from './directory-access.js';
+import type { DirectoryParts } from './directory-parts.js';
+import type { RoleAssignmentListOptions } from './directory-roles.js';
+import type {
+  DirectoryObject, GraphApplication, GraphGroup, GraphRoleAssignment, GraphServicePrincipal, GraphUser,
+} from './graph-objects.js';
+import type { ListOptions, ListResult } from './odata-query.js';
+import { ROLE_DEFINITIONS, type RoleDefinition } from './role-definitions.js';
+
+export class DirectoryReader {
+  constructor(
+    private readonly parts: DirectoryParts,
+    private readonly access: DirectoryAccess,
+  ) {}
+
+  getUser(key: string): Promise<GraphUser> {
+    return this.parts.users.get(key);
+  }
+
+  listUsers(options?: ListOptions): Promise<ListResult<Partial<GraphUser>>> {
+    return this.parts.users.list(options);
+  }
+
+  getGroup(key: string): Promise<GraphGroup> {
+    return this.parts.groups.get(key);
+  }
+
+  listGroups(options?: ListOptions): Promise<ListResult<Partial<GraphGroup>>> {
+    return this.parts.groups.list(options);
+  }
+
+  members(groupKey: string, options?: ListOptions): Promise<ListResult<DirectoryObject>> {
+    return this.parts.membership.members(groupKey, options);
+  }
+
+  transitiveMembers(groupKey: string, options?: ListOptions): Promise<ListResult<DirectoryObject>> {
+    return this.parts.membership.transitiveMembers(groupKey, options);
+  }
+
+  /** Groups a user, group or service principal (by object id) is directly in. */
+  memberOf(objectId: string, options?: ListOptions): Promise<ListResult<DirectoryObject>> {
+    return this.parts.membership.memberOf(objectId, options);
+  }
+
+  transitiveMemberOf(objectId: string, options?: ListOptions): Promise<ListResult<DirectoryObject>> {
+    return this.parts.membership.transitiveMemberOf(objectId, options);
+  }
+
+  checkMemberGroups(objectId: string, groupIds: readonly string[]): Promise<string[]> {
+    return this.parts.membership.checkMemberGroups(objectId, groupIds);
+  }
+
+  async getApplication(key: string): Promise<GraphApplication> {
+    const app = await this.parts.applications.find(key);
+    return this.parts.applications.get(key, app !== undefined && this.access.can('credentials.read', app.id));
+  }
+
+  listApplications(options: ListOptions = {}): Promise<ListResult<Partial<GraphApplication>>> {
+    return this.parts.applications.list(options, this.access.can('credentials.read'));
+  }
+
+  getServicePrincipal(key: string): Promise<GraphServicePrincipal> {
+    return this.parts.servicePrincipals.get(key);
+  }
+
+  listServicePrincipals(options?: ListOptions): Promise<ListResult<Partial<GraphServicePrincipal>>> {
+    return this.parts.servicePrincipals.list(options);
+  }
+
+  roleDefinitions(): readonly RoleDefinition[] {
+    return ROLE_DEFINITIONS;
+  }
+
+  listRoleAssignments(options?: RoleAssignmentListOptions): Promise<ListResult<GraphRoleAssignment>> {
+    return this.parts.roles.list(options);
+  }
+
+  getRoleAssignment(id: string): Promise<GraphRoleAssignment> {
+    return this.parts.roles.get(id);
+  }
+}

@@ -1,0 +1,150 @@
+// The directory core that the protocol faces call: the Graph-shaped HTTP API, the token
+// service, and later LDAP. It wires the parts (users, groups, membership, applications,
+// credentials, service principals, roles) and offers three kinds of entry:
+//
+//  - authentication: authenticateUser (password grant, LDAP bind) and
+//    authenticateClientSecret (client_credentials), each audited;
+//  - token-time lookups: principal() (is this oid still there and enabled?),
+//    transitiveGroupIds() (the groups claim), clientCertificates() (client assertions);
+//  - everything else through access(caller) → DirectoryAccess → reader() / users() /
+//    groups() / applications() / roleAssignments() / self(): a capability is handed out only
+//    after the caller's current role assignments allow it (directory-access.ts).
+//    system() is the same with every right, for the server's own start-up work and the
+//    `keyhaven admin` commands that hold the master key.
+import { UnauthenticatedError } from '../errors.js';
+import { AppCredentials, type PublicCertificate } from './app-credentials.js';
+import { Applications } from './applications.js';
+import { Authentication, type AuthenticatedServicePrincipal, type AuthenticatedUser } from './authentication.js';
+import { DirectoryAccess } from './directory-access.js';
+import { resolveOptions, SYSTEM_ACTOR, type Actor, type DirectoryDeps, type DirectoryOptions } from './directory-context.js';
+import type { DirectoryParts } from './directory-parts.js';
+import { DirectoryRoles } from './directory-roles.js';
+import { GroupMembership, TOKEN_GROUPS_LIMIT } from './group-membership.js';
+import { Groups } from './groups.js';
+import type { LoginThrottle } from './login-throttle.js';
+import { isObjectId } from './odata-query.js';
+import type { PasswordPolicy } from './password-policy.js';
+import { ROLE_DEFINITIONS, type DirectoryAction, type RoleDefinition } from './role-definitions.js';
+import { ServicePrincipals } from './service-principals.js';
+import { UserAccounts } from './user-accounts.js';
+import { UserPasswords } from './user-passwords.js';
+
+/** The authenticated caller of a request: the token's `oid`, and where the request came from. */
+export interface Caller {
+  id: string;
+  source?: string | undefined;
+  correlationId?: string | undefined;
+}
+
+/** What a token verifier needs to know about an `oid` right now. */
+export interface DirectoryPrincipal {
+  kind: 'user' | 'servicePrincipal';
+  id: string;
+  enabled: boolean;
+  /** Service principals: the client id. */
+  appId?: string;
+  displayName: string;
+}
+
+export class DirectoryService {
+  readonly #parts: DirectoryParts;
+  readonly #auth: Authentication;
+
+  constructor(core: DirectoryDeps, policy: PasswordPolicy, throttle: LoginThrottle, options: DirectoryOptions = {}) {
+    const resolved = resolveOptions(options);
+    const users = new UserAccounts(core, policy, resolved);
+    const groups = new Groups(core, resolved);
+    const servicePrincipals = new ServicePrincipals(core);
+    this.#parts = {
+      deps: core,
+      users,
+      passwords: new UserPasswords(core, policy, throttle),
+      groups,
+      membership: new GroupMembership(core, groups),
+      applications: new Applications(core, servicePrincipals),
+      credentials: new AppCredentials(core),
+      servicePrincipals,
+      roles: new DirectoryRoles(core),
+    };
+    this.#auth = new Authentication(core, throttle, users);
+  }
+
+  /**
+   * A user's name (userPrincipalName or short login name) and password. Throws
+   * UnauthenticatedError KH_INVALID_CREDENTIALS (unknown user and wrong password alike),
+   * KH_ACCOUNT_DISABLED (only after the right password), or ThrottledError KH_ACCOUNT_LOCKED /
+   * KH_SOURCE_THROTTLED with retryAfterSeconds. `source`: the client's IP address.
+   */
+  authenticateUser(name: string, password: string, source: string, correlationId?: string): Promise<AuthenticatedUser> {
+    return this.#auth.authenticateUser(name, password, { source, correlationId });
+  }
+
+  /**
+   * An application's client id and secret. Throws UnauthenticatedError KH_CLIENT_NOT_FOUND,
+   * KH_INVALID_CLIENT_SECRET, KH_CLIENT_SECRET_EXPIRED or KH_CLIENT_DISABLED.
+   */
+  authenticateClientSecret(appId: string, secret: string, source: string, correlationId?: string): Promise<AuthenticatedServicePrincipal> {
+    return this.#auth.authenticateClientSecret(appId, secret, { source, correlationId });
+  }
+
+  /** The user or service principal behind an object id, or undefined if it no longer exists. */
+  async principal(objectId: string): Promise<DirectoryPrincipal | undefined> {
+    const id = typeof objectId === 'string' ? objectId.toLowerCase() : '';
+    if (!isObjectId(id)) return undefined;
+    const repos = this.#parts.deps.storage.read;
+    const user = await repos.users.byId(id);
+    if (user) return { kind: 'user', id, enabled: user.account_enabled === 1, displayName: user.display_name };
+    const sp = await repos.servicePrincipals.byId(id);
+    if (sp) return { kind: 'servicePrincipal', id, enabled: sp.account_enabled === 1, appId: sp.app_id, displayName: sp.display_name };
+    return undefined;
+  }
+
+  /** Whether the object id is a user or service principal that exists and is enabled (bearer-token check on every request). */
+  async isActive(objectId: string): Promise<boolean> {
+    return (await this.principal(objectId))?.enabled === true;
+  }
+
+  /** Up to max + 1 group ids (transitive): more than max means Entra's groups overage claim. */
+  transitiveGroupIds(principalId: string, max = TOKEN_GROUPS_LIMIT): Promise<string[]> {
+    return this.#parts.membership.transitiveGroupIds(principalId, max);
+  }
+
+  /** An application's certificates by its client id, for client assertions; empty if none. */
+  async clientCertificates(appId: string): Promise<PublicCertificate[]> {
+    const app = await this.#parts.applications.find(appId);
+    return app ? this.#parts.credentials.publicCertificates(app) : [];
+  }
+
+  /**
+   * The caller's access for one request, from the directory's current state: a caller that
+   * no longer exists or is disabled is refused (KH_CALLER_INACTIVE), whatever its token says.
+   */
+  async access(caller: Caller): Promise<DirectoryAccess> {
+    const status = await this.principal(caller.id);
+    if (!status || !status.enabled) {
+      throw new UnauthenticatedError('KH_CALLER_INACTIVE', 'The signed-in user or application no longer exists or is disabled.');
+    }
+    const grants = await this.#parts.roles.grantsOf(status.id);
+    const actor: Actor = { id: status.id, source: caller.source, correlationId: caller.correlationId };
+    return new DirectoryAccess(this.#parts, actor, status.kind, grants);
+  }
+
+  /** Every right, acting as `system` (or the given actor): start-up work and master-key admin commands only. */
+  system(actor: Actor = SYSTEM_ACTOR): DirectoryAccess {
+    return new DirectoryAccess(this.#parts, actor, 'system', { actions: new Set(), appActions: new Map(), roleIds: new Set() });
+  }
+
+  /** Whether a principal's current role assignments (or a signed-in user's defaults) allow `action`. */
+  async can(principalId: string, action: DirectoryAction, applicationObjectId?: string): Promise<boolean> {
+    try {
+      return (await this.access({ id: principalId })).can(action, applicationObjectId);
+    } catch (err) {
+      if (err instanceof UnauthenticatedError) return false;
+      throw err;
+    }
+  }
+
+  roleDefinitions(): readonly RoleDefinition[] {
+    return ROLE_DEFINITIONS;
+  }
+}
