@@ -6,12 +6,15 @@ import Fastify, { type FastifyBaseLogger } from 'fastify';
 import type { Logger } from 'pino';
 import type { TlsMaterial } from '../crypto/tls-ca.js';
 import { requestSerializer } from '../log/logger.js';
-import type { CoreServices } from '../server/core.js';
+import type { Services } from '../server/services.js';
+import { bearerAuthentication } from './bearer-auth.js';
+import { discoveryRoutes } from './oauth/discovery-routes.js';
+import { tokenRoutes } from './oauth/token-routes.js';
 import { errorHandler } from './error-handler.js';
 import { healthRoutes } from './health-routes.js';
 
 export interface HttpServerDeps {
-  core: CoreServices;
+  services: Services;
   tls: Pick<TlsMaterial, 'certPem' | 'keyPem'>;
   logger: Logger;
 }
@@ -42,6 +45,11 @@ export async function buildHttpServer(deps: HttpServerDeps) {
   app.setNotFoundHandler((request, reply) => {
     void reply.status(404).send({ error: { code: 'KH_NO_SUCH_PATH', message: `no route for ${request.method} ${request.url.split('?')[0]}` } });
   });
-  await app.register(healthRoutes, { storage: deps.core.storage });
+  const { core, tokens, signingKeys, verifier, directory } = deps.services;
+  await app.register(healthRoutes, { storage: core.storage });
+  await app.register(tokenRoutes, { tokens, tenantId: core.tenantId });
+  await app.register(discoveryRoutes, { publicUrl: core.config.publicUrl, tenantId: core.tenantId, keys: signingKeys });
+  const authenticate = bearerAuthentication(verifier, directory);
+  void authenticate; // the APIs (directory, management, vaults) register with it
   return app;
 }

@@ -2,6 +2,7 @@
 // admin → listeners. Any failure before the server listens undoes what this start opened
 // and surfaces as a one-line StartupError. SIGTERM/SIGINT drain in-flight requests
 // (Fastify close) and close storage cleanly.
+import { createServer, type AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -12,6 +13,7 @@ import { ensureBootstrapAdmin } from '../directory/bootstrap-admin.js';
 import { StartupError } from '../errors.js';
 import { buildHttpServer, type HttpApp } from '../http/server.js';
 import { openCore, type CoreServices } from './core.js';
+import { buildServices } from './services.js';
 import { ensureHome } from './home.js';
 
 export interface RunningServer {
@@ -28,8 +30,9 @@ export interface StartOptions {
   announce: (text: string) => void;
 }
 
-export async function startServer(config: ResolvedConfig, options: StartOptions): Promise<RunningServer> {
+export async function startServer(configured: ResolvedConfig, options: StartOptions): Promise<RunningServer> {
   const { logger } = options;
+  const config = await withEphemeralPort(configured);
   ensureHome(config.home);
   const core = await openCore(config, { createMasterKey: true });
   let http: HttpApp | undefined;
@@ -46,7 +49,8 @@ export async function startServer(config: ResolvedConfig, options: StartOptions)
       hostname: hostname(),
       vaultDnsSuffix: config.vaultDnsSuffix,
     });
-    http = await buildHttpServer({ core, tls, logger });
+    const services = await buildServices(core);
+    http = await buildHttpServer({ services, tls, logger });
     const httpsPort = await listen(http, config.httpsPort, config.bindAddress, 'HTTPS');
     // After the ports are ours, so that a start that cannot listen shows no password.
     const admin = await ensureBootstrapAdmin(core);
@@ -76,6 +80,22 @@ export async function startServer(config: ResolvedConfig, options: StartOptions)
     await core.close().catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * `httpsPort: 0` (tests) means any free port. Tokens, discovery and vault URIs all name the
+ * port, so it is chosen before the services are built, and the default publicUrl follows it.
+ */
+async function withEphemeralPort(config: ResolvedConfig): Promise<ResolvedConfig> {
+  if (config.httpsPort !== 0) return config;
+  const probe = createServer();
+  const port = await new Promise<number>((resolve, reject) => {
+    probe.once('error', reject);
+    probe.listen(0, config.bindAddress, () => resolve((probe.address() as AddressInfo).port));
+  });
+  await new Promise((resolve) => probe.close(resolve));
+  const defaultUrl = 'https://localhost:0';
+  return { ...config, httpsPort: port, publicUrl: config.publicUrl === defaultUrl ? `https://localhost:${port}` : config.publicUrl };
 }
 
 async function listen(app: HttpApp, port: number, host: string, what: string): Promise<number> {

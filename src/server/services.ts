@@ -1,0 +1,45 @@
+// The services above the core: the directory (with its password policy and login throttle,
+// one instance shared by every password-checking path), and the token service (signing keys,
+// issuer, verifier, audiences). Built once per server and handed to the protocol faces.
+import { DirectoryService } from '../directory/directory-service.js';
+import { LoginThrottle, MemoryThrottleStore } from '../directory/login-throttle.js';
+import { loadCommonPasswords, PasswordPolicy } from '../directory/password-policy.js';
+import { Audiences } from '../tokens/audiences.js';
+import { SigningKeys } from '../tokens/signing-keys.js';
+import { TokenIssuer } from '../tokens/token-issuer.js';
+import { TokenService } from '../tokens/token-service.js';
+import { TokenVerifier } from '../tokens/token-verifier.js';
+import type { CoreServices } from './core.js';
+
+export interface Services {
+  core: CoreServices;
+  directory: DirectoryService;
+  signingKeys: SigningKeys;
+  audiences: Audiences;
+  issuer: TokenIssuer;
+  verifier: TokenVerifier;
+  tokens: TokenService;
+}
+
+export async function buildServices(core: CoreServices): Promise<Services> {
+  const { config } = core;
+  const policy = new PasswordPolicy({ minLength: config.passwordMinLength, commonPasswords: loadCommonPasswords() });
+  const throttle = new LoginThrottle(new MemoryThrottleStore(), {
+    threshold: config.lockoutThreshold,
+    baseDelaySeconds: config.lockoutBaseDelaySeconds,
+    maxDelaySeconds: config.lockoutMaxDelaySeconds,
+    trustedSources: config.trustedSources,
+  });
+  const directory = new DirectoryService(core, policy, throttle);
+  const signingKeys = await SigningKeys.open(core.secrets);
+  const audiences = new Audiences({
+    publicUrl: config.publicUrl,
+    vaultDnsSuffix: config.vaultDnsSuffix,
+    httpsPort: config.httpsPort === 0 ? 443 : config.httpsPort,
+    applicationExists: async (appId) => (await core.storage.read.applications.byAppId(appId)) !== undefined,
+  });
+  const issuer = new TokenIssuer({ keys: signingKeys, publicUrl: config.publicUrl, tenantId: core.tenantId });
+  const verifier = new TokenVerifier({ keys: signingKeys, publicUrl: config.publicUrl, tenantId: core.tenantId });
+  const tokens = new TokenService({ issuer, audiences, principals: directory, audit: core.audit, passwordGrantEnabled: config.passwordGrant });
+  return { core, directory, signingKeys, audiences, issuer, verifier, tokens };
+}
