@@ -19,7 +19,7 @@ import type { CreateUserInput, UpdateUserInput } from './user-accounts.js';
 export class UserWriter {
   constructor(private readonly parts: DirectoryParts, private readonly access: DirectoryAccess) {}
 
-  create(input: CreateUserInput): Promise<GraphUser> {
+  async create(input: CreateUserInput): Promise<GraphUser> {
     return this.parts.users.create(this.access.actor, input);
   }
 
@@ -49,23 +49,23 @@ export class UserWriter {
 export class GroupWriter {
   constructor(private readonly parts: DirectoryParts, private readonly access: DirectoryAccess) {}
 
-  create(input: CreateGroupInput): Promise<GraphGroup> {
+  async create(input: CreateGroupInput): Promise<GraphGroup> {
     return this.parts.groups.create(this.access.actor, input);
   }
 
-  update(key: string, patch: UpdateGroupInput, expectedVersion?: number): Promise<GraphGroup> {
+  async update(key: string, patch: UpdateGroupInput, expectedVersion?: number): Promise<GraphGroup> {
     return this.parts.groups.update(this.access.actor, key, patch, expectedVersion);
   }
 
-  delete(key: string): Promise<void> {
+  async delete(key: string): Promise<void> {
     return this.parts.groups.delete(this.access.actor, key);
   }
 
-  addMember(groupKey: string, memberId: string): Promise<void> {
+  async addMember(groupKey: string, memberId: string): Promise<void> {
     return this.parts.membership.add(this.access.actor, groupKey, memberId);
   }
 
-  removeMember(groupKey: string, memberId: string): Promise<void> {
+  async removeMember(groupKey: string, memberId: string): Promise<void> {
     return this.parts.membership.remove(this.access.actor, groupKey, memberId);
   }
 }
@@ -74,7 +74,7 @@ export class ApplicationWriter {
   constructor(private readonly parts: DirectoryParts, private readonly access: DirectoryAccess) {}
 
   /** New registrations need tenant-wide Application Administrator (or Global Administrator). */
-  create(input: CreateApplicationInput): Promise<CreatedApplication> {
+  async create(input: CreateApplicationInput): Promise<CreatedApplication> {
     this.access.assertTenantWide('applications.write');
     return this.parts.applications.create(this.access.actor, input);
   }
@@ -150,11 +150,11 @@ export class ApplicationWriter {
 export class RoleWriter {
   constructor(private readonly parts: DirectoryParts, private readonly access: DirectoryAccess) {}
 
-  assign(input: AssignRoleInput): Promise<GraphRoleAssignment> {
+  async assign(input: AssignRoleInput): Promise<GraphRoleAssignment> {
     return this.parts.roles.assign(this.access.actor, input);
   }
 
-  remove(assignmentId: string): Promise<void> {
+  async remove(assignmentId: string): Promise<void> {
     return this.parts.roles.remove(this.access.actor, assignmentId);
   }
 }
@@ -163,7 +163,7 @@ export class RoleWriter {
 export class SelfService {
   constructor(private readonly parts: DirectoryParts, private readonly access: DirectoryAccess) {}
 
-  me(): Promise<GraphUser> {
+  async me(): Promise<GraphUser> {
     return this.parts.users.get(this.access.actor.id);
   }
 
@@ -175,11 +175,11 @@ export class SelfService {
     return this.parts.passwords.changeOwn(this.access.actor.id, currentPassword, newPassword, this.access.actor.source ?? '');
   }
 
-  memberOf(options?: ListOptions): Promise<ListResult<DirectoryObject>> {
+  async memberOf(options?: ListOptions): Promise<ListResult<DirectoryObject>> {
     return this.parts.membership.memberOf(this.access.actor.id, options);
   }
 
-  transitiveMemberOf(options?: ListOptions): Promise<ListResult<DirectoryObject>> {
+  async transitiveMemberOf(options?: ListOptions): Promise<ListResult<DirectoryObject>> {
     return this.parts.membership.transitiveMemberOf(this.access.actor.id, options);
   }
 }
