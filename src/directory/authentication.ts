@@ -77,7 +77,7 @@ export class Authentication {
       if (err instanceof ThrottledError) await audit('anonymous', '', 'denied', { name: typed, error: err.code });
       throw err;
     }
-    const user = typed === '' ? undefined : await this.users.find(typed);
+    const user = typed === '' ? undefined : await this.users.findBySignInName(typed);
     let verdict: { ok: boolean; needsRehash: boolean };
     try {
       verdict = user?.password_hash

@@ -11,6 +11,8 @@ import type { RoleAssignmentRow } from '../storage/repos/role-assignment-repo.js
 import { auditEvent, notFound, nowIso, retryUniqueRace, type Actor, type DirectoryDeps } from './directory-context.js';
 import { toGraphRoleAssignment, type GraphRoleAssignment } from './graph-objects.js';
 import { assertNotLastGlobalAdmin } from './last-admin-guard.js';
+import type { RowFilter } from '../storage/row-filter.js';
+import { parseFilter, type FilterFields } from './odata-filter.js';
 import { decodeIdToken, encodeIdToken, isObjectId, parseTop, type ListResult } from './odata-query.js';
 import { GLOBAL_ADMINISTRATOR, roleDefinition, type DirectoryAction } from './role-definitions.js';
 
@@ -22,10 +24,31 @@ export interface AssignRoleInput {
 }
 
 export interface RoleAssignmentListOptions {
-  principalId?: string;
-  roleDefinitionId?: string;
-  top?: number | string;
-  skipToken?: string;
+  /** Graph's $filter for roleAssignments: only `eq` on these properties, joined by `and`. */
+  filter?: string | undefined;
+  principalId?: string | undefined;
+  roleDefinitionId?: string | undefined;
+  top?: number | string | undefined;
+  skipToken?: string | undefined;
+}
+
+const ROLE_ASSIGNMENT_FILTER_FIELDS: FilterFields = {
+  principalId: { column: 'principalId', type: 'id' },
+  roleDefinitionId: { column: 'roleDefinitionId', type: 'id' },
+  directoryScopeId: { column: 'directoryScopeId', type: 'string' },
+};
+
+/** The eq conditions of a roleAssignments $filter (Graph supports nothing else there). */
+function roleAssignmentFilter(text: string): Record<string, string> {
+  const conditions: Record<string, string> = {};
+  const unsupported = () => new InvalidInputError('KH_ODATA_FILTER_INVALID', "Invalid filter clause: roleAssignments support only 'eq' on principalId, roleDefinitionId and directoryScopeId, joined by 'and'.");
+  const visit = (node: RowFilter): void => {
+    if (node.kind === 'and') return node.operands.forEach(visit);
+    if (node.kind !== 'compare' || node.op !== 'eq' || typeof node.value !== 'string' || conditions[node.column] !== undefined) throw unsupported();
+    conditions[node.column] = node.value;
+  };
+  visit(parseFilter(text, ROLE_ASSIGNMENT_FILTER_FIELDS));
+  return conditions;
 }
 
 /** What a principal's assignments allow: tenant-wide actions, and actions per application. */
@@ -46,9 +69,11 @@ export class DirectoryRoles {
 
   async list(options: RoleAssignmentListOptions = {}): Promise<ListResult<GraphRoleAssignment>> {
     const limit = parseTop(options.top);
+    const filtered = options.filter === undefined ? {} : roleAssignmentFilter(options.filter);
     const rows = await this.deps.storage.read.roleAssignments.query({
-      principalId: options.principalId?.toLowerCase(),
-      roleDefinitionId: options.roleDefinitionId?.toLowerCase(),
+      principalId: (options.principalId ?? filtered.principalId)?.toLowerCase(),
+      roleDefinitionId: (options.roleDefinitionId ?? filtered.roleDefinitionId)?.toLowerCase(),
+      directoryScopeId: filtered.directoryScopeId,
       afterId: decodeIdToken(options.skipToken),
       limit: limit + 1,
     });

@@ -90,6 +90,16 @@ export class UserAccounts {
     return repos.users.byUsername(key);
   }
 
+  /**
+   * By sign-in name only: userPrincipalName (contains '@') or short login name, never the
+   * object id — every alias is another key for the login throttle (which counts per name as
+   * typed), so sign-in accepts no more aliases than it must.
+   */
+  async findBySignInName(name: string): Promise<UserRow | undefined> {
+    if (typeof name !== 'string' || name.length === 0 || name.length > 256) return undefined;
+    return name.includes('@') ? this.deps.storage.read.users.byUpn(name) : this.deps.storage.read.users.byUsername(name);
+  }
+
   async get(key: string): Promise<GraphUser> {
     const row = await this.find(key);
     if (!row) throw notFound('KH_USER_NOT_FOUND', key);

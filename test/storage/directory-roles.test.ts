@@ -107,6 +107,10 @@ for (const engine of engines) {
       await rejectsWith(ga.roleAssignments().remove(assignment!.id), 'KH_LAST_GLOBAL_ADMIN');
       await rejectsWith(ga.users().update(adminId, { accountEnabled: false }), 'KH_LAST_GLOBAL_ADMIN');
       await rejectsWith(ga.users().delete(adminId), 'KH_LAST_GLOBAL_ADMIN');
+      // The az CLI's query: $filter with eq on roleDefinitionId and principalId.
+      const filtered = await ga.reader().listRoleAssignments({ filter: `roleDefinitionId eq '${GLOBAL_ADMINISTRATOR}' and principalId eq '${adminId}'` });
+      assert.deepEqual(filtered.value.map((a) => a.id), [assignment!.id]);
+      await rejectsWith(ga.reader().listRoleAssignments({ filter: `principalId ne '${adminId}'` }), 'KH_ODATA_FILTER_INVALID');
     });
 
     it('fences credentials of privileged applications and honours application scopes', async () => {
