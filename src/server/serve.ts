@@ -65,7 +65,7 @@ export async function startServer(configured: ResolvedConfig, options: StartOpti
     }
     const host = config.bindAddress === '0.0.0.0' || config.bindAddress === '::' ? 'localhost' : config.bindAddress;
     const httpsUrl = `https://${host.includes(':') ? `[${host}]` : host}:${httpsPort}`;
-    logger.info({ https: httpsUrl, storage: core.storage.description, tenantId: core.tenantId, ca: tls.caFile }, 'listening');
+    logger.info({ https: httpsUrl, publicUrl: config.publicUrl, storage: core.storage.description, tenantId: core.tenantId, ca: tls.caFile }, 'listening');
     const app = http;
     let closing: Promise<void> | undefined;
     return {

@@ -110,7 +110,8 @@ export async function startServerProcess(options: StartOptions = {}): Promise<Se
       const line = out.split('\n').find((l) => l.includes('"msg":"listening"'));
       if (line) {
         clearTimeout(timer);
-        resolveUrl((JSON.parse(line) as { https: string }).https);
+        // The public URL (issuer, audiences) names localhost; 127.0.0.1 would be another audience.
+        resolveUrl((JSON.parse(line) as { publicUrl: string }).publicUrl);
       }
     });
     child.stderr.on('data', (d: Buffer) => (err += d));
