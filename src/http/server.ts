@@ -11,6 +11,7 @@ import { bearerAuthentication } from './bearer-auth.js';
 import { discoveryRoutes } from './oauth/discovery-routes.js';
 import { tokenRoutes } from './oauth/token-routes.js';
 import { errorHandler } from './error-handler.js';
+import { graphRoutes } from './graph/graph-routes.js';
 import { healthRoutes } from './health-routes.js';
 
 export interface HttpServerDeps {
@@ -50,6 +51,14 @@ export async function buildHttpServer(deps: HttpServerDeps) {
   await app.register(tokenRoutes, { tokens, tenantId: core.tenantId });
   await app.register(discoveryRoutes, { publicUrl: core.config.publicUrl, tenantId: core.tenantId, keys: signingKeys });
   const authenticate = bearerAuthentication(verifier, directory);
-  void authenticate; // the APIs (directory, management, vaults) register with it
+  // The APIs (directory, management, vaults) register with it.
+  await app.register(graphRoutes, {
+    prefix: '/graph',
+    directory,
+    authenticate,
+    audiences: deps.services.audiences,
+    publicUrl: core.config.publicUrl,
+    tenantId: core.tenantId,
+  });
   return app;
 }
