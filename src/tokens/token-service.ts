@@ -122,10 +122,10 @@ export class TokenService {
 
   async #target(ctx: GrantContext): Promise<ResolvedAudience> {
     if (ctx.version === '1.0') {
-      if (ctx.resource === undefined) throw new InvalidInputError('KH_OAUTH_MISSING_RESOURCE', "the request body must contain the parameter 'resource'");
+      if (!ctx.resource) throw new InvalidInputError('KH_OAUTH_MISSING_RESOURCE', "the request body must contain the parameter 'resource'");
       return this.#o.audiences.resolveResource(ctx.resource);
     }
-    if (ctx.scope === undefined) throw new InvalidInputError('KH_OAUTH_MISSING_SCOPE', "the request body must contain the parameter 'scope'");
+    if (!ctx.scope) throw new InvalidInputError('KH_OAUTH_MISSING_SCOPE', "the request body must contain the parameter 'scope'");
     return this.#o.audiences.resolveScope(ctx.scope);
   }
 

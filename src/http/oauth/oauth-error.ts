@@ -22,6 +22,7 @@ const BY_CODE: Record<string, EntraError> = {
   KH_OAUTH_MISSING_RESOURCE: { error: 'invalid_request', aadsts: 900144, status: 400 },
   KH_OAUTH_MISSING_SCOPE: { error: 'invalid_request', aadsts: 900144, status: 400 },
   KH_OAUTH_DUPLICATE_PARAMETER: { error: 'invalid_request', aadsts: 9000411, status: 400 },
+  KH_OAUTH_BAD_CONTENT_TYPE: { error: 'invalid_request', aadsts: 900144, status: 400 },
   KH_OAUTH_BAD_REQUEST: { error: 'invalid_request', aadsts: 900144, status: 400 },
   KH_OAUTH_UNSUPPORTED_GRANT: { error: 'unsupported_grant_type', aadsts: 70003, status: 400 },
   KH_OAUTH_TENANT_NOT_FOUND: { error: 'invalid_request', aadsts: 90002, status: 400 },

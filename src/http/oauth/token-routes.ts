@@ -22,6 +22,10 @@ export interface TokenRoutesOptions {
 function formOf(request: FastifyRequest): FormBody {
   const body = request.body;
   if (!(body instanceof Map)) {
+    // RFC 6749 §4.4.2: the parameters come form-encoded; a JSON or text body holds none of them.
+    if (body !== undefined && body !== null && body !== '') {
+      throw new InvalidInputError('KH_OAUTH_BAD_CONTENT_TYPE', 'the request body must be application/x-www-form-urlencoded');
+    }
     throw new InvalidInputError('KH_OAUTH_MISSING_GRANT_TYPE', "the request body must contain the parameter 'grant_type'");
   }
   return body as FormBody;
