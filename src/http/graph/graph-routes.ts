@@ -67,6 +67,15 @@ export const graphRoutes: FastifyPluginAsync<GraphRoutesOptions> = async (app: F
     // Before the body is read: Graph answers PUT, OPTIONS and the like with 405 on any path.
     if (!METHODS.has(request.method)) methodNotAllowed();
   });
+  // An id in the path is a GUID, a userPrincipalName or a short name: never control characters
+  // (PostgreSQL refuses NUL in text) nor longer than any of those. Graph: "Invalid object identifier".
+  app.addHook('preValidation', async (request) => {
+    for (const value of Object.values((request.params ?? {}) as Record<string, string>)) {
+      if (value.length > 256 || /\p{Cc}/u.test(value)) {
+        throw new InvalidInputError('KH_GRAPH_OBJECT_ID_INVALID', `Invalid object identifier '${value.slice(0, 64).replace(/[^\x20-\x7e]/g, '?')}'.`);
+      }
+    }
+  });
   app.setNotFoundHandler(async (request) => noSuchPath(request));
 
   await app.register(
