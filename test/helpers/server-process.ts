@@ -12,7 +12,9 @@ export const ROOT = resolve(import.meta.dirname, '../..');
 export const TEST_CA_DIR = process.env.KEYHAVEN_TEST_CA_DIR ?? join(ROOT, '.test-ca');
 export const TEST_CA_CERT = join(TEST_CA_DIR, 'ca.pem');
 export const TEST_CA_KEY = join(TEST_CA_DIR, 'ca-key.pem');
-const CLI = join(ROOT, 'test/helpers/keyhaven-cli.ts');
+// The built binary (scripts/run-tests.mjs builds dist/ first): what users run, and it starts in
+// well under the time a TypeScript loader takes per process.
+const CLI = join(ROOT, 'bin/keyhaven.js');
 
 export interface Exit {
   code: number | null;
@@ -54,7 +56,7 @@ export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; timeo
     const env = cleanEnv(options.env);
     // Another user cannot read the test CA under this checkout; node would warn about it.
     if (options.uid !== undefined) delete env.NODE_EXTRA_CA_CERTS;
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+    const child = spawn(process.execPath, [CLI, ...args], {
       cwd: ROOT,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -92,7 +94,7 @@ export function serverArgs(home: string, storage: string, testCa = true): string
 export async function startServerProcess(options: StartOptions = {}): Promise<ServerProcess> {
   const home = options.home ?? mkdtempSync(join(tmpdir(), 'kh-home-'));
   const storage = options.storage ?? `sqlite:${join(home, 'keyhaven.db')}`;
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...serverArgs(home, storage, options.testCa ?? true), ...(options.args ?? [])], {
+  const child = spawn(process.execPath, [CLI, ...serverArgs(home, storage, options.testCa ?? true), ...(options.args ?? [])], {
     cwd: ROOT,
     env: cleanEnv(options.env),
     stdio: ['ignore', 'pipe', 'pipe'],
