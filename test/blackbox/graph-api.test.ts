@@ -172,6 +172,9 @@ describe('directory API (Graph-shaped)', () => {
     assert.equal((await s.call(s.admin, 'PATCH', '/users/dana@example.org', { givenName: 'Dana' }, { 'if-match': etag })).status, 204);
     expectGraphError(await s.call(s.admin, 'PATCH', '/users/dana@example.org', { givenName: 'Stale' }, { 'if-match': etag }), 412, 'Request_BadRequest');
     assert.equal((await s.call(s.admin, 'GET', '/users/dana@example.org')).body.givenName, 'Dana');
+    // OData annotations in a body describe it; they are not properties to set.
+    assert.equal((await s.call(s.admin, 'PATCH', '/users/dana@example.org', { '@odata.type': '#microsoft.graph.user', surname: 'Shape' })).status, 204);
+    assert.equal((await s.call(s.admin, 'GET', '/users/dana@example.org')).body.surname, 'Shape');
     assert.equal((await s.call(s.admin, 'DELETE', '/users/dana@example.org')).status, 204);
     expectGraphError(await s.call(s.admin, 'GET', '/users/dana@example.org'), 404, 'Request_ResourceNotFound');
   });

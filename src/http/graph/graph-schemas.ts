@@ -138,6 +138,14 @@ export const ChangePassword = entity('User', { currentPassword: Text(), newPassw
 /** checkMemberGroups: at most 20 ids, as Graph. */
 export const CheckMemberGroups = entity('DirectoryObject', { groupIds: Type.Array(Guid, { maxItems: 20 }) }, ['groupIds']);
 
+/**
+ * The body without its OData annotations (`@odata.type`, …): they describe the payload, they
+ * are no properties to set, and the core refuses properties it does not know.
+ */
+export function withoutAnnotations<T extends object>(body: T): T {
+  return Object.fromEntries(Object.entries(body).filter(([key]) => !key.startsWith('@odata.'))) as T;
+}
+
 // ---------------------------------------------------------------------------------------------
 
 interface SchemaError {

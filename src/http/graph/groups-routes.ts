@@ -12,7 +12,7 @@ import { GROUP_PROPERTIES } from '../../directory/groups.js';
 import { isObjectId, parseSelect, project } from '../../directory/odata-query.js';
 import { InvalidInputError } from '../../errors.js';
 import { accessOf, collection, created, entity, expectedVersion, type GraphDeps } from './graph-response.js';
-import { GroupCreate, GroupUpdate, MemberReference } from './graph-schemas.js';
+import { GroupCreate, GroupUpdate, MemberReference, withoutAnnotations } from './graph-schemas.js';
 import { directoryObjects, membershipRoutes } from './membership-routes.js';
 import { COLLECTION, ENTITY, NONE, odataParams } from './odata-params.js';
 
@@ -41,7 +41,7 @@ export function groupRoutes(app: FastifyInstance, deps: GraphDeps): void {
 
   app.post<{ Body: Static<typeof GroupCreate> }>('/groups', { schema: { body: GroupCreate } }, async (request, reply) => {
     odataParams(request, NONE);
-    const { keyhavenExtraAttributes, ...rest } = request.body;
+    const { keyhavenExtraAttributes, ...rest } = withoutAnnotations(request.body);
     const group = await (await accessOf(deps, request)).groups().create({
       ...rest,
       ...(keyhavenExtraAttributes !== undefined ? { keyhavenExtraAttributes: keyhavenExtraAttributes as ExtraAttributes } : {}),
@@ -59,7 +59,7 @@ export function groupRoutes(app: FastifyInstance, deps: GraphDeps): void {
   app.patch<GroupParams & { Body: Static<typeof GroupUpdate> }>('/groups/:id', { schema: { body: GroupUpdate } }, async (request, reply) => {
     odataParams(request, NONE);
     const version = expectedVersion(request);
-    const { keyhavenExtraAttributes, ...rest } = request.body;
+    const { keyhavenExtraAttributes, ...rest } = withoutAnnotations(request.body);
     const patch = { ...rest, ...(keyhavenExtraAttributes !== undefined ? { keyhavenExtraAttributes: keyhavenExtraAttributes as ExtraAttributes } : {}) };
     await (await accessOf(deps, request)).groups().update(request.params.id, patch, version);
     return reply.status(204).send();

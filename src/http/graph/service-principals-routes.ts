@@ -9,7 +9,7 @@ import type { Static } from 'typebox';
 import { parseSelect, project } from '../../directory/odata-query.js';
 import { SERVICE_PRINCIPAL_PROPERTIES } from '../../directory/service-principals.js';
 import { accessOf, collection, created, entity, expectedVersion, type GraphDeps } from './graph-response.js';
-import { ServicePrincipalCreate, ServicePrincipalUpdate } from './graph-schemas.js';
+import { ServicePrincipalCreate, ServicePrincipalUpdate, withoutAnnotations } from './graph-schemas.js';
 import { membershipRoutes } from './membership-routes.js';
 import { COLLECTION, ENTITY, NONE, odataParams } from './odata-params.js';
 
@@ -24,7 +24,7 @@ export function servicePrincipalRoutes(app: FastifyInstance, deps: GraphDeps): v
 
   app.post<{ Body: Static<typeof ServicePrincipalCreate> }>('/servicePrincipals', { schema: { body: ServicePrincipalCreate } }, async (request, reply) => {
     odataParams(request, NONE);
-    const sp = await (await accessOf(deps, request)).applications().createServicePrincipal(request.body);
+    const sp = await (await accessOf(deps, request)).applications().createServicePrincipal(withoutAnnotations(request.body));
     return created(deps, reply, 'servicePrincipals', sp);
   });
 
@@ -41,7 +41,7 @@ export function servicePrincipalRoutes(app: FastifyInstance, deps: GraphDeps): v
     async (request, reply) => {
       odataParams(request, NONE);
       const version = expectedVersion(request);
-      await (await accessOf(deps, request)).applications().updateServicePrincipal(request.params.id, request.body, version);
+      await (await accessOf(deps, request)).applications().updateServicePrincipal(request.params.id, withoutAnnotations(request.body), version);
       return reply.status(204).send();
     },
   );

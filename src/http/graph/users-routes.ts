@@ -10,7 +10,7 @@ import { USER_PROPERTIES } from '../../directory/user-accounts.js';
 import { parseSelect, project } from '../../directory/odata-query.js';
 import type { ExtraAttributes } from '../../directory/extra-attributes.js';
 import { accessOf, collection, created, entity, expectedVersion, type GraphDeps } from './graph-response.js';
-import { UserCreate, UserUpdate } from './graph-schemas.js';
+import { UserCreate, UserUpdate, withoutAnnotations } from './graph-schemas.js';
 import { membershipRoutes } from './membership-routes.js';
 import { COLLECTION, ENTITY, NONE, odataParams } from './odata-params.js';
 
@@ -25,7 +25,7 @@ export function userRoutes(app: FastifyInstance, deps: GraphDeps): void {
 
   app.post<{ Body: Static<typeof UserCreate> }>('/users', { schema: { body: UserCreate } }, async (request, reply) => {
     odataParams(request, NONE);
-    const { passwordProfile, keyhavenExtraAttributes, ...rest } = request.body;
+    const { passwordProfile, keyhavenExtraAttributes, ...rest } = withoutAnnotations(request.body);
     const writer = (await accessOf(deps, request)).users();
     const user = await writer.create({
       ...rest,
@@ -45,7 +45,7 @@ export function userRoutes(app: FastifyInstance, deps: GraphDeps): void {
   app.patch<UserParams & { Body: Static<typeof UserUpdate> }>('/users/:id', { schema: { body: UserUpdate } }, async (request, reply) => {
     odataParams(request, NONE);
     const version = expectedVersion(request);
-    const { passwordProfile, ...patch } = request.body;
+    const { passwordProfile, ...patch } = withoutAnnotations(request.body);
     const writer = (await accessOf(deps, request)).users();
     // Graph sets a new password through passwordProfile in the same PATCH. It is set first:
     // the password policy is the check most likely to refuse, and it runs before any write.
