@@ -35,6 +35,9 @@ export async function buildHttpServer(deps: HttpServerDeps) {
       return typeof given === 'string' && CLIENT_REQUEST_ID.test(given) ? given : randomUUID();
     },
     bodyLimit: 1024 * 1024,
+    // A userPrincipalName may have 113 characters and appears as a path segment (/users/{upn});
+    // Fastify's default refuses parameters over 100 before any route sees them.
+    routerOptions: { maxParamLength: 1024 },
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     trustProxy: false,
