@@ -19,7 +19,8 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     env: options.env ?? process.env,
   });
   try {
-    await buildProgram(ctx, options.extraCommands).parseAsync(argv, { from: 'node' });
+    const program = await buildProgram(ctx, options.extraCommands, argv);
+    await program.parseAsync(argv, { from: 'node' });
     return 0;
   } catch (err) {
     const code = exitCodeFor(err);

@@ -9,10 +9,12 @@ import { parseQueryOption } from './query.js';
 
 export type RegisterCommands = (program: Command, ctx: CliContext) => void;
 
-export function buildProgram(
+/** `argv` (process.argv form) lets registerAll leave out groups the command line cannot reach. */
+export async function buildProgram(
   ctx: CliContext & { globals: GlobalOptions },
   extraCommands?: RegisterCommands,
-): Command {
+  argv?: readonly string[],
+): Promise<Command> {
   const program = new Command('keyhaven')
     .description('Keyhaven: identity and secrets for your team, driven like the Azure CLI.')
     .version(packageVersion(), '--version', 'Show the version and exit.')
@@ -23,7 +25,7 @@ export function buildProgram(
     .option('--debug', 'Increase logging verbosity to show all debug logs and stack traces.')
     .option('--only-show-errors', 'Only show errors, suppressing warnings.');
 
-  registerAll(program, ctx);
+  await registerAll(program, ctx, argv);
   extraCommands?.(program, ctx);
   applyToAll(program, ctx);
 
