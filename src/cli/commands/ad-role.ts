@@ -68,7 +68,7 @@ export function register(program: Command, ctx: CliContext): void {
 
   assignment
     .command('create')
-    .description('Assign a directory role to a user, group or service principal.')
+    .description('Assign a directory role to a user or a service principal (Keyhaven does not assign roles to groups).')
     .requiredOption('--role <role>', 'Role name (e.g. "User Administrator") or id.')
     .requiredOption('--assignee <assignee>', "A user's UPN or object id, or a service principal's appId or object id.")
     .option('--scope <scope>', 'Directory scope.', '/')
