@@ -1,5 +1,5 @@
 import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
-import { PreconditionFailedError } from '../../errors.js';
+import { versionBumped } from '../optimistic-concurrency.js';
 import type { ApplicationsTable, AppCredentialsTable, Database } from '../database.js';
 import { afterKeyset, compileFilter, toPage, type PageRequest, type PageResult, type RowFilter } from '../row-filter.js';
 
@@ -38,10 +38,7 @@ export class ApplicationRepo {
       .where('id', '=', id)
       .where('version', '=', expectedVersion)
       .executeTakeFirst();
-    if (Number(result.numUpdatedRows) !== 1) {
-      throw new PreconditionFailedError('KH_VERSION_MISMATCH', 'the resource was changed by another request; read it again and retry');
-    }
-    return expectedVersion + 1;
+    return versionBumped(result, expectedVersion);
   }
 
   /** Deletes the application; its credentials go with it (foreign key, on delete cascade). */

@@ -1,5 +1,5 @@
 import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
-import { PreconditionFailedError } from '../../errors.js';
+import { versionBumped } from '../optimistic-concurrency.js';
 import type { Database, GroupsTable } from '../database.js';
 import { afterKeyset, compileFilter, toPage, type PageRequest, type PageResult, type RowFilter } from '../row-filter.js';
 
@@ -51,10 +51,7 @@ export class GroupRepo {
       .where('id', '=', id)
       .where('version', '=', expectedVersion)
       .executeTakeFirst();
-    if (Number(result.numUpdatedRows) !== 1) {
-      throw new PreconditionFailedError('KH_VERSION_MISMATCH', 'the resource was changed by another request; read it again and retry');
-    }
-    return expectedVersion + 1;
+    return versionBumped(result, expectedVersion);
   }
 
   /** Deletes the group and its member rows (the foreign key would cascade too; this does not rely on it). */

@@ -1,5 +1,5 @@
 import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
-import { PreconditionFailedError } from '../../errors.js';
+import { versionBumped } from '../optimistic-concurrency.js';
 import type { Database, UsersTable } from '../database.js';
 import { afterKeyset, compileFilter, toPage, type PageRequest, type PageResult, type RowFilter } from '../row-filter.js';
 
@@ -69,10 +69,7 @@ export class UserRepo {
       .where('id', '=', id)
       .where('version', '=', expectedVersion)
       .executeTakeFirst();
-    if (Number(result.numUpdatedRows) !== 1) {
-      throw new PreconditionFailedError('KH_VERSION_MISMATCH', 'the resource was changed by another request; read it again and retry');
-    }
-    return expectedVersion + 1;
+    return versionBumped(result, expectedVersion);
   }
 
   /**
