@@ -1,0 +1,48 @@
+// The LDAP view's settings, resolved once from the configuration (src/config/schema.ts keys
+// ldapBaseDn, ldapUsersContainer, ldapGroupsContainer, ldapUserDnTemplate,
+// ldapGroupDnTemplate, ldapAnonymousSearch, ldapUsersSeeOthers).
+
+export interface LdapViewConfig {
+  /** The naming context, e.g. `dc=keyhaven,dc=local`. */
+  baseDn: string;
+  /** Where users live, relative to the base DN (`ou=people`), unless userDnTemplate says otherwise. */
+  usersContainer: string;
+  groupsContainer: string;
+  /** `{username}` is the user's short name, `{base}` the base DN; default `uid={username},{usersContainer},{base}`. */
+  userDnTemplate?: string | undefined;
+  /** `{name}` is the group's mailNickname; default `cn={name},{groupsContainer},{base}`. */
+  groupDnTemplate?: string | undefined;
+  /** Whether an anonymous client may search public user and group attributes. */
+  anonymousSearch: boolean;
+  /** Whether a user bound as themself sees the public attributes of other users (else only their own entry). */
+  usersSeeOthers: boolean;
+}
+
+/** The configuration keys the view reads (a structural slice of Config). */
+export interface LdapViewConfigSource {
+  directoryDomain: string;
+  ldapBaseDn?: string | undefined;
+  ldapUsersContainer?: string | undefined;
+  ldapGroupsContainer?: string | undefined;
+  ldapUserDnTemplate?: string | undefined;
+  ldapGroupDnTemplate?: string | undefined;
+  ldapAnonymousSearch?: boolean | undefined;
+  ldapUsersSeeOthers?: boolean | undefined;
+}
+
+/** `keyhaven.local` → `dc=keyhaven,dc=local` (RFC 2247). */
+export function baseDnOfDomain(domain: string): string {
+  return domain.split('.').filter((l) => l !== '').map((l) => `dc=${l}`).join(',');
+}
+
+export function ldapViewConfig(source: LdapViewConfigSource): LdapViewConfig {
+  return {
+    baseDn: source.ldapBaseDn ?? baseDnOfDomain(source.directoryDomain),
+    usersContainer: source.ldapUsersContainer ?? 'ou=people',
+    groupsContainer: source.ldapGroupsContainer ?? 'ou=groups',
+    userDnTemplate: source.ldapUserDnTemplate,
+    groupDnTemplate: source.ldapGroupDnTemplate,
+    anonymousSearch: source.ldapAnonymousSearch ?? false,
+    usersSeeOthers: source.ldapUsersSeeOthers ?? true,
+  };
+}
