@@ -65,6 +65,34 @@ export const ConfigSchema = Type.Object(
       default: 'keyhaven.local',
       description: "The tenant's domain: the suffix of user principal names (`alice@{directoryDomain}`).",
     }),
+    ldapBaseDn: Type.Optional(Type.String({
+      minLength: 1,
+      description: 'Base DN (naming context) of the LDAP directory. Default derived from `directoryDomain`: `keyhaven.local` → `dc=keyhaven,dc=local`.',
+    })),
+    ldapUsersContainer: Type.String({
+      minLength: 1, default: 'ou=people',
+      description: 'RDNs of the users container below the base DN (`ou=people`; Azure AD DS: `OU=AADDC Users`). Ignored when `ldapUserDnTemplate` is set.',
+    }),
+    ldapGroupsContainer: Type.String({
+      minLength: 1, default: 'ou=groups',
+      description: 'RDNs of the groups container below the base DN. Ignored when `ldapGroupDnTemplate` is set.',
+    }),
+    ldapUserDnTemplate: Type.Optional(Type.String({
+      minLength: 1,
+      description: "A user's DN: `{username}` is the short login name, `{base}` the base DN, e.g. `CN={username},OU=AADDC Users,DC=mytestdomain,DC=onmicrosoft,DC=com`. Default `uid={username},{ldapUsersContainer},{base}`.",
+    })),
+    ldapGroupDnTemplate: Type.Optional(Type.String({
+      minLength: 1,
+      description: "A group's DN: `{name}` is the group's mailNickname (served as cn), `{base}` the base DN. Default `cn={name},{ldapGroupsContainer},{base}`.",
+    })),
+    ldapAnonymousSearch: Type.Boolean({
+      default: false,
+      description: 'Whether anonymous LDAP clients may search (public user and group attributes only). Off: an anonymous search gets `insufficientAccessRights`; the Root DSE stays readable.',
+    }),
+    ldapUsersSeeOthers: Type.Boolean({
+      default: true,
+      description: 'Whether a user bound over LDAP as themself sees the public attributes of other users and groups; off, only their own entry.',
+    }),
     passwordGrant: Type.Boolean({
       default: true,
       description: 'Whether the token endpoint accepts the OAuth password grant (scripts, `keyhaven login --username`).',
