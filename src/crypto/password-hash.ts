@@ -4,8 +4,12 @@
 // and come from config (passwordScryptLogN/R/P), so tests can use cheap ones. A hash made under
 // other parameters still verifies and is reported as needsRehash, so the caller re-hashes it on
 // that user's next successful login (a transparent upgrade when the config changes).
+// A hash imported from another directory (`{SSHA}`, `{CRYPT}$6$…`, …; see
+// legacy-password-hash.ts) verifies here too and is always reported as needsRehash, so it is
+// replaced by scrypt at that user's first successful sign-in (DESIGN.md, Security posture).
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { InvalidInputError } from '../errors.js';
+import { isLegacyHash, verifyLegacyPassword } from './legacy-password-hash.js';
 
 export interface ScryptParams {
   /** log2 of the CPU/memory cost N. */
@@ -124,6 +128,7 @@ export class PasswordHasher {
    */
   async verify(password: string, stored: string): Promise<{ ok: boolean; needsRehash: boolean }> {
     const prepared = prepare(password);
+    if (isLegacyHash(stored)) return this.#verifyLegacy(password, prepared, stored);
     const parsed = parse(stored, this.#maxStoredMemory);
     if (!parsed) {
       await this.#burn(prepared);
@@ -150,6 +155,20 @@ export class PasswordHasher {
   async verifyDummy(password: string): Promise<false> {
     await this.#burn(prepare(password));
     return false;
+  }
+
+  /**
+   * An imported hash: made by another system from the password's UTF-8 bytes as typed, so the
+   * prepared (NFC) form is tried first and the raw one if it differs. The scrypt work of a
+   * dummy verify is done as well, so a fast legacy scheme (one SHA-1 for {SSHA}) does not
+   * make this account's answer quicker than an unknown user's.
+   */
+  async #verifyLegacy(raw: string, prepared: string, stored: string): Promise<{ ok: boolean; needsRehash: boolean }> {
+    const burn = this.#burn(prepared);
+    let ok = await verifyLegacyPassword(prepared, stored);
+    if (!ok && raw !== prepared) ok = await verifyLegacyPassword(raw, stored);
+    await burn;
+    return { ok, needsRehash: ok };
   }
 
   async #burn(prepared: string): Promise<void> {
