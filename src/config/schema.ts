@@ -22,6 +22,29 @@ export const ConfigSchema = Type.Object(
     httpsPort: Port('HTTPS port: token service, management, directory and Key Vault APIs.', 8443),
     ldapPort: Port('LDAP port (StartTLS available).', 3389),
     ldapsPort: Port('LDAPS port (TLS from the first byte).', 3636),
+    ldapAnonymousBind: Type.Boolean({
+      default: false,
+      description: 'Whether an anonymous simple bind (empty name and password, RFC 4513 §5.1.1) succeeds; what anonymous clients may read is decided by the directory view. A name with an empty password is always refused.',
+    }),
+    ldapRequireTlsForBind: Type.Boolean({
+      default: true,
+      description: 'Refuse simple binds over a connection without TLS (LDAPS or StartTLS) with `confidentialityRequired`, except from loopback clients.',
+    }),
+    ldapMaxMessageBytes: Type.Integer({
+      minimum: 1024, maximum: 67108864, default: 1048576,
+      description: 'Largest LDAP request PDU accepted; a larger length prefix closes the connection before anything is allocated for it.',
+    }),
+    ldapMaxConnections: Type.Integer({ minimum: 1, maximum: 100000, default: 1024, description: 'Most concurrent LDAP and LDAPS connections; further connections are closed at once.' }),
+    ldapMaxOperationsPerConnection: Type.Integer({
+      minimum: 1, maximum: 1000, default: 16,
+      description: 'Most outstanding LDAP operations on one connection; a request beyond it is answered `busy`.',
+    }),
+    ldapIdleTimeoutSeconds: Type.Integer({ minimum: 0, maximum: 86400, default: 900, description: 'An LDAP connection with no traffic for this long is closed (0: never).' }),
+    ldapSizeLimit: Type.Integer({
+      minimum: 1, maximum: 1000000, default: 1000,
+      description: "Most entries one LDAP search returns (the client's smaller limit wins); also the largest page of a paged search (RFC 2696), whose total is not capped.",
+    }),
+    ldapTimeLimitSeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 60, description: "Longest time one LDAP search may run (the client's smaller limit wins)." }),
     agentPort: Port('Port of the local metadata agent (Azure IMDS-compatible), always on 127.0.0.1.', 50342),
     bindAddress: Type.String({ minLength: 1, default: '0.0.0.0', description: 'Address the HTTPS, LDAP and LDAPS listeners bind to.' }),
     publicUrl: Type.Optional(Type.String({
