@@ -1,0 +1,35 @@
+// Building an LdapEntry: attributes keyed by lower-cased name, each under the name the schema
+// spells, empty values dropped, duplicates (by the attribute's equality) left to the caller.
+import type { ExtraAttributes } from '../../directory/extra-attributes.js';
+import type { LdapAttribute, LdapEntry } from '../ldap-directory.js';
+import { attributeType } from './schema.js';
+
+export class EntryBuilder {
+  readonly attributes = new Map<string, LdapAttribute>();
+
+  constructor(readonly dn: string) {}
+
+  set(name: string, ...values: (string | Buffer | number | null | undefined)[]): this {
+    const kept = values.filter((v): v is string | Buffer | number => v !== null && v !== undefined && v !== '').map((v) => (typeof v === 'number' ? String(v) : v));
+    if (kept.length === 0) return this;
+    const served = attributeType(name)?.name ?? name;
+    this.attributes.set(served.toLowerCase(), { name: served, values: kept });
+    return this;
+  }
+
+  /** Imported attributes (LDIF): text as strings, `{ base64 }` as bytes; never over a modelled one. */
+  extras(extra: ExtraAttributes): this {
+    for (const [name, values] of Object.entries(extra)) {
+      const key = name.toLowerCase();
+      const served = attributeType(name)?.name ?? name;
+      if (this.attributes.has(key) || this.attributes.has(served.toLowerCase())) continue;
+      const decoded = values.map((v) => (typeof v === 'string' ? v : Buffer.from(v.base64, 'base64')));
+      if (decoded.length > 0) this.attributes.set(served.toLowerCase(), { name: served, values: decoded });
+    }
+    return this;
+  }
+
+  build(): LdapEntry {
+    return { dn: this.dn, attributes: this.attributes };
+  }
+}
