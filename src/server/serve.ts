@@ -12,6 +12,10 @@ import { masterKeyModeWarning } from '../crypto/master-key.js';
 import { ensureBootstrapAdmin } from '../directory/bootstrap-admin.js';
 import { StartupError } from '../errors.js';
 import { buildHttpServer, type HttpApp } from '../http/server.js';
+import { LdapServer } from '../ldap/server/ldap-server.js';
+import type { LdapLimits } from '../ldap/server/operation-context.js';
+import { LdapView } from '../ldap/view/ldap-view.js';
+import { ldapViewConfig } from '../ldap/view/view-config.js';
 import { openCore, type CoreServices } from './core.js';
 import { buildServices } from './services.js';
 import { ensureHome } from './home.js';
@@ -20,6 +24,8 @@ export interface RunningServer {
   core: CoreServices;
   httpsUrl: string;
   httpsPort: number;
+  ldapPort: number;
+  ldapsPort: number;
   caFile: string;
   close(): Promise<void>;
 }
@@ -36,6 +42,7 @@ export async function startServer(configured: ResolvedConfig, options: StartOpti
   ensureHome(config.home);
   const core = await openCore(config, { createMasterKey: true });
   let http: HttpApp | undefined;
+  let ldap: LdapServer | undefined;
   try {
     const warning = masterKeyModeWarning(config.masterKeyFile);
     if (warning) logger.warn(warning);
@@ -52,6 +59,16 @@ export async function startServer(configured: ResolvedConfig, options: StartOpti
     const services = await buildServices(core);
     http = await buildHttpServer({ services, tls, logger });
     const httpsPort = await listen(http, config.httpsPort, config.bindAddress, 'HTTPS');
+    ldap = new LdapServer({
+      directory: new LdapView({ directory: services.directory, config: ldapViewConfig(config) }),
+      tls,
+      limits: ldapLimits(config),
+      logger,
+    });
+    // Port 0 (tests) listens on any free port; nothing else names the LDAP ports, so the
+    // actual ones are simply read back and logged.
+    const ldapPort = await ldap.listenLdap(config.ldapPort, config.bindAddress);
+    const ldapsPort = await ldap.listenLdaps(config.ldapsPort, config.bindAddress);
     // After the ports are ours, so that a start that cannot listen shows no password.
     const admin = await ensureBootstrapAdmin(core);
     if (admin.generatedPassword) {
@@ -64,18 +81,25 @@ export async function startServer(configured: ResolvedConfig, options: StartOpti
       logger.warn('the configured admin password differs from the current password of "admin" and was not applied; use `keyhaven admin reset-password` to change it');
     }
     const host = config.bindAddress === '0.0.0.0' || config.bindAddress === '::' ? 'localhost' : config.bindAddress;
-    const httpsUrl = `https://${host.includes(':') ? `[${host}]` : host}:${httpsPort}`;
-    logger.info({ https: httpsUrl, publicUrl: config.publicUrl, storage: core.storage.description, tenantId: core.tenantId, ca: tls.caFile }, 'listening');
+    const hostPart = host.includes(':') ? `[${host}]` : host;
+    const httpsUrl = `https://${hostPart}:${httpsPort}`;
+    const ldapUrl = `ldap://${hostPart}:${ldapPort}`;
+    const ldapsUrl = `ldaps://${hostPart}:${ldapsPort}`;
+    logger.info({ https: httpsUrl, ldap: ldapUrl, ldaps: ldapsUrl, publicUrl: config.publicUrl, storage: core.storage.description, tenantId: core.tenantId, ca: tls.caFile }, 'listening');
     const app = http;
+    const directoryServer = ldap;
     let closing: Promise<void> | undefined;
     return {
       core,
       httpsUrl,
       httpsPort,
+      ldapPort,
+      ldapsPort,
       caFile: tls.caFile,
-      close: () => (closing ??= shutdown(app, core, config.shutdownTimeoutMs, logger)),
+      close: () => (closing ??= shutdown(app, directoryServer, core, config.shutdownTimeoutMs, logger)),
     };
   } catch (err) {
+    await ldap?.close().catch(() => undefined);
     await http?.close().catch(() => undefined);
     await core.close().catch(() => undefined);
     throw err;
@@ -112,8 +136,24 @@ async function listen(app: HttpApp, port: number, host: string, what: string): P
   return typeof address === 'object' && address ? address.port : port;
 }
 
-async function shutdown(app: HttpApp, core: CoreServices, timeoutMs: number, logger: Logger): Promise<void> {
+/** The LDAP face's limits, from the configuration (src/config/schema.ts, `ldap*` keys). */
+function ldapLimits(config: ResolvedConfig): LdapLimits {
+  return {
+    anonymousBind: config.ldapAnonymousBind,
+    requireTlsForBind: config.ldapRequireTlsForBind,
+    maxMessageBytes: config.ldapMaxMessageBytes,
+    maxConnections: config.ldapMaxConnections,
+    maxOperationsPerConnection: config.ldapMaxOperationsPerConnection,
+    idleTimeoutMs: config.ldapIdleTimeoutSeconds * 1000,
+    sizeLimit: config.ldapSizeLimit,
+    timeLimitMs: config.ldapTimeLimitSeconds * 1000,
+  };
+}
+
+async function shutdown(app: HttpApp, ldap: LdapServer, core: CoreServices, timeoutMs: number, logger: Logger): Promise<void> {
   logger.info('shutting down: draining in-flight requests');
+  // LDAP clients get a Notice of Disconnection (RFC 4511 §4.4.1) and reconnect elsewhere.
+  await ldap.close();
   // Fastify's close stops accepting, answers new requests on open connections with 503,
   // closes idle keep-alive connections and waits for in-flight requests.
   const timer = setTimeout(() => {

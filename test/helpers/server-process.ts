@@ -24,6 +24,9 @@ export interface Exit {
 export interface ServerProcess {
   url: string;
   port: number;
+  /** The LDAP (StartTLS) and LDAPS ports, read from the "listening" line. */
+  ldapPort: number;
+  ldapsPort: number;
   home: string;
   storage: string;
   child: ChildProcess;
@@ -86,6 +89,8 @@ export function serverArgs(home: string, storage: string, testCa = true): string
     '--storage', storage,
     '--bind-address', '127.0.0.1',
     '--https-port', '0',
+    '--ldap-port', '0',
+    '--ldaps-port', '0',
     '--password-scrypt-log-n', '10',
     ...(testCa ? ['--tls-ca-cert-file', TEST_CA_CERT, '--tls-ca-key-file', TEST_CA_KEY] : []),
   ];
@@ -102,7 +107,7 @@ export async function startServerProcess(options: StartOptions = {}): Promise<Se
   let out = '';
   let err = '';
   const exited = new Promise<Exit>((r) => child.on('exit', (code, signal) => r({ code, signal })));
-  const url = await new Promise<string>((resolveUrl, reject) => {
+  const listening = await new Promise<{ publicUrl: string; ldap: string; ldaps: string }>((resolveUrl, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`server did not start in time\nstdout: ${out}\nstderr: ${err}`));
@@ -113,7 +118,7 @@ export async function startServerProcess(options: StartOptions = {}): Promise<Se
       if (line) {
         clearTimeout(timer);
         // The public URL (issuer, audiences) names localhost; 127.0.0.1 would be another audience.
-        resolveUrl((JSON.parse(line) as { publicUrl: string }).publicUrl);
+        resolveUrl(JSON.parse(line) as { publicUrl: string; ldap: string; ldaps: string });
       }
     });
     child.stderr.on('data', (d: Buffer) => (err += d));
@@ -130,7 +135,13 @@ export async function startServerProcess(options: StartOptions = {}): Promise<Se
     clearTimeout(timer);
     return e;
   };
-  return { url, port: Number(new URL(url).port), home, storage, child, stdout: () => out, stderr: () => err, exited, stop };
+  const url = listening.publicUrl;
+  return {
+    url,
+    port: Number(new URL(url).port),
+    ldapPort: Number(new URL(listening.ldap).port),
+    ldapsPort: Number(new URL(listening.ldaps).port),
+    home, storage, child, stdout: () => out, stderr: () => err, exited, stop };
 }
 
 /** Storage for a black-box suite: a SQLite file in `home`, or a fresh PostgreSQL database. */
