@@ -1,0 +1,192 @@
+// Robustness of the LDAP face (issue 5): random and mutated BER messages against the real
+// server — 20,000 in `npm test`, KEYHAVEN_LDAP_FUZZ_COUNT for more — over as many connections
+// as it takes (the server closes a connection after a protocol error, RFC 4511 §4.4.1). The
+// server stays up, every connection is answered or closed, its memory (VmRSS) stays bounded,
+// and a length prefix claiming 1 GB is refused without being allocated.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { Client } from 'ldapts';
+import { blackboxStorage, startServerProcess, tempHome, type ServerProcess } from '../helpers/server-process.js';
+
+const COUNT = Number(process.env.KEYHAVEN_LDAP_FUZZ_COUNT ?? 20_000);
+const PER_CONNECTION = 8;
+const PARALLEL = 24;
+
+// ---- a small deterministic PRNG, so a failure can be replayed from its seed ----
+let seed = Number(process.env.KEYHAVEN_LDAP_FUZZ_SEED ?? Date.now() % 2 ** 31);
+function random(): number {
+  seed = (seed * 1103515245 + 12345) % 2 ** 31;
+  return seed / 2 ** 31;
+}
+const int = (n: number) => Math.floor(random() * n);
+const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
+
+// ---- BER building blocks for seed messages ----
+function tlv(tag: number, ...parts: Buffer[]): Buffer {
+  const body = Buffer.concat(parts);
+  const n = body.length;
+  const len = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : n < 0x10000 ? [0x82, n >> 8, n & 0xff] : [0x83, n >> 16, (n >> 8) & 0xff, n & 0xff];
+  return Buffer.concat([Buffer.from([tag, ...len]), body]);
+}
+const str = (s: string, tag = 0x04) => tlv(tag, Buffer.from(s));
+const integer = (v: number, tag = 0x02) => tlv(tag, Buffer.from([v & 0x7f]));
+const bool = (b: boolean) => tlv(0x01, Buffer.from([b ? 0xff : 0]));
+const message = (id: number, op: Buffer, controls?: Buffer) => tlv(0x30, integer(id), op, ...(controls ? [controls] : []));
+
+const BASE = 'dc=keyhaven,dc=local';
+const filters: Buffer[] = [
+  str('objectClass', 0x87),
+  tlv(0xa3, str('uid'), str('admin')),
+  tlv(0xa0, tlv(0xa3, str('objectClass'), str('person')), tlv(0xa2, str('cn', 0x87))),
+  tlv(0xa1, tlv(0xa4, str('cn'), tlv(0x30, str('a', 0x80), str('d', 0x81), str('n', 0x82))), tlv(0xa5, str('uidNumber'), str('1000'))),
+  tlv(0xa9, str('1.2.840.113556.1.4.1941', 0x81), str('memberOf', 0x82), str(`cn=admins,ou=groups,${BASE}`, 0x83)),
+  tlv(0xa9, str('1.2.840.113556.1.4.803', 0x81), str('userAccountControl', 0x82), str('2', 0x83)),
+  tlv(0xa8, str('cn'), str('admn')),
+  tlv(0xa6, str('createTimestamp'), str('20200101000000Z')),
+];
+const pagedControl = tlv(0xa0, tlv(0x30, str('1.2.840.113556.1.4.319'), bool(true), tlv(0x04, tlv(0x30, integer(2), str('')))));
+function seedMessage(id: number): Buffer {
+  switch (int(10)) {
+    case 0:
+      return message(id, tlv(0x60, integer(3), str(`uid=admin,ou=people,${BASE}`), str(pick(['wrong', '', 'x'.repeat(40)]), 0x80)));
+    case 1:
+    case 2:
+    case 3:
+      return message(
+        id,
+        tlv(0x63, str(pick([BASE, '', `ou=people,${BASE}`, 'cn=Subschema', 'o=nowhere'])), integer(int(3), 0x0a), integer(0, 0x0a), integer(int(5)), integer(int(3)), bool(random() < 0.5), pick(filters), tlv(0x30, ...pick([[], [str('*')], [str('+'), str('memberOf')], [str('1.1')], [str('userCertificate;binary'), str('cn'), str('CN')]]).map((b) => b))),
+        random() < 0.3 ? pagedControl : undefined,
+      );
+    case 4:
+      return message(id, tlv(0x6e, str(`uid=admin,ou=people,${BASE}`), tlv(0x30, str('uid'), str('admin'))));
+    case 5:
+      return message(id, tlv(0x77, str(pick(['1.3.6.1.4.1.4203.1.11.3', '1.3.6.1.4.1.4203.1.11.1', '1.2.3']), 0x80), ...(random() < 0.5 ? [str('', 0x81)] : [tlv(0x81, tlv(0x30, str('old', 0x81), str('new', 0x82)))])));
+    case 6:
+      return message(id, tlv(0x50, Buffer.from([int(100)])));
+    case 7:
+      return message(id, tlv(0x68, str(`cn=x,${BASE}`), tlv(0x30)));
+    case 8:
+      return message(id, tlv(0x4a, Buffer.from(`cn=x,${BASE}`)));
+    default:
+      return message(id, tlv(0x63, str(BASE), integer(2, 0x0a), integer(0, 0x0a), integer(0), integer(0), bool(false), tlv(0xa2, tlv(0xa2, tlv(0xa2, str('cn', 0x87)))), tlv(0x30)));
+  }
+}
+
+function mutate(pdu: Buffer): Buffer {
+  const b = Buffer.from(pdu);
+  switch (int(8)) {
+    case 0: // flip bits
+      for (let i = 0; i < 1 + int(4); i++) b[int(b.length)]! ^= 1 << int(8);
+      return b;
+    case 1: // random bytes overwritten
+      for (let i = 0; i < 1 + int(4); i++) b[int(b.length)] = int(256);
+      return b;
+    case 2: // truncated (the rest of the PDU never comes, or the next PDU fills it)
+      return b.subarray(0, int(b.length));
+    case 3: // a length octet replaced with a long form or an indefinite one
+      b[1 + int(Math.max(1, b.length - 1))] = pick([0x80, 0x84, 0x85, 0xff, 0x7f]);
+      return b;
+    case 4: // bytes inserted
+      return Buffer.concat([b.subarray(0, int(b.length)), Buffer.from(Array.from({ length: 1 + int(8) }, () => int(256))), b.subarray(int(b.length))]);
+    case 5: // random garbage behind a plausible header
+      return Buffer.concat([Buffer.from([0x30, int(128)]), Buffer.from(Array.from({ length: int(130) }, () => int(256)))]);
+    case 6: // deep nesting
+      return message(1, Buffer.concat([Buffer.from([0x63]), Buffer.from([0x80]), Buffer.alloc(int(64), 0xa2)]));
+    default: // pure noise
+      return Buffer.from(Array.from({ length: 1 + int(64) }, () => int(256)));
+  }
+}
+
+function vmRssKb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]);
+}
+
+/** Writes the bytes, ends our side, and resolves once the server closed (or after a timeout). */
+function exchange(port: number, bytes: Buffer, timeoutMs = 10_000): Promise<{ closed: boolean; received: Buffer }> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    const socket: Socket = connect(port, '127.0.0.1', () => {
+      socket.write(bytes);
+      socket.end();
+    });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve({ closed: false, received: Buffer.concat(chunks) });
+    }, timeoutMs);
+    socket.on('data', (d) => chunks.push(d));
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve({ closed: true, received: Buffer.concat(chunks) });
+    });
+  });
+}
+
+describe(`LDAP robustness: ${COUNT} random and mutated BER messages (seed ${seed})`, () => {
+  let server: ServerProcess;
+  let home: ReturnType<typeof tempHome>;
+  let storage: Awaited<ReturnType<typeof blackboxStorage>>;
+
+  before(async () => {
+    home = tempHome();
+    storage = await blackboxStorage(home.home);
+    server = await startServerProcess({ home: home.home, storage: storage.url, env: { KEYHAVEN_ADMIN_PASSWORD: 'Fuzz-Admin-Passw0rd' } });
+  });
+  after(async () => {
+    await server?.stop();
+    await storage?.drop();
+    home?.remove();
+  });
+
+  it('a length prefix claiming 1 GB is refused at once, without allocating it', async () => {
+    const before = vmRssKb(server.child.pid!);
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => exchange(server.ldapPort, Buffer.from([0x30, 0x84, 0x40, 0x00, 0x00, 0x00, 0x02, 0x01]), 5_000)),
+    );
+    for (const r of results) {
+      assert.equal(r.closed, true);
+      assert.ok(r.received.includes(Buffer.from('1.3.6.1.4.1.1466.20036')), 'a Notice of Disconnection');
+    }
+    // Twenty connections each claiming 1 GB: far less than one such buffer.
+    assert.ok(vmRssKb(server.child.pid!) - before < 64 * 1024, 'RSS grew by less than 64 MiB');
+  });
+
+  it('stays up, answers or closes, and keeps its memory bounded', async () => {
+    // Warm up (JIT, pools) before the baseline.
+    await Promise.all(Array.from({ length: 50 }, (_, i) => exchange(server.ldapPort, seedMessage(i + 1))));
+    const rssBefore = vmRssKb(server.child.pid!);
+    let sent = 0;
+    let stuck = 0;
+    let connections = 0;
+    let answered = 0;
+    const worker = async () => {
+      while (sent < COUNT) {
+        const batch: Buffer[] = [];
+        for (let i = 0; i < PER_CONNECTION && sent < COUNT; i++, sent++) {
+          const valid = seedMessage(1 + int(120));
+          batch.push(random() < 0.15 ? valid : mutate(valid));
+        }
+        connections++;
+        const r = await exchange(random() < 0.1 ? server.ldapsPort : server.ldapPort, Buffer.concat(batch));
+        if (!r.closed) stuck++;
+        if (r.received.length > 0) answered++;
+      }
+    };
+    await Promise.all(Array.from({ length: PARALLEL }, worker));
+    assert.equal(stuck, 0, 'every connection is answered and closed');
+    assert.ok(answered > connections / 4, `${answered} of ${connections} connections got an answer`);
+    assert.equal(server.child.exitCode, null, 'the server is still running');
+    const rssAfter = vmRssKb(server.child.pid!);
+    assert.ok(rssAfter - rssBefore < 128 * 1024, `RSS grew from ${rssBefore} to ${rssAfter} kB over ${connections} connections`);
+
+    // And it still serves a well-behaved client.
+    const client = new Client({ url: `ldap://127.0.0.1:${server.ldapPort}` });
+    const whoami = await client.exop('1.3.6.1.4.1.4203.1.11.3');
+    assert.equal(whoami.value ?? '', '');
+    await client.unbind();
+    assert.doesNotMatch(server.stdout(), /"level":(50|60)/, 'no error logged');
+  });
+});
