@@ -7,15 +7,29 @@
 //   const view = new LdapView({ directory, config: ldapViewConfig(config) });
 //
 // `directory` is the DirectoryService; `config` the resolved view settings (base DN, DN
-// templates, anonymous search, visibility of others). The view holds no cache: every search
-// reads the directory's current state, so memberOf and nested membership agree with it the
-// moment a change commits (on every replica). It never touches storage itself.
+// templates, anonymous search, visibility of others). Entries come back with every attribute
+// the viewer may see (operational ones included: schema.ts isOperational tells which); the
+// face applies the requested attribute list, typesOnly, size/time limits and paging. The view
+// holds no cache: every search reads the directory's current state, so memberOf and nested
+// membership agree with it the moment a change commits (on every replica). It never touches
+// storage itself.
 import type { DirectoryService } from '../../directory/directory-service.js';
 import {
   LDAP_RESULT, LdapResultError,
   type BindResult, type LdapDirectory, type LdapEntry, type LdapViewer, type SearchParams,
 } from '../ldap-directory.js';
+import { ViewerAccess } from './access.js';
+import { domainSubAuthorities } from './ad-identifiers.js';
+import { bindError } from './bind-errors.js';
+import { DirectoryReads } from './directory-reads.js';
 import { DitLayout } from './dit-layout.js';
+import { isAtOrUnder, parentOf, parseDn, type ParsedDn } from './distinguished-name.js';
+import { EntryBuilder } from './entry-builder.js';
+import { filterTree, type FilterNode } from './filter-ast.js';
+import { evaluate, filterAttributes, inChainAssertions, type EvalContext } from './filter-eval.js';
+import { matchEquality } from './matching-rules.js';
+import { attributeType, attributeTypeDescriptions, importedType, objectClassDescriptions } from './schema.js';
+import { SearchPlan } from './search-plan.js';
 import type { LdapViewConfig } from './view-config.js';
 
 export interface LdapViewDeps {
@@ -23,40 +37,267 @@ export interface LdapViewDeps {
   config: LdapViewConfig;
 }
 
+export const SUBSCHEMA_DN = 'cn=Subschema';
+export const SUPPORTED_CONTROLS = ['1.2.840.113556.1.4.319'];
+export const SUPPORTED_EXTENSIONS = ['1.3.6.1.4.1.1466.20037', '1.3.6.1.4.1.4203.1.11.3', '1.3.6.1.4.1.4203.1.11.1'];
+
+/** RFC 4511 §4.1.9 constraintViolation: a new password the policy refuses. */
+const CONSTRAINT_VIOLATION = 19;
+
 export class LdapView implements LdapDirectory {
   readonly layout: DitLayout;
   readonly #directory: DirectoryService;
   readonly #config: LdapViewConfig;
+  readonly #domainSid: [number, number, number];
+  readonly #subschemaKey: string;
 
   constructor(deps: LdapViewDeps) {
     this.#directory = deps.directory;
     this.#config = deps.config;
     this.layout = new DitLayout(deps.config);
+    this.#domainSid = domainSubAuthorities(this.layout.base.key);
+    this.#subschemaKey = parseDn(SUBSCHEMA_DN)!.key;
   }
 
   rootDse(): LdapEntry {
-    return { dn: '', attributes: new Map() };
+    return new EntryBuilder('')
+      .set('objectClass', 'top')
+      .set('namingContexts', this.layout.baseText)
+      .set('defaultNamingContext', this.layout.baseText)
+      .set('subschemaSubentry', SUBSCHEMA_DN)
+      .set('supportedLDAPVersion', '3')
+      .set('supportedControl', ...SUPPORTED_CONTROLS)
+      .set('supportedExtension', ...SUPPORTED_EXTENSIONS)
+      // RFC 3673: `+` returns all operational attributes.
+      .set('supportedFeatures', '1.3.6.1.4.1.4203.1.5.1')
+      .set('vendorName', 'Keyhaven')
+      .build();
   }
 
   subschema(): LdapEntry {
-    return { dn: 'cn=Subschema', attributes: new Map() };
+    return new EntryBuilder(SUBSCHEMA_DN)
+      .set('objectClass', 'top', 'subentry', 'subschema')
+      .set('cn', 'Subschema')
+      .set('attributeTypes', ...attributeTypeDescriptions())
+      .set('objectClasses', ...objectClassDescriptions())
+      .set('entryDN', SUBSCHEMA_DN)
+      .build();
   }
 
-  async bind(_dn: string, _password: string, _source: string): Promise<BindResult> {
-    void this.#directory;
-    void this.#config;
-    throw new LdapResultError(LDAP_RESULT.invalidCredentials, 'not yet');
+  // Bind ---------------------------------------------------------------------------------
+
+  /**
+   * A user's DN (any DN the user template produces, case and spacing as the client likes),
+   * their userPrincipalName (AD accepts `alice@domain` as a bind name), or a service account's
+   * `cn={appId},ou=services,{base}`. Every failure is 49 with AD's diagnostic (bind-errors.ts);
+   * an empty password is an unauthenticated bind (RFC 4513 §5.1.2), refused with 53.
+   */
+  async bind(dn: string, password: string, source: string): Promise<BindResult> {
+    if (typeof password !== 'string' || password === '') {
+      throw new LdapResultError(LDAP_RESULT.unwillingToPerform, 'unauthenticated bind (DN with no password) disallowed');
+    }
+    const parsed = parseDn(dn);
+    const target = parsed && parsed.rdns.length > 0 ? this.layout.resolve(parsed) : undefined;
+    try {
+      if (target?.kind === 'service') {
+        const sp = await this.#directory.authenticateClientSecret(target.appId, password, source);
+        return { viewer: { kind: 'serviceAccount', id: sp.objectId, dn: this.layout.serviceDn(sp.appId) } };
+      }
+      // Unknown DNs still go through the directory (throttle, dummy hash work, audit), so they
+      // cost and answer exactly as a wrong password does.
+      const name = target?.kind === 'userOrGroup' && target.asUser ? target.name : !parsed && typeof dn === 'string' && dn.includes('@') ? dn.trim() : undefined;
+      // A name no account can have (no user name holds a control character or `ldap-dn:`).
+      const signIn = name !== undefined && !/\p{Cc}/u.test(name) ? name : `ldap-dn:${String(dn).replace(/\p{Cc}/gu, '?').slice(0, 200)}`;
+      const user = await this.#directory.authenticateUser(signIn, password, source);
+      return { viewer: { kind: 'user', id: user.objectId, dn: this.layout.userDn(user.username) } };
+    } catch (err) {
+      throw bindError(err);
+    }
   }
 
-  async *search(_params: SearchParams, _viewer: LdapViewer): AsyncIterable<LdapEntry> {
-    // Filled in by the next commits.
+  // Search -------------------------------------------------------------------------------
+
+  async *search(params: SearchParams, viewer: LdapViewer): AsyncIterable<LdapEntry> {
+    const tree = filterTree(params.filter);
+    const base = parseDn(params.baseDn);
+    if (!base) throw new LdapResultError(LDAP_RESULT.invalidDnSyntax, 'the search base is not a DN');
+    if (base.rdns.length === 0) {
+      // The Root DSE is a base-scope search of the empty DN (RFC 4512 §5.1); nothing lies beneath it.
+      if (params.scope === 'base' && this.#matches(tree, this.rootDse())) yield this.rootDse();
+      return;
+    }
+    if (base.key === this.#subschemaKey) {
+      if (params.scope !== 'one' && this.#matches(tree, this.subschema())) yield this.subschema();
+      return;
+    }
+    const access = await ViewerAccess.of(viewer, this.#config, this.#directory);
+    const reads = new DirectoryReads(this.#directory.system().reader());
+    const target = this.layout.resolve(base);
+    if (!target || target.kind === 'root' || target.kind === 'service') throw this.#noSuchObject(base);
+    const ctx = await this.#evalContext(tree, reads);
+    const plan = new SearchPlan(this.layout, reads, this.#domainSid, tree, needs(params.attributes, tree));
+
+    if (target.kind === 'userOrGroup') {
+      // A user or group as the base: itself for base and subtree scope, nothing below it.
+      const found = await plan.entryNamed(target, access);
+      if (!found) throw this.#noSuchObject(base);
+      if (params.scope !== 'one' && evaluate(tree, found.evalEntry, ctx) === true) yield found.entry;
+      return;
+    }
+    for (const s of this.#structuralEntries()) {
+      if (inScope(s.dn, base, params.scope) && this.#matches(tree, s.entry)) yield s.entry;
+    }
+    const users = scopeCovers(this.layout.users.parent, base, params.scope);
+    const groups = scopeCovers(this.layout.groups.parent, base, params.scope);
+    if (users) for await (const e of plan.users(access)) if (evaluate(tree, e.evalEntry, ctx) === true) yield e.entry;
+    if (groups) for await (const e of plan.groups(access)) if (evaluate(tree, e.evalEntry, ctx) === true) yield e.entry;
   }
 
-  async compare(_dn: string, _attribute: string, _value: string, _viewer: LdapViewer): Promise<boolean> {
-    throw new LdapResultError(LDAP_RESULT.noSuchObject, 'not yet');
+  #matches(tree: FilterNode, entry: LdapEntry): boolean {
+    return evaluate(tree, { attributes: entry.attributes, dn: parseDn(entry.dn) }, NO_CHAIN) === true;
   }
 
-  async changePassword(): Promise<string | undefined> {
-    throw new LdapResultError(LDAP_RESULT.unwillingToPerform, 'not yet');
+  #noSuchObject(dn: ParsedDn): LdapResultError {
+    return new LdapResultError(LDAP_RESULT.noSuchObject, 'no such object', this.layout.matchedDn(dn));
+  }
+
+  /** The base entry and the containers. */
+  #structuralEntries(): { dn: ParsedDn; entry: LdapEntry }[] {
+    const base = this.layout.base;
+    const [type, value] = base.rdns[0]!.pairs[0]!;
+    const baseEntry = new EntryBuilder(this.layout.baseText)
+      .set('objectClass', ...(type === 'dc' ? ['top', 'domain', 'dcObject'] : type === 'ou' ? ['top', 'organizationalUnit'] : ['top']))
+      .set(type, value)
+      .set('entryDN', this.layout.baseText)
+      .set('hasSubordinates', 'TRUE')
+      .build();
+    const out = [{ dn: base, entry: baseEntry }];
+    for (const c of this.layout.containers()) {
+      const [ctype, cvalue] = c.dn.rdns[0]!.pairs[0]!;
+      out.push({
+        dn: c.dn,
+        entry: new EntryBuilder(c.text)
+          .set('objectClass', ...(ctype === 'ou' ? ['top', 'organizationalUnit'] : ['top', 'container']))
+          .set(ctype, cvalue)
+          .set('entryDN', c.text)
+          .set('hasSubordinates', 'TRUE')
+          .build(),
+      });
+    }
+    return out;
+  }
+
+  /** Resolves each IN_CHAIN assertion of the filter once, from the directory's current state. */
+  async #evalContext(tree: FilterNode, reads: DirectoryReads): Promise<EvalContext> {
+    const chains = new Map<string, ReadonlySet<string> | undefined>();
+    for (const a of inChainAssertions(tree)) {
+      const dn = parseDn(a.value);
+      const key = `${a.attribute}|${dn?.key ?? ''}`;
+      if (chains.has(key)) continue;
+      const t = dn ? this.layout.resolve(dn) : undefined;
+      let set: ReadonlySet<string> | undefined;
+      if (t?.kind === 'userOrGroup') {
+        const group = t.asGroup ? await reads.group(t.name) : undefined;
+        const user = t.asUser ? await reads.user(t.name) : undefined;
+        if (a.attribute === 'memberof') set = group ? await reads.transitiveMemberIds(group.id) : undefined;
+        else {
+          const object = user ?? group;
+          set = object ? await reads.transitiveGroupIds(object.id) : undefined;
+        }
+      }
+      chains.set(key, set);
+    }
+    return {
+      inChain: (attribute, value) => chains.get(`${attribute}|${parseDn(value)?.key ?? ''}`),
+    };
+  }
+
+  // Compare ------------------------------------------------------------------------------
+
+  async compare(dn: string, attribute: string, value: string, viewer: LdapViewer): Promise<boolean> {
+    const parsed = parseDn(dn);
+    if (!parsed) throw new LdapResultError(LDAP_RESULT.invalidDnSyntax, 'the entry name is not a DN');
+    let entry: LdapEntry | undefined;
+    if (parsed.rdns.length === 0) entry = this.rootDse();
+    else if (parsed.key === this.#subschemaKey) entry = this.subschema();
+    else {
+      const access = await ViewerAccess.of(viewer, this.#config, this.#directory);
+      const target = this.layout.resolve(parsed);
+      if (target?.kind === 'userOrGroup') {
+        const reads = new DirectoryReads(this.#directory.system().reader());
+        const plan = new SearchPlan(this.layout, reads, this.#domainSid, undefined, { memberOf: true, members: true });
+        entry = (await plan.entryNamed(target, access))?.entry;
+      } else if (target?.kind === 'base' || target?.kind === 'container') {
+        entry = this.#structuralEntries().find((s) => s.dn.key === parsed.key)?.entry;
+      }
+    }
+    if (!entry) throw this.#noSuchObject(parsed);
+    const attr = entry.attributes.get((attributeType(attribute)?.name ?? attribute).toLowerCase());
+    const type = attributeType(attribute) ?? (attr ? importedType(attr.name, attr.values.some((v) => Buffer.isBuffer(v))) : undefined);
+    if (!type) throw new LdapResultError(LDAP_RESULT.undefinedAttributeType, `${attribute.slice(0, 64)}: attribute type undefined`);
+    if (!attr) throw new LdapResultError(LDAP_RESULT.noSuchAttribute, `the entry has no ${type.name}`);
+    return matchEquality(type.equality, attr.values, type.binary ? Buffer.from(value, 'utf8') : value) === true;
+  }
+
+  // Password Modify (RFC 3062) -----------------------------------------------------------
+
+  /**
+   * A user changes their own password: `userDn` absent or their own DN; the old password is
+   * required (Keyhaven proves it under the login throttle, as POST /me/changePassword does)
+   * and the new one goes through the password policy. A server-generated password (no new
+   * password given) is not offered.
+   */
+  async changePassword(viewer: LdapViewer, userDn: string | undefined, oldPassword: string | undefined, newPassword: string | undefined, source: string): Promise<string | undefined> {
+    if (viewer.kind !== 'user') throw new LdapResultError(LDAP_RESULT.insufficientAccessRights, 'bind as the user whose password is to change');
+    if (userDn !== undefined && userDn !== '') {
+      const parsed = parseDn(userDn);
+      if (!parsed || parsed.key !== parseDn(viewer.dn)?.key) {
+        throw new LdapResultError(LDAP_RESULT.insufficientAccessRights, 'users change only their own password over LDAP');
+      }
+    }
+    if (!oldPassword) throw new LdapResultError(LDAP_RESULT.unwillingToPerform, 'the old password is required');
+    if (!newPassword) throw new LdapResultError(LDAP_RESULT.unwillingToPerform, 'generating a password is not supported: give the new password');
+    try {
+      const access = await this.#directory.access({ id: viewer.id, source });
+      await access.self().changePassword(oldPassword, newPassword);
+      return undefined;
+    } catch (err) {
+      throw passwordChangeError(err);
+    }
   }
 }
+
+const NO_CHAIN: EvalContext = { inChain: () => undefined };
+
+function passwordChangeError(err: unknown): LdapResultError {
+  const kind = (err as { kind?: string }).kind;
+  const message = err instanceof Error ? err.message : 'password change failed';
+  if (kind === 'InvalidInput') return new LdapResultError(CONSTRAINT_VIOLATION, message);
+  if (kind === 'Forbidden' || kind === 'Throttled' || kind === 'Unauthenticated') return new LdapResultError(LDAP_RESULT.invalidCredentials, message);
+  if (kind === 'Conflict') return new LdapResultError(LDAP_RESULT.busy, message);
+  if (kind === 'Unavailable') return new LdapResultError(LDAP_RESULT.unavailable, message);
+  return new LdapResultError(LDAP_RESULT.other, 'the password could not be changed');
+}
+
+/** Which costly attributes a search needs: those asked for, and those its filter names. */
+function needs(requested: readonly string[], tree: FilterNode): { memberOf: boolean; members: boolean } {
+  const names = new Set(requested.map((r) => (attributeType(r)?.name ?? r).toLowerCase()));
+  const all = requested.length === 0 || names.has('*');
+  const inFilter = filterAttributes(tree);
+  const wanted = (n: string) => all || names.has(n) || inFilter.has(n) || inFilter.has('*');
+  return { memberOf: wanted('memberof'), members: wanted('member') || wanted('memberuid') };
+}
+
+function inScope(dn: ParsedDn, base: ParsedDn, scope: SearchParams['scope']): boolean {
+  if (scope === 'base') return dn.key === base.key;
+  if (scope === 'one') return dn.rdnKeys.length === base.rdnKeys.length + 1 && parentOf(dn).key === base.key;
+  return isAtOrUnder(dn, base);
+}
+
+/** Whether the children of `container` fall in the scope of a search from `base`. */
+function scopeCovers(container: ParsedDn, base: ParsedDn, scope: SearchParams['scope']): boolean {
+  if (scope === 'base') return false;
+  if (scope === 'one') return container.key === base.key;
+  return isAtOrUnder(container, base);
+}
+

@@ -91,6 +91,8 @@ export const ATTRIBUTE_TYPES: readonly AttributeType[] = [
   text('hasSubordinates', '2.5.18.9', { operational: true, singleValue: true, substrings: false }),
   // Root DSE (RFC 4512 §5.1).
   dn('namingContexts', '1.3.6.1.4.1.1466.101.120.5', { operational: true }),
+  // Active Directory's rootDSE names its domain partition here; AD-minded tools read it.
+  dn('defaultNamingContext', 'defaultnamingcontext-oid', { operational: true, singleValue: true }),
   { name: 'supportedControl', oid: '1.3.6.1.4.1.1466.101.120.13', syntax: SYNTAX.oid, equality: 'objectIdentifier', substrings: false, operational: true },
   { name: 'supportedExtension', oid: '1.3.6.1.4.1.1466.101.120.7', syntax: SYNTAX.oid, equality: 'objectIdentifier', substrings: false, operational: true },
   { name: 'supportedFeatures', oid: '1.3.6.1.4.1.4203.1.3.5', syntax: SYNTAX.oid, equality: 'objectIdentifier', substrings: false, operational: true },

@@ -1,0 +1,86 @@
+// The reads a search needs from the directory core, as the system reader (the view applies
+// its own access rules, access.ts): users and groups in pages, direct lookups by name, and
+// membership — direct, for member/memberOf values, and transitive, for IN_CHAIN. Nothing is
+// cached: each search sees the directory as it is.
+import type { DirectoryReader } from '../../directory/directory-reader.js';
+import type { DirectoryObject, GraphGroup, GraphUser } from '../../directory/graph-objects.js';
+import type { ListOptions, ListResult } from '../../directory/odata-query.js';
+import { KeyhavenError } from '../../errors.js';
+
+export const PAGE = 500;
+
+export async function* allPages<T>(list: (options: ListOptions) => Promise<ListResult<T>>): AsyncGenerator<T> {
+  let skipToken: string | undefined;
+  do {
+    const page = await list({ top: PAGE, skipToken });
+    yield* page.value;
+    skipToken = page.nextSkipToken;
+  } while (skipToken !== undefined);
+}
+
+/** undefined for a missing object (the core says NotFound); other errors propagate. */
+export async function orMissing<T>(read: Promise<T>): Promise<T | undefined> {
+  try {
+    return await read;
+  } catch (err) {
+    if (err instanceof KeyhavenError && (err.kind === 'NotFound' || err.kind === 'InvalidInput')) return undefined;
+    throw err;
+  }
+}
+
+export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const i of items) out.push(i);
+  return out;
+}
+
+/** An OData string literal: quotes doubled (OData URL conventions §5.1.1.6.1). */
+export function odataString(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+/** Whether a value can be looked up through the core's case-insensitive SQL comparison exactly as LDAP's caseIgnoreMatch would match it. */
+export function lookupSafe(value: string): boolean {
+  // ASCII only (SQLite's lower() folds ASCII alone), no control characters, no insignificant spaces.
+  return value.length > 0 && value.length <= 256 && /^[\x21-\x7e]+( [\x21-\x7e]+)*$/.test(value);
+}
+
+export class DirectoryReads {
+  constructor(private readonly reader: DirectoryReader) {}
+
+  users(filter?: string): AsyncGenerator<GraphUser> {
+    return allPages((o) => this.reader.listUsers({ ...o, filter }) as Promise<ListResult<GraphUser>>);
+  }
+
+  groups(filter?: string): AsyncGenerator<GraphGroup> {
+    return allPages((o) => this.reader.listGroups({ ...o, filter }) as Promise<ListResult<GraphGroup>>);
+  }
+
+  user(key: string): Promise<GraphUser | undefined> {
+    return orMissing(this.reader.getUser(key));
+  }
+
+  group(key: string): Promise<GraphGroup | undefined> {
+    return orMissing(this.reader.getGroup(key));
+  }
+
+  memberOf(id: string): AsyncGenerator<DirectoryObject> {
+    return allPages((o) => this.reader.memberOf(id, o));
+  }
+
+  members(groupId: string): AsyncGenerator<DirectoryObject> {
+    return allPages((o) => this.reader.members(groupId, o));
+  }
+
+  async transitiveMemberIds(groupId: string): Promise<Set<string>> {
+    const ids = new Set<string>();
+    for await (const o of allPages((opts) => this.reader.transitiveMembers(groupId, opts))) ids.add(o.id);
+    return ids;
+  }
+
+  async transitiveGroupIds(id: string): Promise<Set<string>> {
+    const ids = new Set<string>();
+    for await (const o of allPages((opts) => this.reader.transitiveMemberOf(id, opts))) ids.add(o.id);
+    return ids;
+  }
+}
