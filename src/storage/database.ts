@@ -70,6 +70,11 @@ export interface UsersTable {
   /** JSON object: attribute name → values (see directory/extra-attributes.ts). */
   extra: Generated<string>;
   password_changed_at: string | null;
+  // Added by 0003_ldif_source (see migration-0003-ldif-source.ts).
+  /** The DN an LDIF import gave this user, as written; null for users made in Keyhaven. */
+  source_dn: string | null;
+  /** JSON array of the imported entry's objectClass values; null when not imported. */
+  source_object_classes: string | null;
 }
 
 export interface GroupsTable {
@@ -84,6 +89,10 @@ export interface GroupsTable {
   created_at: string;
   updated_at: string;
   version: Generated<number>;
+  /** The DN an LDIF import gave this group, as written; null for groups made in Keyhaven. */
+  source_dn: string | null;
+  /** JSON array of the imported entry's objectClass values; null when not imported. */
+  source_object_classes: string | null;
 }
 
 export type MemberType = 'user' | 'group' | 'servicePrincipal';

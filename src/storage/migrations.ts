@@ -3,6 +3,7 @@
 // Never edit a released migration: add a new one.
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import { directoryMigration } from './migration-0002-directory.js';
+import { ldifSourceMigration } from './migration-0003-ldif-source.js';
 
 const migrations: Record<string, Migration> = {
   '0001_foundation': {
@@ -63,6 +64,7 @@ const migrations: Record<string, Migration> = {
     },
   },
   '0002_directory': directoryMigration,
+  '0003_ldif_source': ldifSourceMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

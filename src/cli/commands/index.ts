@@ -1,7 +1,7 @@
 // Every command group of `keyhaven`. A module exports `register(program, ctx)`, adds its group
 // with `program.command(...)`, and in its actions calls `ctx.print(result)` or throws.
 //
-// The groups that run the server or open its store (`serve`, `admin`, `audit`) take every
+// The groups that run the server or open its store (`serve`, `admin`, `audit`, `directory`) take every
 // configuration key as a flag, so registering them loads the configuration schema and its
 // validator (typebox), which is most of the CLI's start-up time. A command line that names a
 // client group (`login`, `account`, `ad`, …) never needs them, so they are imported only
@@ -53,7 +53,9 @@ export function firstCommand(argv: readonly string[]): string | undefined {
 export async function registerAll(program: Command, ctx: CliContext, argv?: readonly string[]): Promise<void> {
   const first = argv === undefined ? undefined : firstCommand(argv);
   if (first === undefined || !CLIENT_COMMANDS.has(first)) {
-    const serverModules: readonly CommandModule[] = await Promise.all([import('./serve.js'), import('./admin.js'), import('./audit.js')]);
+    const serverModules: readonly CommandModule[] = await Promise.all([
+      import('./serve.js'), import('./admin.js'), import('./audit.js'), import('./directory.js'),
+    ]);
     for (const module of serverModules) module.register(program, ctx);
   }
   for (const module of clientModules) module.register(program, ctx);

@@ -27,6 +27,15 @@ export class GroupRepo {
     return this.db.selectFrom('groups').selectAll().where('gid_number', '=', gidNumber).executeTakeFirst();
   }
 
+  /** By the DN an LDIF import gave it (ignoring case, through the lower() unique index). */
+  async bySourceDn(dn: string): Promise<GroupRow | undefined> {
+    return this.db
+      .selectFrom('groups')
+      .selectAll()
+      .where((eb) => eb(eb.fn('lower', ['source_dn']), '=', dn.toLowerCase()))
+      .executeTakeFirst();
+  }
+
   async byIds(ids: readonly string[]): Promise<GroupRow[]> {
     if (ids.length === 0) return [];
     return this.db.selectFrom('groups').selectAll().where('id', 'in', [...ids]).execute();

@@ -35,6 +35,15 @@ export class UserRepo {
     return this.db.selectFrom('users').selectAll().where('uid_number', '=', uidNumber).executeTakeFirst();
   }
 
+  /** By the DN an LDIF import gave it (ignoring case, through the lower() unique index). */
+  async bySourceDn(dn: string): Promise<UserRow | undefined> {
+    return this.db
+      .selectFrom('users')
+      .selectAll()
+      .where((eb) => eb(eb.fn('lower', ['source_dn']), '=', dn.toLowerCase()))
+      .executeTakeFirst();
+  }
+
   async byIds(ids: readonly string[]): Promise<UserRow[]> {
     if (ids.length === 0) return [];
     return this.db.selectFrom('users').selectAll().where('id', 'in', [...ids]).execute();
