@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client, Control, InvalidCredentialsError } from 'ldapts';
@@ -190,6 +190,23 @@ describe('LDAP protocol face', () => {
       const received = await rawExchange(port, bytes);
       // ExtendedResponse with messageID 0 and the Notice of Disconnection OID.
       assert.ok(received.includes(Buffer.from('1.3.6.1.4.1.1466.20036')), received.toString('hex'));
+    }
+  });
+
+  it('refuses plain-text binds and password changes from other machines until TLS is up', async (t) => {
+    const address = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
+    if (!address) return t.skip('no non-loopback address on this machine');
+    const remote = new LdapServer({ directory, tls, limits, logger: pino({ level: 'silent' }) });
+    const remotePort = await remote.listenLdap(0, address);
+    try {
+      const c = client(`ldap://${address}:${remotePort}`);
+      await assert.rejects(c.bind(`uid=user1,ou=people,${BASE}`, 'secret-user1'), (e: { code: number }) => e.code === LDAP_RESULT.confidentialityRequired);
+      await assert.rejects(c.exop('1.3.6.1.4.1.4203.1.11.1'), (e: { code: number }) => e.code === LDAP_RESULT.confidentialityRequired);
+      await c.startTLS({ ca: tls.caCertPem, servername: 'localhost' });
+      await c.bind(`uid=user1,ou=people,${BASE}`, 'secret-user1');
+      await c.unbind();
+    } finally {
+      await remote.close();
     }
   });
 

@@ -39,7 +39,7 @@ export class BerFramer {
         break;
       }
       const total = header.headerLength + header.contentLength;
-      if (total > this.maxMessageBytes) throw new FramingError(`message of ${header.contentLength} bytes exceeds the limit of ${this.maxMessageBytes}`);
+      if (total > this.maxMessageBytes) throw new FramingError(`message of ${total} bytes exceeds the limit of ${this.maxMessageBytes}`);
       if (buf.length < total) {
         this.needed = total;
         break;

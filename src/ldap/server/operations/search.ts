@@ -6,6 +6,8 @@
 import { LDAP_RESULT, type LdapEntry, type SearchParams } from '../../ldap-directory.js';
 import { parseSelection, selectAttributes, type AttributeSelection } from '../attribute-selection.js';
 import type { OperationContext } from '../operation-context.js';
+import { SUPPORTED_CONTROLS } from '../request-controls.js';
+import { EXTENDED } from './extended.js';
 import { findPagedControl, pagedResponseControl, type PagedSearch } from '../paged-results-control.js';
 import { OP, type LdapRequest } from '../request-decoder.js';
 import { encodeResult, encodeSearchEntry, type ResponseControl } from '../response-encoder.js';
@@ -109,11 +111,23 @@ async function pull(iterator: AsyncIterator<LdapEntry>, deadline: number): Promi
 }
 
 async function searchRootDse(ctx: OperationContext, request: SearchRequest, selection: AttributeSelection): Promise<void> {
-  const entry = ctx.directory.rootDse();
+  const entry = withProtocolFeatures(ctx.directory.rootDse());
   if (matches(request, entry)) {
     await ctx.reply(encodeSearchEntry({ dn: '', attributes: selectAttributes(entry, selection, true) }, request.typesOnly));
   }
   await done(ctx, { resultCode: LDAP_RESULT.success });
+}
+
+/**
+ * The view describes the DIT (namingContexts, subschemaSubentry); which controls and extended
+ * operations exist is the face's to say (RFC 4512 §5.1), so those two attributes come from here.
+ */
+function withProtocolFeatures(entry: LdapEntry): LdapEntry {
+  const attributes = new Map(entry.attributes);
+  attributes.set('supportedcontrol', { name: 'supportedControl', values: [...SUPPORTED_CONTROLS] });
+  attributes.set('supportedextension', { name: 'supportedExtension', values: Object.values(EXTENDED) });
+  if (!attributes.has('supportedldapversion')) attributes.set('supportedldapversion', { name: 'supportedLDAPVersion', values: ['3'] });
+  return { dn: '', attributes };
 }
 
 /** Root DSE filters are almost always (objectClass=*); @ldapjs/filter evaluates them on strings. */
