@@ -55,7 +55,7 @@ export class Groups {
 
   /** By object id or mailNickname (the name LDAP serves as cn). */
   async find(key: string, repos: Repos = this.deps.storage.read): Promise<GroupRow | undefined> {
-    if (typeof key !== 'string' || key.length === 0 || key.length > 256) return undefined;
+    if (typeof key !== 'string' || key.length === 0 || key.length > 256 || key.includes('\0')) return undefined;
     return isObjectId(key.toLowerCase()) ? repos.groups.byId(key.toLowerCase()) : repos.groups.byMailNickname(key);
   }
 

@@ -84,7 +84,7 @@ export class UserAccounts {
 
   /** By object id, userPrincipalName (contains '@') or short login name; as Graph's /users/{id | userPrincipalName}. */
   async find(key: string, repos: Repos = this.deps.storage.read): Promise<UserRow | undefined> {
-    if (typeof key !== 'string' || key.length === 0 || key.length > 256) return undefined;
+    if (typeof key !== 'string' || key.length === 0 || key.length > 256 || key.includes('\0')) return undefined;
     if (isObjectId(key.toLowerCase())) return repos.users.byId(key.toLowerCase());
     if (key.includes('@')) return repos.users.byUpn(key);
     return repos.users.byUsername(key);
@@ -96,7 +96,7 @@ export class UserAccounts {
    * typed), so sign-in accepts no more aliases than it must.
    */
   async findBySignInName(name: string): Promise<UserRow | undefined> {
-    if (typeof name !== 'string' || name.length === 0 || name.length > 256) return undefined;
+    if (typeof name !== 'string' || name.length === 0 || name.length > 256 || name.includes('\0')) return undefined;
     return name.includes('@') ? this.deps.storage.read.users.byUpn(name) : this.deps.storage.read.users.byUsername(name);
   }
 
