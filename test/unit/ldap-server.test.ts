@@ -213,6 +213,28 @@ describe('LDAP protocol face', () => {
   it('answers abandon with silence and stops the search', async () => {
     directory.slow = true;
     try {
+      // A subtree search (id 2) abandoned (id 3) after its first entry, then WhoAmI (id 4): the
+      // search never completes, and WhoAmI still answers (RFC 4511 §4.11).
+      const tlv = (tag: number, ...parts: Buffer[]) => { const b = Buffer.concat(parts); return Buffer.concat([Buffer.from([tag, b.length]), b]); };
+      const octets = (x: string, tag = 0x04) => tlv(tag, Buffer.from(x));
+      const int = (n: number, tag = 0x02) => tlv(tag, Buffer.from([n]));
+      const searchPdu = tlv(0x30, int(2), tlv(0x63, octets(BASE), int(2, 0x0a), int(0, 0x0a), int(0), int(0), tlv(0x01, Buffer.from([0])), octets('objectClass', 0x87), tlv(0x30)));
+      const abandonPdu = tlv(0x30, int(3), tlv(0x50, Buffer.from([2])));
+      const whoAmIPdu = tlv(0x30, int(4), tlv(0x77, octets('1.3.6.1.4.1.4203.1.11.3', 0x80)));
+      const received = await new Promise<Buffer>((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        const socket = netConnect(port, '127.0.0.1', () => socket.write(searchPdu));
+        socket.on('data', (d) => {
+          chunks.push(d);
+          if (chunks.length === 1) socket.write(Buffer.concat([abandonPdu, whoAmIPdu]));
+        });
+        socket.on('error', reject);
+        setTimeout(() => { socket.destroy(); resolve(Buffer.concat(chunks)); }, 1500);
+      });
+      const entries = received.toString('latin1').split('uid=user').length - 1;
+      assert.ok(entries >= 1 && entries < 5, `entries after abandon: ${entries}`);
+      assert.ok(!received.includes(Buffer.from([0x02, 0x01, 0x02, 0x65])), 'no SearchResultDone for the abandoned search');
+      assert.ok(received.includes(Buffer.from([0x02, 0x01, 0x04, 0x78])), 'WhoAmI answered');
       const c = client();
       // ldapts has no abandon: the search gets the time limit instead, which must end it.
       await assert.rejects(c.search(BASE, { filter: '(objectClass=*)', timeLimit: 1 }), (e: { code: number }) => e.code === LDAP_RESULT.timeLimitExceeded);
