@@ -4,6 +4,8 @@
 import type { DirectoryAccess } from './directory-access.js';
 import type { DirectoryParts } from './directory-parts.js';
 import type { RoleAssignmentListOptions } from './directory-roles.js';
+import { toGraphGroup, toGraphUser } from './graph-objects.js';
+import { findBySourceDn } from './source-dns.js';
 import type {
   DirectoryObject, GraphApplication, GraphGroup, GraphRoleAssignment, GraphServicePrincipal, GraphUser,
 } from './graph-objects.js';
@@ -30,6 +32,18 @@ export class DirectoryReader {
 
   listGroups(options?: ListOptions): Promise<ListResult<Partial<GraphGroup>>> {
     return this.parts.groups.list(options);
+  }
+
+  /**
+   * The user or group an LDIF import brought in under this DN (users.source_dn,
+   * groups.source_dn), compared as LDAP compares DNs (case and spacing ignored); undefined
+   * when no imported object has it. Objects made in Keyhaven have no DN of their own here:
+   * the LDAP view's templates name them.
+   */
+  async findBySourceDn(dn: string): Promise<{ kind: 'user'; user: GraphUser } | { kind: 'group'; group: GraphGroup } | undefined> {
+    const found = await findBySourceDn(this.parts.deps.storage.read, dn);
+    if (!found) return undefined;
+    return found.kind === 'user' ? { kind: 'user', user: toGraphUser(found.row) } : { kind: 'group', group: toGraphGroup(found.row) };
   }
 
   members(groupKey: string, options?: ListOptions): Promise<ListResult<DirectoryObject>> {

@@ -20,6 +20,17 @@ export interface UserPosix {
   sshPublicKeys: string[];
 }
 
+/**
+ * Where an LDIF-imported object came from (users.source_dn / source_object_classes): the DN
+ * the LDAP view serves it under and the object classes it keeps beside Keyhaven's. Absent on
+ * objects made in Keyhaven (the view's DN templates apply). Read-only: not a Graph property
+ * a client can set.
+ */
+export interface LdapSource {
+  sourceDn: string;
+  objectClasses: string[];
+}
+
 export interface GraphUser {
   '@odata.etag': string;
   id: string;
@@ -36,6 +47,8 @@ export interface GraphUser {
   lastPasswordChangeDateTime: string | null;
   keyhavenPosix: UserPosix;
   keyhavenExtraAttributes: ExtraAttributes;
+  /** Only on objects an LDIF import brought in. */
+  keyhavenLdap?: LdapSource;
 }
 
 export interface GraphGroup {
@@ -51,6 +64,8 @@ export interface GraphGroup {
   createdDateTime: string;
   keyhavenPosix: { gidNumber: number | null };
   keyhavenExtraAttributes: ExtraAttributes;
+  /** Only on objects an LDIF import brought in. */
+  keyhavenLdap?: LdapSource;
 }
 
 /** Graph's passwordCredential as read back: never the secret (`secretText` is null except once, on creation). */
@@ -140,6 +155,7 @@ export function toGraphUser(row: UserRow): GraphUser {
       sshPublicKeys: JSON.parse(row.ssh_public_keys) as string[],
     },
     keyhavenExtraAttributes: parseExtraAttributes(row.extra),
+    ...ldapSource(row),
   };
 }
 
@@ -156,7 +172,21 @@ export function toGraphGroup(row: GroupRow): GraphGroup {
     createdDateTime: row.created_at,
     keyhavenPosix: { gidNumber: row.gid_number },
     keyhavenExtraAttributes: parseExtraAttributes(row.extra),
+    ...ldapSource(row),
   };
+}
+
+/** `{ keyhavenLdap }` for an imported row, `{}` for one made in Keyhaven. */
+function ldapSource(row: { source_dn: string | null; source_object_classes: string | null }): { keyhavenLdap?: LdapSource } {
+  if (row.source_dn === null || row.source_dn === '') return {};
+  let objectClasses: string[] = [];
+  try {
+    const parsed: unknown = row.source_object_classes === null ? [] : JSON.parse(row.source_object_classes);
+    if (Array.isArray(parsed)) objectClasses = parsed.filter((c): c is string => typeof c === 'string');
+  } catch {
+    // A damaged column costs the classes, not the object.
+  }
+  return { keyhavenLdap: { sourceDn: row.source_dn, objectClasses } };
 }
 
 export function toPasswordCredential(row: AppCredentialRow): PasswordCredential {

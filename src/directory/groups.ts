@@ -44,7 +44,7 @@ export const GROUP_FILTER_FIELDS: FilterFields = {
 
 export const GROUP_PROPERTIES = [
   'id', 'displayName', 'mailNickname', 'description', 'securityEnabled', 'mailEnabled', 'groupTypes',
-  'createdDateTime', 'keyhavenPosix', 'keyhavenExtraAttributes',
+  'createdDateTime', 'keyhavenPosix', 'keyhavenExtraAttributes', 'keyhavenLdap',
 ] as const;
 
 export class Groups {

@@ -72,7 +72,7 @@ export const USER_FILTER_FIELDS: FilterFields = {
 
 export const USER_PROPERTIES = [
   'id', 'userPrincipalName', 'displayName', 'givenName', 'surname', 'mail', 'accountEnabled', 'mailNickname',
-  'onPremisesSamAccountName', 'createdDateTime', 'lastPasswordChangeDateTime', 'keyhavenPosix', 'keyhavenExtraAttributes',
+  'onPremisesSamAccountName', 'createdDateTime', 'lastPasswordChangeDateTime', 'keyhavenPosix', 'keyhavenExtraAttributes', 'keyhavenLdap',
 ] as const;
 
 export class UserAccounts {

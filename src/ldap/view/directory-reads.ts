@@ -64,6 +64,11 @@ export class DirectoryReads {
     return orMissing(this.reader.getGroup(key));
   }
 
+  /** The imported user or group whose original DN this is (case and spacing ignored). */
+  byDn(dn: string): Promise<{ kind: 'user'; user: GraphUser } | { kind: 'group'; group: GraphGroup } | undefined> {
+    return this.reader.findBySourceDn(dn);
+  }
+
   memberOf(id: string): AsyncGenerator<DirectoryObject> {
     return allPages((o) => this.reader.memberOf(id, o));
   }

@@ -6,6 +6,12 @@
 // Services' `CN={username},OU=AADDC Users,DC=mytestdomain,DC=onmicrosoft,DC=com` (the
 // bind_dn_template JupyterHub guides print). Both containers may be the same entry (AD DS
 // puts groups in AADDC Users too); a DN is then tried as a user first, then as a group.
+//
+// Users and groups an LDIF import brought in keep the DN they came with (keyhavenLdap.sourceDn)
+// when it lies under the base DN — so an existing bind_dn_template such as
+// `CN={cn},OU=Staff,DC=corp,DC=example` keeps working — and fall back to the templates when it
+// does not (an entry outside the naming context could be reached by no search).
+import type { GraphGroup, GraphUser, LdapSource } from '../../directory/graph-objects.js';
 import { StartupError } from '../../errors.js';
 import { escapeValue, formatDn, isAtOrUnder, parentOf, parseDn, tidyDn, withKeys, type ParsedDn } from './distinguished-name.js';
 import type { LdapViewConfig } from './view-config.js';
@@ -50,6 +56,23 @@ export class DitLayout {
 
   groupDn(name: string): string {
     return `${this.groups.rdnTypeAsWritten}=${escapeValue(name)},${this.groups.parentText}`;
+  }
+
+  /** The DN a user is served under: its imported DN when under the base, else the template's. */
+  userDnOf(user: Pick<GraphUser, 'mailNickname' | 'keyhavenLdap'>): string {
+    return this.sourceDnOf(user.keyhavenLdap) ?? this.userDn(user.mailNickname);
+  }
+
+  groupDnOf(group: Pick<GraphGroup, 'mailNickname' | 'keyhavenLdap'>): string {
+    return this.sourceDnOf(group.keyhavenLdap) ?? this.groupDn(group.mailNickname);
+  }
+
+  /** An imported DN as served (spaces around separators dropped), if it is a DN under the base. */
+  sourceDnOf(source: LdapSource | undefined): string | undefined {
+    if (!source) return undefined;
+    const parsed = parseDn(source.sourceDn);
+    if (!parsed || parsed.rdns.length <= this.base.rdns.length || !isAtOrUnder(parsed, this.base)) return undefined;
+    return tidyDn(source.sourceDn);
   }
 
   serviceDn(appId: string): string {

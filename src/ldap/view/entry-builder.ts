@@ -33,3 +33,18 @@ export class EntryBuilder {
     return { dn: this.dn, attributes: this.attributes };
   }
 }
+
+/**
+ * Keyhaven's object classes followed by those an LDIF import kept (`account`, `shadowAccount`,
+ * `groupOfUniqueNames`, …) that it does not already name, compared ignoring case.
+ */
+export function withSourceClasses(classes: string[], imported: readonly string[] | undefined): string[] {
+  const known = new Set(classes.map((c) => c.toLowerCase()));
+  for (const c of imported ?? []) {
+    const key = c.trim().toLowerCase();
+    if (key === '' || known.has(key)) continue;
+    known.add(key);
+    classes.push(c.trim());
+  }
+  return classes;
+}

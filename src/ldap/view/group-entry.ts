@@ -6,7 +6,7 @@
 import type { GraphGroup } from '../../directory/graph-objects.js';
 import type { LdapEntry } from '../ldap-directory.js';
 import { adTime, GLOBAL_SECURITY_GROUP, ldapTime, objectGuid, objectSid, relativeId, SAM_GROUP_OBJECT } from './ad-identifiers.js';
-import { EntryBuilder } from './entry-builder.js';
+import { EntryBuilder, withSourceClasses } from './entry-builder.js';
 
 export interface GroupEntryContext {
   dn: string;
@@ -18,8 +18,9 @@ export interface GroupEntryContext {
 }
 
 export function groupEntry(group: GraphGroup, ctx: GroupEntryContext): LdapEntry {
+  const objectClasses = withSourceClasses(['top', 'groupOfNames', 'posixGroup', 'group'], group.keyhavenLdap?.objectClasses);
   return new EntryBuilder(ctx.dn)
-    .set('objectClass', 'top', 'groupOfNames', 'posixGroup', 'group')
+    .set('objectClass', ...objectClasses)
     .set('cn', group.mailNickname)
     .set('displayName', group.displayName)
     .set('description', group.description)

@@ -13,7 +13,15 @@
 // holds no cache: every search reads the directory's current state, so memberOf and nested
 // membership agree with it the moment a change commits (on every replica). It never touches
 // storage itself.
+//
+// Users and groups an LDIF import brought in are served under the DN they came with (when it
+// lies under the base DN; dit-layout.ts): bind, compare, a search's base and a filter's DN
+// values (member=…, IN_CHAIN) try those DNs first, then the templates. An entry is in a
+// subtree iff its DN is under the base; a DN above imported entries that names no entry of
+// its own (`OU=Staff,DC=corp,DC=example`, an OU the import skipped) answers as an
+// organizational unit while anything lies beneath it.
 import type { DirectoryService } from '../../directory/directory-service.js';
+import { isObjectId } from '../../directory/odata-query.js';
 import {
   LDAP_RESULT, LdapResultError,
   type BindResult, type LdapDirectory, type LdapEntry, type LdapViewer, type SearchParams,
@@ -23,13 +31,13 @@ import { domainSubAuthorities } from './ad-identifiers.js';
 import { bindError } from './bind-errors.js';
 import { DirectoryReads } from './directory-reads.js';
 import { DitLayout } from './dit-layout.js';
-import { isAtOrUnder, parentOf, parseDn, type ParsedDn } from './distinguished-name.js';
+import { isAtOrUnder, parentOf, parseDn, tidyDn, type ParsedDn } from './distinguished-name.js';
 import { EntryBuilder } from './entry-builder.js';
 import { filterTree, type FilterNode } from './filter-ast.js';
 import { evaluate, filterAttributes, inChainAssertions, type EvalContext } from './filter-eval.js';
 import { matchEquality } from './matching-rules.js';
 import { attributeType, attributeTypeDescriptions, importedType, objectClassDescriptions } from './schema.js';
-import { SearchPlan } from './search-plan.js';
+import { SearchPlan, type NamedObject } from './search-plan.js';
 import type { LdapViewConfig } from './view-config.js';
 
 export interface LdapViewDeps {
@@ -43,6 +51,15 @@ export const SUPPORTED_EXTENSIONS = ['1.3.6.1.4.1.1466.20037', '1.3.6.1.4.1.4203
 
 /** RFC 4511 §4.1.9 constraintViolation: a new password the policy refuses. */
 const CONSTRAINT_VIOLATION = 19;
+
+/** What a DN names in the view. */
+type Resolved =
+  | { kind: 'structural' }
+  | { kind: 'named'; named: NamedObject }
+  | { kind: 'template'; target: { name: string; asUser: boolean; asGroup: boolean } }
+  | { kind: 'service' }
+  /** Under the base, naming no entry of its own: imported entries may lie beneath. */
+  | { kind: 'virtual' };
 
 export class LdapView implements LdapDirectory {
   readonly layout: DitLayout;
@@ -99,17 +116,23 @@ export class LdapView implements LdapDirectory {
     const parsed = parseDn(dn);
     const target = parsed && parsed.rdns.length > 0 ? this.layout.resolve(parsed) : undefined;
     try {
+      const reads = new DirectoryReads(this.#directory.system().reader());
+      // An imported user's original DN, wherever it lies.
+      const named = parsed && parsed.rdns.length > 0 && target?.kind !== 'service' ? await reads.byDn(dn) : undefined;
       if (target?.kind === 'service') {
         const sp = await this.#directory.authenticateClientSecret(target.appId, password, source);
         return { viewer: { kind: 'serviceAccount', id: sp.objectId, dn: this.layout.serviceDn(sp.appId) } };
       }
       // Unknown DNs still go through the directory (throttle, dummy hash work, audit), so they
       // cost and answer exactly as a wrong password does.
-      const name = target?.kind === 'userOrGroup' && target.asUser ? target.name : !parsed && typeof dn === 'string' && dn.includes('@') ? dn.trim() : undefined;
+      const name = named?.kind === 'user' ? named.user.mailNickname
+        : target?.kind === 'userOrGroup' && target.asUser ? target.name
+          : !parsed && typeof dn === 'string' && dn.includes('@') ? dn.trim() : undefined;
       // A name no account can have (no user name holds a control character or `ldap-dn:`).
       const signIn = name !== undefined && !/\p{Cc}/u.test(name) ? name : `ldap-dn:${String(dn).replace(/\p{Cc}/gu, '?').slice(0, 200)}`;
       const user = await this.#directory.authenticateUser(signIn, password, source);
-      return { viewer: { kind: 'user', id: user.objectId, dn: this.layout.userDn(user.username) } };
+      const self = named?.kind === 'user' && named.user.id === user.objectId ? named.user : await reads.user(user.objectId);
+      return { viewer: { kind: 'user', id: user.objectId, dn: self ? this.layout.userDnOf(self) : this.layout.userDn(user.username) } };
     } catch (err) {
       throw bindError(err);
     }
@@ -132,25 +155,73 @@ export class LdapView implements LdapDirectory {
     }
     const access = await ViewerAccess.of(viewer, this.#config, this.#directory);
     const reads = new DirectoryReads(this.#directory.system().reader());
-    const target = this.layout.resolve(base);
-    if (!target || target.kind === 'root' || target.kind === 'service') throw this.#noSuchObject(base);
+    const target = await this.#resolve(base, params.baseDn, reads);
+    if (!target || target.kind === 'service') throw this.#noSuchObject(base);
     const ctx = await this.#evalContext(tree, reads);
     const plan = new SearchPlan(this.layout, reads, this.#domainSid, tree, needs(params.attributes, tree));
 
-    if (target.kind === 'userOrGroup') {
+    if (target.kind === 'named' || target.kind === 'template') {
       // A user or group as the base: itself for base and subtree scope, nothing below it.
-      const found = await plan.entryNamed(target, access);
+      const found = target.kind === 'named' ? await plan.entryOf(target.named, access) : await plan.entryNamed(target.target, access, base);
       if (!found) throw this.#noSuchObject(base);
       if (params.scope !== 'one' && evaluate(tree, found.evalEntry, ctx) === true) yield found.entry;
       return;
     }
+    if (target.kind === 'virtual') {
+      if (!(await plan.anyUnder(base, isBelow))) throw this.#noSuchObject(base);
+      const entry = intermediateEntry(base, params.baseDn);
+      if (params.scope !== 'one' && this.#matches(tree, entry)) yield entry;
+    }
     for (const s of this.#structuralEntries()) {
       if (inScope(s.dn, base, params.scope) && this.#matches(tree, s.entry)) yield s.entry;
     }
-    const users = scopeCovers(this.layout.users.parent, base, params.scope);
-    const groups = scopeCovers(this.layout.groups.parent, base, params.scope);
-    if (users) for await (const e of plan.users(access)) if (evaluate(tree, e.evalEntry, ctx) === true) yield e.entry;
-    if (groups) for await (const e of plan.groups(access)) if (evaluate(tree, e.evalEntry, ctx) === true) yield e.entry;
+    if (params.scope === 'base') return;
+    // Template-named entries sit in their containers, imported ones wherever their DN says:
+    // each entry is checked against the scope by its own DN.
+    const covers = (dn: ParsedDn) => inScope(dn, base, params.scope);
+    for await (const e of plan.users(access, covers)) if (evaluate(tree, e.evalEntry, ctx) === true) yield e.entry;
+    for await (const e of plan.groups(access, covers)) if (evaluate(tree, e.evalEntry, ctx) === true) yield e.entry;
+  }
+
+  /**
+   * What a (non-empty, non-subschema) DN names: the base or a container; else an imported
+   * object under that original DN; else a template's user, group or service account; else,
+   * under the base, possibly a node above imported entries.
+   */
+  async #resolve(dn: ParsedDn, text: string, reads: DirectoryReads): Promise<Resolved | undefined> {
+    const t = this.layout.resolve(dn);
+    if (t?.kind === 'root') return undefined;
+    if (t?.kind === 'base' || t?.kind === 'container') return { kind: 'structural' };
+    if (t?.kind !== 'service') {
+      const named = await this.#namedByDn(dn, text, reads);
+      if (named) return { kind: 'named', named };
+    }
+    if (t?.kind === 'service') return { kind: 'service' };
+    if (t?.kind === 'userOrGroup') return { kind: 'template', target: t };
+    return isAtOrUnder(dn, this.layout.base) ? { kind: 'virtual' } : undefined;
+  }
+
+  /** The imported user or group served under exactly this DN. */
+  async #namedByDn(dn: ParsedDn, text: string, reads: DirectoryReads): Promise<NamedObject | undefined> {
+    const named = await reads.byDn(text);
+    if (!named) return undefined;
+    const served = named.kind === 'user' ? this.layout.userDnOf(named.user) : this.layout.groupDnOf(named.group);
+    return parseDn(served)?.key === dn.key ? named : undefined;
+  }
+
+  /** The user or group served under a DN (imported DNs first, then the templates, user first). */
+  async #objectAt(dn: ParsedDn, text: string, reads: DirectoryReads): Promise<NamedObject | undefined> {
+    if (dn.rdns.length === 0) return undefined;
+    const named = await this.#namedByDn(dn, text, reads);
+    if (named) return named;
+    const t = this.layout.resolve(dn);
+    // By login name or group nickname only: never an object id or userPrincipalName in an RDN.
+    if (t?.kind !== 'userOrGroup' || isObjectId(t.name.toLowerCase())) return undefined;
+    const user = t.asUser && !t.name.includes('@') ? await reads.user(t.name) : undefined;
+    if (user && parseDn(this.layout.userDnOf(user))?.key === dn.key) return { kind: 'user', user };
+    const group = t.asGroup ? await reads.group(t.name) : undefined;
+    if (group && parseDn(this.layout.groupDnOf(group))?.key === dn.key) return { kind: 'group', group };
+    return undefined;
   }
 
   #matches(tree: FilterNode, entry: LdapEntry): boolean {
@@ -194,16 +265,12 @@ export class LdapView implements LdapDirectory {
       const dn = parseDn(a.value);
       const key = `${a.attribute}|${dn?.key ?? ''}`;
       if (chains.has(key)) continue;
-      const t = dn ? this.layout.resolve(dn) : undefined;
+      const object = dn ? await this.#objectAt(dn, a.value, reads) : undefined;
       let set: ReadonlySet<string> | undefined;
-      if (t?.kind === 'userOrGroup') {
-        const group = t.asGroup ? await reads.group(t.name) : undefined;
-        const user = t.asUser ? await reads.user(t.name) : undefined;
-        if (a.attribute === 'memberof') set = group ? await reads.transitiveMemberIds(group.id) : undefined;
-        else {
-          const object = user ?? group;
-          set = object ? await reads.transitiveGroupIds(object.id) : undefined;
-        }
+      if (object) {
+        // memberOf:IN_CHAIN:=G — the members of G at any depth; member:IN_CHAIN:=X — X's groups at any depth.
+        if (a.attribute === 'memberof') set = object.kind === 'group' ? await reads.transitiveMemberIds(object.group.id) : undefined;
+        else set = await reads.transitiveGroupIds(object.kind === 'user' ? object.user.id : object.group.id);
       }
       chains.set(key, set);
     }
@@ -222,14 +289,13 @@ export class LdapView implements LdapDirectory {
     else if (parsed.key === this.#subschemaKey) entry = this.subschema();
     else {
       const access = await ViewerAccess.of(viewer, this.#config, this.#directory);
-      const target = this.layout.resolve(parsed);
-      if (target?.kind === 'userOrGroup') {
-        const reads = new DirectoryReads(this.#directory.system().reader());
-        const plan = new SearchPlan(this.layout, reads, this.#domainSid, undefined, { memberOf: true, members: true });
-        entry = (await plan.entryNamed(target, access))?.entry;
-      } else if (target?.kind === 'base' || target?.kind === 'container') {
-        entry = this.#structuralEntries().find((s) => s.dn.key === parsed.key)?.entry;
-      }
+      const reads = new DirectoryReads(this.#directory.system().reader());
+      const target = await this.#resolve(parsed, dn, reads);
+      const plan = new SearchPlan(this.layout, reads, this.#domainSid, undefined, { memberOf: true, members: true });
+      if (target?.kind === 'named') entry = (await plan.entryOf(target.named, access))?.entry;
+      else if (target?.kind === 'template') entry = (await plan.entryNamed(target.target, access, parsed))?.entry;
+      else if (target?.kind === 'structural') entry = this.#structuralEntries().find((s) => s.dn.key === parsed.key)?.entry;
+      else if (target?.kind === 'virtual' && (await plan.anyUnder(parsed, isBelow))) entry = intermediateEntry(parsed, dn);
     }
     if (!entry) throw this.#noSuchObject(parsed);
     const attr = entry.attributes.get((attributeType(attribute)?.name ?? attribute).toLowerCase());
@@ -294,10 +360,21 @@ function inScope(dn: ParsedDn, base: ParsedDn, scope: SearchParams['scope']): bo
   return isAtOrUnder(dn, base);
 }
 
-/** Whether the children of `container` fall in the scope of a search from `base`. */
-function scopeCovers(container: ParsedDn, base: ParsedDn, scope: SearchParams['scope']): boolean {
-  if (scope === 'base') return false;
-  if (scope === 'one') return container.key === base.key;
-  return isAtOrUnder(container, base);
+/** Whether `dn` lies strictly beneath `base`. */
+function isBelow(dn: ParsedDn, base: ParsedDn): boolean {
+  return dn.rdnKeys.length > base.rdnKeys.length && isAtOrUnder(dn, base);
+}
+
+/** A node above imported entries that the import brought no entry for (its OUs are skipped): an organizationalUnit, domain or container by its RDN. */
+function intermediateEntry(dn: ParsedDn, text: string): LdapEntry {
+  const served = tidyDn(text);
+  const [type, value] = dn.rdns[0]!.pairs[0]!;
+  const classes = type === 'ou' ? ['top', 'organizationalUnit'] : type === 'dc' ? ['top', 'domain', 'dcObject'] : type === 'o' ? ['top', 'organization'] : ['top', 'container'];
+  return new EntryBuilder(served)
+    .set('objectClass', ...classes)
+    .set(type, value)
+    .set('entryDN', served)
+    .set('hasSubordinates', 'TRUE')
+    .build();
 }
 

@@ -9,7 +9,7 @@ import type { LdapEntry } from '../ldap-directory.js';
 import {
   adTime, ldapTime, objectGuid, objectSid, relativeId, SAM_USER_OBJECT, UF_ACCOUNTDISABLE, UF_NORMAL_ACCOUNT,
 } from './ad-identifiers.js';
-import { EntryBuilder } from './entry-builder.js';
+import { EntryBuilder, withSourceClasses } from './entry-builder.js';
 
 export interface UserEntryContext {
   dn: string;
@@ -28,6 +28,7 @@ export function userEntry(user: GraphUser, ctx: UserEntryContext): LdapEntry {
   const posix = user.keyhavenPosix;
   const objectClasses = ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 'posixAccount', 'user'];
   if (posix.sshPublicKeys.length > 0) objectClasses.push('ldapPublicKey');
+  withSourceClasses(objectClasses, user.keyhavenLdap?.objectClasses);
   const cn = user.displayName && user.displayName !== user.mailNickname ? [user.mailNickname, user.displayName] : [user.mailNickname];
   const changed = changedAt(user);
   return new EntryBuilder(ctx.dn)
