@@ -24,7 +24,7 @@ export const ConfigSchema = Type.Object(
     ldapsPort: Port('LDAPS port (TLS from the first byte).', 3636),
     ldapAnonymousBind: Type.Boolean({
       default: false,
-      description: 'Whether an anonymous simple bind (empty name and password, RFC 4513 §5.1.1) succeeds; what anonymous clients may read is decided by the directory view. A name with an empty password is always refused.',
+      description: 'Whether an anonymous simple bind (empty name and password, RFC 4513 §5.1.1) succeeds; on by itself when `ldapAnonymousSearch` is on. What anonymous clients may read is decided by `ldapAnonymousSearch`. A name with an empty password is always refused.',
     }),
     ldapRequireTlsForBind: Type.Boolean({
       default: true,

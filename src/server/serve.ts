@@ -139,7 +139,8 @@ async function listen(app: HttpApp, port: number, host: string, what: string): P
 /** The LDAP face's limits, from the configuration (src/config/schema.ts, `ldap*` keys). */
 function ldapLimits(config: ResolvedConfig): LdapLimits {
   return {
-    anonymousBind: config.ldapAnonymousBind,
+    // Allowing anonymous searches means allowing the anonymous bind they start with.
+    anonymousBind: config.ldapAnonymousBind || config.ldapAnonymousSearch,
     requireTlsForBind: config.ldapRequireTlsForBind,
     maxMessageBytes: config.ldapMaxMessageBytes,
     maxConnections: config.ldapMaxConnections,
