@@ -119,7 +119,7 @@ export interface LoginThrottleOptions {
 export interface LoginAttempt {
   /** The password was right: clears the account's failures. */
   succeeded(): Promise<void>;
-  /** The password was wrong (or the user unknown). begin() already counted it; this confirms it. */
+  /** The password was wrong (or the user unknown). begin() already counted it against the account; this counts it against the source too. */
   failed(): Promise<void>;
 }
 
@@ -157,35 +157,34 @@ export class LoginThrottle {
   /**
    * Call before checking a password, for known and unknown users alike. Throws ThrottledError
    * (retryAfterSeconds set) when the source or the account is refused for now; otherwise the
-   * attempt is counted as failed until its succeeded() is called.
+   * attempt is counted as an account failure until its succeeded() is called (so parallel wrong
+   * guesses cannot outrun the lock); failed() also counts it against the source.
    */
   async begin(account: string, source: string): Promise<LoginAttempt> {
     const accountKey = `acct:${digest(account.normalize('NFKC').toLowerCase())}`;
     const member = accountKey.slice(5, 21); // enough to tell accounts apart within one window
     const sourceKey = this.isTrusted(source) ? undefined : `src:${sourceId(source)}`;
-    let sourceAdded = false;
     if (sourceKey) {
-      const { refusedUntil, added } = await this.#reserveSource(sourceKey, member);
+      const refusedUntil = await this.#sourceRefusedUntil(sourceKey);
       if (refusedUntil > 0) throw this.#refusal('KH_SOURCE_THROTTLED', 'from this address', refusedUntil);
-      sourceAdded = added;
     }
     const lockedUntil = await this.#reserveAccount(accountKey);
-    if (lockedUntil > 0) {
-      // A refused attempt checked no password, so it is no failure of this source either
-      // (an earlier, real failure of the same account from here stays counted).
-      if (sourceKey && sourceAdded) await this.#releaseSource(sourceKey, member);
-      throw this.#refusal('KH_ACCOUNT_LOCKED', 'for this account', lockedUntil);
-    }
+    if (lockedUntil > 0) throw this.#refusal('KH_ACCOUNT_LOCKED', 'for this account', lockedUntil);
     let settled = false;
     return {
       succeeded: async () => {
         if (settled) return;
         settled = true;
         await this.#store.update(accountKey, () => null);
+        // A user who mistyped and then got it right is no sign of spraying.
         if (sourceKey) await this.#releaseSource(sourceKey, member);
       },
+      // The source guard counts only confirmed failures: a host signing in many users at
+      // once (JupyterHub, SSSD) with right passwords must never trip it.
       failed: async () => {
+        if (settled) return;
         settled = true;
+        if (sourceKey) await this.#addSourceFailure(sourceKey, member);
       },
     };
   }
@@ -210,27 +209,26 @@ export class LoginThrottle {
     return refusedUntil;
   }
 
-  /** refusedUntil: the window's end if the source is refused. added: whether `member` is new to it. */
-  async #reserveSource(key: string, member: string): Promise<{ refusedUntil: number; added: boolean }> {
-    let result = { refusedUntil: 0, added: false };
+  /** The window's end if this source has failed for too many distinct accounts, else 0. */
+  async #sourceRefusedUntil(key: string): Promise<number> {
+    const current = await this.#store.get(key);
+    const now = this.#clock();
+    if (!current || (current.windowEnds ?? 0) <= now) return 0;
+    return (current.accounts?.length ?? 0) >= this.#o.sourceThreshold ? current.windowEnds! : 0;
+  }
+
+  /** Counts a confirmed failure of `member` (a distinct account) against the source's window. */
+  async #addSourceFailure(key: string, member: string): Promise<void> {
     await this.#store.update(key, (current) => {
       const now = this.#clock();
-      const accounts = current?.accounts ?? [];
-      const windowEnds = current?.windowEnds ?? now + 1000 * this.#o.sourceWindowSeconds;
-      // Another try at an account already counted here is the account guard's business.
-      if (accounts.includes(member)) {
-        result = { refusedUntil: 0, added: false };
-        return undefined;
-      }
-      if (accounts.length >= this.#o.sourceThreshold) {
-        result = { refusedUntil: windowEnds, added: false };
-        return undefined;
-      }
-      result = { refusedUntil: 0, added: true };
+      const fresh = !current || (current.windowEnds ?? 0) <= now;
+      const accounts = fresh ? [] : (current.accounts ?? []);
+      // Another failure of an account already counted here is the account guard's business.
+      if (accounts.includes(member)) return undefined;
+      const windowEnds = fresh ? now + 1000 * this.#o.sourceWindowSeconds : current.windowEnds!;
       const entry: ThrottleEntry = { failures: 0, lockedUntil: 0, accounts: [...accounts, member], windowEnds };
       return { entry, expiresAt: windowEnds };
     });
-    return result;
   }
 
   async #releaseSource(key: string, member: string): Promise<void> {

@@ -303,3 +303,12 @@ test('options are validated', () => {
     assert.equal(retry(await login(throttle, 'a', SRC, true)), 5);
   })();
 });
+
+test('many right passwords in flight at once from one host never trip the source guard', async () => {
+  const { throttle } = setup({ sourceThreshold: 3 });
+  const host = '10.9.9.9';
+  // JupyterHub signing in 50 users at the same moment: every attempt begins before any ends.
+  const attempts = await Promise.all(Array.from({ length: 50 }, (_, i) => throttle.begin(`user${i}`, host)));
+  await Promise.all(attempts.map((a) => a.succeeded()));
+  assert.equal(await login(throttle, 'newcomer', host, true), 'ok');
+});
