@@ -66,7 +66,9 @@ describe('LDAP view: entries', () => {
   it('renders both the posixAccount/inetOrgPerson and the AD user views', () => {
     assert.deepEqual(get('objectClass'), ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 'posixAccount', 'user', 'ldapPublicKey']);
     assert.deepEqual(get('uid'), ['alice']);
-    assert.deepEqual(get('cn'), ['alice', 'Alice Liddell']);
+    assert.deepEqual(get('cn'), ['Alice Liddell'], 'one cn: the display name under a uid= DN');
+    const ad = userEntry(user, { dn: 'CN=alice,OU=AADDC Users,DC=example,DC=com', domainSid: [1, 2, 3] });
+    assert.deepEqual(ad.attributes.get('cn')?.values, ['alice'], 'one cn: the RDN value under a CN= DN');
     assert.deepEqual(get('sn'), ['alice'], 'sn is required: the login name stands in');
     assert.deepEqual(get('uidNumber'), ['10001']);
     assert.deepEqual(get('gecos'), ['Alice Liddell']);

@@ -5,6 +5,7 @@
 // ones (JupyterHub with `sAMAccountName`, as Azure AD DS guides configure it). Nothing secret
 // is ever an attribute: the directory's objects carry no hash (graph-objects.ts).
 import type { GraphUser } from '../../directory/graph-objects.js';
+import { parseDn } from './distinguished-name.js';
 import type { LdapEntry } from '../ldap-directory.js';
 import {
   adTime, ldapTime, objectGuid, objectSid, relativeId, SAM_USER_OBJECT, UF_ACCOUNTDISABLE, UF_NORMAL_ACCOUNT,
@@ -24,18 +25,28 @@ function changedAt(user: GraphUser): string {
   return p !== null && p > user.createdDateTime ? p : user.createdDateTime;
 }
 
+/**
+ * One cn, as Active Directory has it: where the DN's leaf RDN is a cn (the AD DS layout
+ * CN={username}, or an imported CN=Jane Doe), cn is that value, so the entry names itself
+ * consistently; otherwise (uid=… layouts) the display name. JupyterHub's ldapauthenticator
+ * refuses a lookup whose lookup_dn_user_dn_attribute (often cn) has several values.
+ */
+function commonName(user: GraphUser, dn: string): string {
+  const leaf = parseDn(dn)?.rdns[0]?.pairs.find(([type]) => type === 'cn');
+  return leaf?.[1] ?? (user.displayName || user.mailNickname);
+}
+
 export function userEntry(user: GraphUser, ctx: UserEntryContext): LdapEntry {
   const posix = user.keyhavenPosix;
   const objectClasses = ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 'posixAccount', 'user'];
   if (posix.sshPublicKeys.length > 0) objectClasses.push('ldapPublicKey');
   withSourceClasses(objectClasses, user.keyhavenLdap?.objectClasses);
-  const cn = user.displayName && user.displayName !== user.mailNickname ? [user.mailNickname, user.displayName] : [user.mailNickname];
+  const cn = commonName(user, ctx.dn);
   const changed = changedAt(user);
   return new EntryBuilder(ctx.dn)
     .set('objectClass', ...objectClasses)
     .set('uid', user.mailNickname)
-    // The short name first: it is the RDN value under the AD DS template CN={username}.
-    .set('cn', ...cn)
+    .set('cn', cn)
     // inetOrgPerson requires sn; the login name stands in when the user has no surname.
     .set('sn', user.surname ?? user.mailNickname)
     .set('givenName', user.givenName)
