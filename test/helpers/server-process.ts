@@ -112,10 +112,14 @@ export async function startServerProcess(options: StartOptions = {}): Promise<Se
       child.kill('SIGKILL');
       reject(new Error(`server did not start in time\nstdout: ${out}\nstderr: ${err}`));
     }, options.timeoutMs ?? 60_000);
+    let listening = false;
     child.stdout.on('data', (d: Buffer) => {
       out += d;
-      const line = out.split('\n').find((l) => l.includes('"msg":"listening"'));
+      // Scan for the line only until it has come: under load the log grows large.
+      if (listening) return;
+      const line = out.split('\n').find((l) => l.includes('"msg":"listening"') && l.endsWith('}'));
       if (line) {
+        listening = true;
         clearTimeout(timer);
         // The public URL (issuer, audiences) names localhost; 127.0.0.1 would be another audience.
         resolveUrl(JSON.parse(line) as { publicUrl: string; ldap: string; ldaps: string });
