@@ -7,6 +7,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { UnavailableError } from '../errors.js';
 import type { Database } from './database.js';
+import { withStatementCache } from './sqlite-statement-cache.js';
 import type { EngineHandle } from './storage.js';
 
 export function openSqlite(path: string): EngineHandle {
@@ -30,7 +31,7 @@ export function openSqlite(path: string): EngineHandle {
   }
   return {
     engine: 'sqlite',
-    db: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }),
+    db: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) }),
     begin: 'begin immediate',
     description: `sqlite:${path}`,
   };
