@@ -116,6 +116,10 @@ export const ConfigSchema = Type.Object(
       default: true,
       description: 'Whether a user bound over LDAP as themself sees the public attributes of other users and groups; off, only their own entry.',
     }),
+    ldapAdminWrites: Type.Boolean({
+      default: false,
+      description: 'Whether LDAP add, modify and delete of users and groups are accepted (`ldapmodify`, `ldapadd`, `ldapdelete`) from a bound caller over TLS or loopback whose directory roles allow the change (User, Groups or Global Administrator); each goes through the directory core and is audited. Off, every LDAP write answers `unwillingToPerform` and the directory is changed through the API. Renames (modifyDN) are always refused.',
+    }),
     passwordGrant: Type.Boolean({
       default: true,
       description: 'Whether the token endpoint accepts the OAuth password grant (scripts, `keyhaven login --username`).',

@@ -66,6 +66,8 @@ export const LDAP_RESULT = {
   noSuchAttribute: 16,
   undefinedAttributeType: 17,
   inappropriateMatching: 18,
+  constraintViolation: 19,
+  attributeOrValueExists: 20,
   noSuchObject: 32,
   invalidDnSyntax: 34,
   inappropriateAuthentication: 48,
@@ -74,8 +76,29 @@ export const LDAP_RESULT = {
   busy: 51,
   unavailable: 52,
   unwillingToPerform: 53,
+  namingViolation: 64,
+  objectClassViolation: 65,
+  notAllowedOnNonLeaf: 66,
+  entryAlreadyExists: 68,
   other: 80,
 } as const;
+
+/** An attribute of an add request, or the values of one modify change, as sent (bytes). */
+export interface LdapWriteAttribute {
+  type: string;
+  values: Buffer[];
+}
+
+/** One change of a modify request (RFC 4511 §4.6). */
+export interface LdapChange extends LdapWriteAttribute {
+  operation: 'add' | 'delete' | 'replace';
+}
+
+/** Who writes, and from where (for the directory's audit). */
+export interface LdapWriter {
+  viewer: LdapViewer;
+  source: string;
+}
 
 export interface LdapDirectory {
   /** The Root DSE (RFC 4512 §5.1), readable by anyone. */
@@ -97,4 +120,13 @@ export interface LdapDirectory {
   compare(dn: string, attribute: string, value: string, viewer: LdapViewer): Promise<boolean>;
   /** RFC 3062: a user changes their own password under the password policy. */
   changePassword(viewer: LdapViewer, userDn: string | undefined, oldPassword: string | undefined, newPassword: string | undefined, source: string): Promise<string | undefined>;
+  /**
+   * Writes (RFC 4511 §4.6–4.8), optional: the face calls them only when the deployment turned
+   * admin writes on (`ldapAdminWrites`), for a bound caller over TLS or loopback. Each goes
+   * through the directory core as the bound caller, so it is role-checked and audited there;
+   * failures throw LdapResultError (50, 32, 53, 65, 19, 20, 16…).
+   */
+  add?(dn: string, attributes: LdapWriteAttribute[], writer: LdapWriter): Promise<void>;
+  modify?(dn: string, changes: LdapChange[], writer: LdapWriter): Promise<void>;
+  delete?(dn: string, writer: LdapWriter): Promise<void>;
 }

@@ -148,6 +148,7 @@ function ldapLimits(config: ResolvedConfig): LdapLimits {
     idleTimeoutMs: config.ldapIdleTimeoutSeconds * 1000,
     sizeLimit: config.ldapSizeLimit,
     timeLimitMs: config.ldapTimeLimitSeconds * 1000,
+    adminWrites: config.ldapAdminWrites,
   };
 }
 

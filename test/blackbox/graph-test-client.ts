@@ -30,10 +30,11 @@ export interface GraphSuite {
   stop(): Promise<void>;
 }
 
-export async function startGraphSuite(): Promise<GraphSuite> {
+/** `args`: extra server flags (such as `--ldap-admin-writes true`). */
+export async function startGraphSuite(options: { args?: string[] } = {}): Promise<GraphSuite> {
   const { home, remove } = tempHome();
   const storage = await blackboxStorage(home);
-  const server = await startServerProcess({ home, storage: storage.url });
+  const server = await startServerProcess({ home, storage: storage.url, ...(options.args ? { args: options.args } : {}) });
   const t = await tenantOf(server);
   const discovery = (await (await fetch(`${t.url}/organizations/v2.0/.well-known/openid-configuration`)).json()) as { issuer: string };
   const publicUrl = new URL(discovery.issuer).origin;

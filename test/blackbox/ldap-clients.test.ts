@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { Client, Control, InvalidCredentialsError } from 'ldapts';
+import { Attribute, Change, Client, Control, InvalidCredentialsError } from 'ldapts';
 import { runCli, serverArgs, tempHome, TEST_CA_CERT } from '../helpers/server-process.js';
 import { createUser, startGraphSuite, type GraphSuite } from './graph-test-client.js';
 
@@ -102,6 +102,8 @@ describe('LDAP with real clients', () => {
     await client.bind(userDn('alice'), alicePassword);
     await assert.rejects(client.add(`uid=mallory,ou=people,${BASE}`, { uid: 'mallory', objectClass: 'person' }), (e: { code: number }) => e.code === 53);
     await assert.rejects(client.del(userDn('bob')), (e: { code: number }) => e.code === 53);
+    await assert.rejects(client.modify(userDn('bob'), new Change({ operation: 'replace', modification: new Attribute({ type: 'mail', values: ['b@example.org'] }) })), (e: { code: number }) => e.code === 53);
+    await assert.rejects(client.modifyDN(userDn('bob'), 'uid=robert'), (e: { code: number }) => e.code === 53);
     await client.unbind();
   });
 

@@ -55,7 +55,22 @@ describe('request decoding', () => {
     assert.deepEqual(search.controls.map((c) => [c.oid, c.critical]), [['1.2.840.113556.1.4.319', true]]);
     assert.deepEqual(decodeMessage(msg(4, tlv(0x6e, encodeString('uid=a'), tlv(0x30, encodeString('uid'), encodeString('a'))))).request, { type: 'compare', dn: 'uid=a', attribute: 'uid', value: 'a' });
     assert.deepEqual(decodeMessage(msg(5, tlv(0x50, Buffer.from([3])))).request, { type: 'abandon', targetId: 3 });
-    assert.deepEqual(decodeMessage(msg(6, tlv(0x4a, Buffer.from('uid=a')))).request, { type: 'write', responseTag: 0x6b });
+    assert.deepEqual(decodeMessage(msg(6, tlv(0x4a, Buffer.from('uid=a')))).request, { type: 'write', responseTag: 0x6b, write: { op: 'delete', dn: 'uid=a' } });
+    // RFC 4511 §4.6: changes of add(0), delete(1), replace(2), values kept as bytes.
+    const modify = decodeMessage(msg(8, tlv(0x66, encodeString('uid=a'), tlv(0x30,
+      tlv(0x30, encodeInteger(2, 0x0a), tlv(0x30, encodeString('mail'), tlv(0x31, encodeString('a@x.org')))),
+      tlv(0x30, encodeInteger(1, 0x0a), tlv(0x30, encodeString('givenName'), tlv(0x31)))))));
+    assert.deepEqual(modify.request, {
+      type: 'write', responseTag: 0x67,
+      write: { op: 'modify', dn: 'uid=a', changes: [
+        { operation: 'replace', type: 'mail', values: [Buffer.from('a@x.org')] },
+        { operation: 'delete', type: 'givenName', values: [] },
+      ] },
+    });
+    const add = decodeMessage(msg(9, tlv(0x68, encodeString('cn=g'), tlv(0x30, tlv(0x30, encodeString('objectClass'), tlv(0x31, encodeString('top'), encodeString('group')))))));
+    assert.deepEqual(add.request, { type: 'write', responseTag: 0x69, write: { op: 'add', dn: 'cn=g', attributes: [{ type: 'objectClass', values: [Buffer.from('top'), Buffer.from('group')] }] } });
+    assert.deepEqual(decodeMessage(msg(10, tlv(0x6c, encodeString('uid=a'), encodeString('uid=b'), bool(true)))).request, { type: 'write', responseTag: 0x6d, write: { op: 'modDn' } });
+    assert.throws(() => decodeMessage(msg(11, tlv(0x66, encodeString('uid=a'), tlv(0x30, tlv(0x30, encodeInteger(7, 0x0a), tlv(0x30, encodeString('mail'), tlv(0x31))))))), ProtocolError);
     assert.equal(decodeMessage(msg(7, tlv(0x77, encodeString('1.3.6.1.4.1.1466.20037', 0x80)))).request.type, 'extended');
   });
 

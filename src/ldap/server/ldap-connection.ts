@@ -12,7 +12,7 @@ import { bind } from './operations/bind.js';
 import { compare } from './operations/compare.js';
 import { EXTENDED, extended } from './operations/extended.js';
 import { search } from './operations/search.js';
-import { refuseWrite } from './operations/write.js';
+import { write } from './operations/write.js';
 import { PagedSearches } from './paged-results-control.js';
 import { checkCriticalControls } from './request-controls.js';
 import { decodeMessage, OP, ProtocolError, type DecodedMessage, type LdapRequest } from './request-decoder.js';
@@ -152,7 +152,7 @@ export class LdapConnection implements ConnectionState {
       case 'extended':
         return request.oid === EXTENDED.startTls ? this.startTls(ctx) : extended(ctx, request);
       case 'write':
-        return refuseWrite(ctx, request);
+        return write(ctx, request);
     }
   }
 

@@ -16,6 +16,8 @@ export interface LdapLimits {
   idleTimeoutMs: number;
   sizeLimit: number;
   timeLimitMs: number;
+  /** `ldapAdminWrites`: add, modify and delete reach the directory (role-checked there); off, they answer 53. */
+  adminWrites?: boolean;
 }
 
 export interface ConnectionState {

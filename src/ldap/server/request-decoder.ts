@@ -4,8 +4,8 @@
 // the structure (and its nesting depth) has been checked here.
 import { BerReader as LdapjsBerReader } from '@ldapjs/asn1';
 import { parseBer, type FilterString } from '@ldapjs/filter';
-import type { SearchScope } from '../ldap-directory.js';
-import { BER, BerError, BerReader, decodeInteger } from './ber.js';
+import type { LdapChange, LdapWriteAttribute, SearchScope } from '../ldap-directory.js';
+import { BER, BerError, BerReader, decodeInteger, decodeUtf8 } from './ber.js';
 
 export class ProtocolError extends Error {
   constructor(
@@ -63,8 +63,17 @@ export type LdapRequest =
   | { type: 'compare'; dn: string; attribute: string; value: string }
   | { type: 'abandon'; targetId: number }
   | { type: 'extended'; oid: string; value: Buffer | undefined }
-  /** add, modify, delete, modifyDN: answered unwillingToPerform with this response tag. */
-  | { type: 'write'; responseTag: number };
+  /**
+   * add, modify, delete (decoded, RFC 4511 §4.6–4.8) and modifyDN (not decoded): answered
+   * unwillingToPerform with this response tag unless admin writes are on (operations/write.ts).
+   */
+  | { type: 'write'; responseTag: number; write: WriteOperation };
+
+export type WriteOperation =
+  | { op: 'modify'; dn: string; changes: LdapChange[] }
+  | { op: 'add'; dn: string; attributes: LdapWriteAttribute[] }
+  | { op: 'delete'; dn: string }
+  | { op: 'modDn' };
 
 export interface DecodedMessage {
   messageId: number;
@@ -73,6 +82,7 @@ export interface DecodedMessage {
 }
 
 const SCOPES: SearchScope[] = ['base', 'one', 'sub'];
+const MOD_OPS: LdapChange['operation'][] = ['add', 'delete', 'replace'];
 const WRITE_RESPONSES: Record<number, number> = {
   [OP.modifyRequest]: OP.modifyResponse,
   [OP.addRequest]: OP.addResponse,
@@ -150,9 +160,32 @@ function decodeOp(tag: number, content: Buffer, parent: BerReader): LdapRequest 
       const value = r.optional(0x81)?.content;
       return { type: 'extended', oid, value };
     }
+    case OP.modifyRequest: {
+      const r = parent.child({ tag, content });
+      const dn = r.string();
+      const list = r.sub(BER.sequence);
+      const changes: LdapChange[] = [];
+      while (!list.done) {
+        const c = list.sub(BER.sequence);
+        const operation = MOD_OPS[c.integer(BER.enumerated)];
+        if (!operation) throw new BerError('unknown modify operation');
+        changes.push({ operation, ...partialAttribute(c.sub(BER.sequence)) });
+      }
+      return { type: 'write', responseTag: OP.modifyResponse, write: { op: 'modify', dn, changes } };
+    }
+    case OP.addRequest: {
+      const r = parent.child({ tag, content });
+      const dn = r.string();
+      const list = r.sub(BER.sequence);
+      const attributes: LdapWriteAttribute[] = [];
+      while (!list.done) attributes.push(partialAttribute(list.sub(BER.sequence)));
+      return { type: 'write', responseTag: OP.addResponse, write: { op: 'add', dn, attributes } };
+    }
+    case OP.delRequest:
+      return { type: 'write', responseTag: OP.delResponse, write: { op: 'delete', dn: decodeUtf8(content) } };
     default: {
       const responseTag = WRITE_RESPONSES[tag];
-      if (responseTag !== undefined) return { type: 'write', responseTag };
+      if (responseTag !== undefined) return { type: 'write', responseTag, write: { op: 'modDn' } };
       throw new BerError(`unknown protocol operation 0x${tag.toString(16)}`);
     }
   }
@@ -182,6 +215,15 @@ function checkFilterDepth(tag: number, content: Buffer, depth: number): void {
     }
     if (tag === 0xa2 && count !== 1) throw new BerError('not holds exactly one filter');
   }
+}
+
+/** PartialAttribute ::= SEQUENCE { type AttributeDescription, vals SET OF value } (values kept as bytes). */
+function partialAttribute(r: BerReader): LdapWriteAttribute {
+  const type = r.string();
+  const set = r.sub(BER.set);
+  const values: Buffer[] = [];
+  while (!set.done) values.push(set.octets());
+  return { type, values };
 }
 
 function decodeControl(r: BerReader): RequestControl {

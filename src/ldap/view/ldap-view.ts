@@ -24,8 +24,9 @@ import type { DirectoryService } from '../../directory/directory-service.js';
 import { isObjectId } from '../../directory/odata-query.js';
 import {
   LDAP_RESULT, LdapResultError,
-  type BindResult, type LdapDirectory, type LdapEntry, type LdapViewer, type SearchParams,
+  type BindResult, type LdapChange, type LdapDirectory, type LdapEntry, type LdapViewer, type LdapWriteAttribute, type LdapWriter, type SearchParams,
 } from '../ldap-directory.js';
+import { LdapWrites } from './ldap-writes.js';
 import { ViewerAccess } from './access.js';
 import { domainSubAuthorities } from './ad-identifiers.js';
 import { bindError } from './bind-errors.js';
@@ -67,6 +68,7 @@ export class LdapView implements LdapDirectory {
   readonly #config: LdapViewConfig;
   readonly #domainSid: [number, number, number];
   readonly #subschemaKey: string;
+  readonly #writes: LdapWrites;
 
   constructor(deps: LdapViewDeps) {
     this.#directory = deps.directory;
@@ -74,6 +76,21 @@ export class LdapView implements LdapDirectory {
     this.layout = new DitLayout(deps.config);
     this.#domainSid = domainSubAuthorities(this.layout.base.key);
     this.#subschemaKey = parseDn(SUBSCHEMA_DN)!.key;
+    this.#writes = new LdapWrites(deps.directory, this.layout, (dn, text, reads) => this.#objectAt(dn, text, reads), deps.config.upnDomain);
+  }
+
+  // Writes (the face calls these only when ldapAdminWrites is on; ldap-writes.ts) ----------
+
+  add(dn: string, attributes: LdapWriteAttribute[], writer: LdapWriter): Promise<void> {
+    return this.#writes.add(dn, attributes, writer);
+  }
+
+  modify(dn: string, changes: LdapChange[], writer: LdapWriter): Promise<void> {
+    return this.#writes.modify(dn, changes, writer);
+  }
+
+  delete(dn: string, writer: LdapWriter): Promise<void> {
+    return this.#writes.delete(dn, writer);
   }
 
   rootDse(): LdapEntry {

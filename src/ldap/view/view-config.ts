@@ -16,6 +16,8 @@ export interface LdapViewConfig {
   anonymousSearch: boolean;
   /** Whether a user bound as themself sees the public attributes of other users (else only their own entry). */
   usersSeeOthers: boolean;
+  /** The domain of userPrincipalNames given to users added over LDAP (`{uid}@{domain}`). */
+  upnDomain?: string | undefined;
 }
 
 /** The configuration keys the view reads (a structural slice of Config). */
@@ -44,5 +46,6 @@ export function ldapViewConfig(source: LdapViewConfigSource): LdapViewConfig {
     groupDnTemplate: source.ldapGroupDnTemplate,
     anonymousSearch: source.ldapAnonymousSearch ?? false,
     usersSeeOthers: source.ldapUsersSeeOthers ?? true,
+    upnDomain: source.directoryDomain,
   };
 }
