@@ -4,6 +4,7 @@
 import { DirectoryService } from '../directory/directory-service.js';
 import { LoginThrottle, MemoryThrottleStore } from '../directory/login-throttle.js';
 import { loadCommonPasswords, PasswordPolicy } from '../directory/password-policy.js';
+import { SharedThrottleStore } from '../directory/shared-throttle-store.js';
 import { Audiences } from '../tokens/audiences.js';
 import { SigningKeys } from '../tokens/signing-keys.js';
 import { TokenIssuer } from '../tokens/token-issuer.js';
@@ -24,7 +25,9 @@ export interface Services {
 export async function buildServices(core: CoreServices): Promise<Services> {
   const { config } = core;
   const policy = new PasswordPolicy({ minLength: config.passwordMinLength, commonPasswords: loadCommonPasswords() });
-  const throttle = new LoginThrottle(new MemoryThrottleStore(), {
+  // Replicas on one PostgreSQL share lockout state; a SQLite server is a single process.
+  const store = core.storage.engine === 'postgres' ? new SharedThrottleStore(core.storage) : new MemoryThrottleStore();
+  const throttle = new LoginThrottle(store, {
     threshold: config.lockoutThreshold,
     baseDelaySeconds: config.lockoutBaseDelaySeconds,
     maxDelaySeconds: config.lockoutMaxDelaySeconds,

@@ -156,6 +156,15 @@ export interface DirectoryRoleAssignmentsTable {
   created_at: string;
 }
 
+/** The login throttle's shared state (0004_login_throttle). */
+export interface LoginThrottleTable {
+  key: string;
+  /** The throttle's entry as JSON; '' for a row that only holds the lock of an absent entry. */
+  entry: string;
+  /** Epoch ms after which the row is dead. */
+  expires_at: number;
+}
+
 export interface Database {
   settings: SettingsTable;
   data_keys: DataKeysTable;
@@ -169,4 +178,5 @@ export interface Database {
   app_credentials: AppCredentialsTable;
   service_principals: ServicePrincipalsTable;
   directory_role_assignments: DirectoryRoleAssignmentsTable;
+  login_throttle: LoginThrottleTable;
 }

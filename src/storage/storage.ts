@@ -17,6 +17,7 @@ import { ServerSecretRepo } from './repos/server-secret-repo.js';
 import { ServicePrincipalRepo } from './repos/service-principal-repo.js';
 import { SettingsRepo } from './repos/settings-repo.js';
 import { UserRepo } from './repos/user-repo.js';
+import { LoginThrottleRepo } from './repos/login-throttle-repo.js';
 import { openSqlite } from './sqlite-engine.js';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -32,6 +33,7 @@ export interface Repos {
   applications: ApplicationRepo;
   servicePrincipals: ServicePrincipalRepo;
   roleAssignments: RoleAssignmentRepo;
+  loginThrottle: LoginThrottleRepo;
 }
 
 /** Repositories bound to one open transaction, plus savepoints (used by group commit). */
@@ -168,6 +170,7 @@ function makeRepos(db: Kysely<Database>, engine: Engine): Repos {
     applications: new ApplicationRepo(db),
     servicePrincipals: new ServicePrincipalRepo(db),
     roleAssignments: new RoleAssignmentRepo(db),
+    loginThrottle: new LoginThrottleRepo(db, engine),
   };
 }
 
