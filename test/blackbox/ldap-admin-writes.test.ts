@@ -2,33 +2,13 @@
 // admins"), driven by OpenLDAP's ldapadd, ldapmodify, ldapdelete and ldapmodrdn on a server
 // started with `--ldap-admin-writes true`. The option off is ldap-clients.test.ts's refusal test.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { TEST_CA_CERT } from '../helpers/server-process.js';
+import { ldapTool as tool } from '../helpers/ldap-tools.js';
 import { createUser, startGraphSuite, type GraphSuite } from './graph-test-client.js';
 
 const BASE = 'dc=keyhaven,dc=local';
 const userDn = (name: string) => `uid=${name},ou=people,${BASE}`;
 const groupDn = (name: string) => `cn=${name},ou=groups,${BASE}`;
-const env = { ...process.env, LDAPTLS_CACERT: process.env.LDAPTLS_CACERT ?? TEST_CA_CERT, LDAPTLS_REQCERT: 'demand' };
-
-/** Runs an ldap-utils tool with `input` on stdin; resolves with its exit code and output. */
-function tool(cmd: string, args: string[], input = ''): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-    child.stdin.end(input);
-  });
-}
 
 describe('LDAP admin writes (ldapAdminWrites on)', () => {
   let suite: GraphSuite;

@@ -3,31 +3,17 @@
 // StartTLS (-ZZ) and LDAPS, trusting the test CA through LDAPTLS_CACERT (set by the test
 // runner); and the ldapts npm client. Users are made through the Graph-shaped API.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
+import { ldapTool as tool } from '../helpers/ldap-tools.js';
 import { Attribute, Change, Client, Control, InvalidCredentialsError } from 'ldapts';
 import { runCli, serverArgs, tempHome, TEST_CA_CERT } from '../helpers/server-process.js';
 import { createUser, startGraphSuite, type GraphSuite } from './graph-test-client.js';
 
-const run = promisify(execFile);
 const BASE = 'dc=keyhaven,dc=local';
 const userDn = (name: string) => `uid=${name},ou=people,${BASE}`;
-const env = { ...process.env, LDAPTLS_CACERT: process.env.LDAPTLS_CACERT ?? TEST_CA_CERT, LDAPTLS_REQCERT: 'demand' };
-
-/** Runs an ldap-utils tool; resolves with its exit code and output instead of throwing. */
-async function tool(cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(cmd, args, { env, timeout: 20_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
 
 describe('LDAP with real clients', () => {
   let suite: GraphSuite;

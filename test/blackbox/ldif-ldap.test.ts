@@ -9,18 +9,15 @@
 // the rest, the test CA trusted through LDAPTLS_CACERT. SQLite, or PostgreSQL with
 // KEYHAVEN_TEST_STORAGE=postgres.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
+import { ldapTool as tool } from '../helpers/ldap-tools.js';
 import { shaCryptHash } from '../../src/crypto/legacy-password-hash.js';
 import { groupAttributes, parseLdif } from '../../src/directory/ldif/ldif-parser.js';
-import { blackboxStorage, runCli, startServerProcess, tempHome, TEST_CA_CERT, type ServerProcess } from '../helpers/server-process.js';
+import { blackboxStorage, runCli, startServerProcess, tempHome, type ServerProcess } from '../helpers/server-process.js';
 
-const run = promisify(execFile);
-const env = { ...process.env, LDAPTLS_CACERT: process.env.LDAPTLS_CACERT ?? TEST_CA_CERT, LDAPTLS_REQCERT: 'demand' };
 
 const BASE = 'dc=corp,dc=example';
 const JANE = 'CN=Jane Doe,OU=Staff,DC=corp,DC=example';
@@ -30,16 +27,6 @@ const DEVS = 'cn=devs,ou=groups,dc=corp,dc=example';
 const JANE_PASSWORD = `Jane-${randomBytes(6).toString('hex')}`;
 const ALEX_PASSWORD = `Alex-${randomBytes(6).toString('hex')}`;
 const IN_CHAIN = '1.2.840.113556.1.4.1941';
-
-async function tool(cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(cmd, args, { env, timeout: 20_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
 
 function ssha(password: string): string {
   const salt = randomBytes(8);
