@@ -4,19 +4,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { generateCa } from '../../src/crypto/tls-ca.js';
-import { KeyhavenError, ThrottledError } from '../../src/errors.js';
+import { ThrottledError } from '../../src/errors.js';
 import type { DirectoryAccess } from '../../src/directory/directory-access.js';
 import { engines, type EngineFixture } from '../helpers/engines.js';
-import { GOOD_PASSWORD, openDirectory, type DirectoryFixture } from './directory-fixture.js';
-
-async function rejectsWith(promise: Promise<unknown>, code: string): Promise<KeyhavenError> {
-  let caught: unknown;
-  await assert.rejects(promise, (err) => {
-    caught = err;
-    return err instanceof KeyhavenError && err.code === code;
-  }, `expected ${code}`);
-  return caught as KeyhavenError;
-}
+import { GOOD_PASSWORD, openDirectory, type DirectoryFixture, rejectsWith } from './directory-fixture.js';
 
 const SOURCE = '203.0.113.7';
 

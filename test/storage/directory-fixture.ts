@@ -1,7 +1,9 @@
 // A DirectoryService on a real engine, as the directory tests use it: cheap scrypt parameters,
 // a login throttle on a fake clock, a fresh audit key. No KEK: the directory needs none.
+import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { AuditLog } from '../../src/audit/audit-log.js';
+import { KeyhavenError } from '../../src/errors.js';
 import { CredentialDigester } from '../../src/crypto/generated-credential.js';
 import { PasswordHasher, type ScryptParams } from '../../src/crypto/password-hash.js';
 import type { DirectoryDeps } from '../../src/directory/directory-context.js';
@@ -52,3 +54,13 @@ export async function openDirectory(fx: EngineFixture, throttle: LoginThrottleOp
 
 /** A password the policy accepts. */
 export const GOOD_PASSWORD = 'correct horse battery staple 42';
+
+/** Asserts the promise rejects with a KeyhavenError of this code (and returns it). */
+export async function rejectsWith(promise: Promise<unknown>, code: string): Promise<KeyhavenError> {
+  let caught: unknown;
+  await assert.rejects(promise, (err) => {
+    caught = err;
+    return err instanceof KeyhavenError && err.code === code;
+  }, `expected ${code}`);
+  return caught as KeyhavenError;
+}

@@ -2,21 +2,10 @@
 // transitive queries, OData filtering and paging against the real database.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { KeyhavenError } from '../../src/errors.js';
 import type { DirectoryAccess } from '../../src/directory/directory-access.js';
 import type { DirectoryObject } from '../../src/directory/graph-objects.js';
 import { engines, type EngineFixture } from '../helpers/engines.js';
-import { GOOD_PASSWORD, openDirectory, type DirectoryFixture } from './directory-fixture.js';
-
-/** Asserts the promise rejects with a KeyhavenError of this code (and returns it). */
-async function rejectsWith(promise: Promise<unknown>, code: string): Promise<KeyhavenError> {
-  let caught: unknown;
-  await assert.rejects(promise, (err) => {
-    caught = err;
-    return err instanceof KeyhavenError && err.code === code;
-  }, `expected ${code}`);
-  return caught as KeyhavenError;
-}
+import { GOOD_PASSWORD, openDirectory, type DirectoryFixture, rejectsWith } from './directory-fixture.js';
 
 const ED25519 = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGc0Yv8dEu9ciNKTuS2RX1ExLZXb6FKkAZ3EqjOc0dmU bob@laptop';
 const ids = (objects: { id?: string }[]) => objects.map((o) => o.id).sort();
