@@ -8,7 +8,7 @@ import { SharedThrottleStore } from '../directory/shared-throttle-store.js';
 import { Audiences } from '../tokens/audiences.js';
 import { SigningKeys } from '../tokens/signing-keys.js';
 import { TokenIssuer } from '../tokens/token-issuer.js';
-import { MemoryJtiStore } from '../tokens/assertion-jti-store.js';
+import { StoredJtiStore } from '../tokens/assertion-jti-store.js';
 import { ClientAssertionVerifier } from '../tokens/client-assertion.js';
 import { ClientAuthenticator } from '../tokens/client-authentication.js';
 import { directoryPrincipals } from '../tokens/directory-principals.js';
@@ -51,7 +51,8 @@ export async function buildServices(core: CoreServices): Promise<Services> {
   const base = config.publicUrl.replace(/\/+$/, '');
   const assertions = new ClientAssertionVerifier({
     principals,
-    jtis: new MemoryJtiStore(),
+    jtis: new StoredJtiStore(core.storage, config.clientAssertionReuse),
+    maxLifetimeSeconds: config.clientAssertionMaxLifetimeSeconds,
     audit: core.audit,
     // Entra takes an assertion addressed to either of the tenant's token endpoints.
     audiences: () => [`${base}/${core.tenantId}/oauth2/v2.0/token`, `${base}/${core.tenantId}/oauth2/token`, `${base}/adfs/oauth2/token`],

@@ -156,6 +156,16 @@ export interface DirectoryRoleAssignmentsTable {
   created_at: string;
 }
 
+/** Used client-assertion ids (0005_assertion_jti). */
+export interface AssertionJtiTable {
+  client_id: string;
+  jti: string;
+  /** Epoch ms after which the row is dead. */
+  expires_at: number;
+  /** The source (IP address) of its first use. */
+  source: string;
+}
+
 /** The login throttle's shared state (0004_login_throttle). */
 export interface LoginThrottleTable {
   key: string;
@@ -179,4 +189,5 @@ export interface Database {
   service_principals: ServicePrincipalsTable;
   directory_role_assignments: DirectoryRoleAssignmentsTable;
   login_throttle: LoginThrottleTable;
+  assertion_jti: AssertionJtiTable;
 }

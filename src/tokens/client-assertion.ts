@@ -13,7 +13,9 @@
 //   - the signature, `aud` (this tenant's token endpoint: v2, v1 or `/adfs`, as Entra takes
 //     either endpoint's URL), `exp` and `nbf` with a small skew, and a bounded lifetime;
 //   - `jti` once: the store refuses a value already used by this client until the assertion
-//     would have expired anyway (RFC 7523 §3 item 7), on PostgreSQL across replicas.
+//     would have expired anyway (RFC 7523 §3 item 7), on PostgreSQL across replicas — by
+//     default unless the reuse comes from the first use's source, as MSAL reuses its
+//     assertions (assertion-jti-store.ts).
 import { createHash, type KeyObject } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
 import type { AuditLog } from '../audit/audit-log.js';
@@ -21,9 +23,9 @@ import type { SecretValue } from '../crypto/secret-value.js';
 import { UnauthenticatedError } from '../errors.js';
 import type { ClientCertificate, ClientPrincipal, TokenPrincipals } from './token-principals.js';
 
-/** Remembers assertion ids until they expire: `useOnce` is true the first time only. */
+/** Remembers assertion ids until they expire: `useOnce` is false for a replay (assertion-jti-store.ts). */
 export interface AssertionJtiStore {
-  useOnce(clientId: string, jti: string, expiresAtMs: number): Promise<boolean>;
+  useOnce(clientId: string, jti: string, expiresAtMs: number, source: string): Promise<boolean>;
 }
 
 export interface ClientAssertionOptions {
@@ -72,7 +74,7 @@ export class ClientAssertionVerifier {
       const certificate = this.#certificateFor(header, client.certificates);
       const payload = await this.#verifySignatureAndClaims(assertion.reveal(), certificate.certificate.publicKey, ctx.endpointUrl);
       const exp = payload.exp!;
-      if (!(await this.#o.jtis.useOnce(appId, payload.jti!, (exp + this.#skew) * 1000))) {
+      if (!(await this.#o.jtis.useOnce(appId, payload.jti!, (exp + this.#skew) * 1000, ctx.source))) {
         throw refused('KH_CLIENT_ASSERTION_REPLAYED', 'this assertion (jti) has been used already.');
       }
       if (!client.enabled) throw new UnauthenticatedError('KH_CLIENT_DISABLED', `Application '${appId}' is disabled.`);
