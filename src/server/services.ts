@@ -33,7 +33,10 @@ export async function buildServices(core: CoreServices): Promise<Services> {
     maxDelaySeconds: config.lockoutMaxDelaySeconds,
     trustedSources: config.trustedSources,
   });
-  const directory = new DirectoryService(core, policy, throttle);
+  const directory = new DirectoryService(core, policy, throttle, {
+    reservedGroupNames: config.reservedGroupNames,
+    userPrivateGroups: config.userPrivateGroups,
+  });
   const signingKeys = await SigningKeys.open(core.secrets);
   const audiences = new Audiences({
     publicUrl: config.publicUrl,
