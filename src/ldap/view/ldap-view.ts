@@ -213,6 +213,7 @@ export class LdapView implements LdapDirectory {
     const covers = (dn: ParsedDn) => inScope(dn, base, params.scope);
     for await (const e of plan.users(access, covers)) if (evaluate(tree, e.evalEntry, ctx) === true) yield e.entry;
     for await (const e of plan.groups(access, covers)) if (evaluate(tree, e.evalEntry, ctx) === true) yield e.entry;
+    for await (const e of plan.privateGroups.entries(access, covers)) if (evaluate(tree, e.evalEntry, ctx) === true) yield e.entry;
   }
 
   /**
