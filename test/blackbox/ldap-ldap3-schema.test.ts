@@ -116,6 +116,8 @@ describe('Python ldap3 (default get_info and check_names) and the published subs
       let serviceDn: string;
       let serviceSecret: string;
       let groupDn: string;
+      let adminToken: string;
+      let aliceId: string;
 
       before(async () => {
         home = tempHome();
@@ -126,6 +128,7 @@ describe('Python ldap3 (default get_info and check_names) and the published subs
         });
         t = await tenantOf(server);
         const admin = await userToken(t, 'admin', t.adminPassword);
+        adminToken = admin;
         const alice = await graph<{ id: string }>(t, admin, 'POST', '/users', {
           accountEnabled: true, displayName: 'Alice Liddell', givenName: 'Alice', surname: 'Liddell', mailNickname: 'alice',
           userPrincipalName: 'alice@example.org', mail: 'alice@example.org',
@@ -135,6 +138,7 @@ describe('Python ldap3 (default get_info and check_names) and the published subs
           keyhavenExtraAttributes: { employeeType: ['Researcher'], title: ['Data Scientist'], jpegPhoto: [{ base64: JPEG.toString('base64') }], acmeBadge: ['B-1042'] },
         });
         assert.equal(alice.status, 201, JSON.stringify(alice.body));
+        aliceId = alice.body.id;
         // A display name outside ASCII: gecos (IA5 String) must still be of its syntax.
         const zoe = await graph(t, admin, 'POST', '/users', {
           accountEnabled: true, displayName: 'Zoë Ångström', mailNickname: 'zoe', userPrincipalName: 'zoe@example.org',
@@ -253,6 +257,17 @@ describe('Python ldap3 (default get_info and check_names) and the published subs
         assert.deepEqual([uidNumber.oid, uidNumber.syntax, uidNumber.single_value], ['1.3.6.1.1.1.1.0', '1.3.6.1.4.1.1466.115.121.1.27', true]);
         const memberUid = parsed.find((p) => p.names?.includes('memberUid'))!;
         assert.deepEqual([memberUid.oid, memberUid.single_value], ['1.3.6.1.1.1.1.12', false]);
+      });
+
+      it('publishes an imported attribute from the next read on, once an entry carries it', async () => {
+        const read = async () => (await ldapTool('ldapsearch', ['-x', '-ZZ', '-LLL', '-o', 'ldif-wrap=no', '-H', `ldap://localhost:${server.ldapPort}`,
+          '-b', 'cn=Subschema', '-s', 'base', '(objectClass=*)', 'attributeTypes'])).stdout;
+        assert.doesNotMatch(await read(), /NAME 'acmeShift'/);
+        const patched = await graph(t, adminToken, 'PATCH', `/users/${aliceId}`, {
+          keyhavenExtraAttributes: { employeeType: ['Researcher'], title: ['Data Scientist'], jpegPhoto: [{ base64: JPEG.toString('base64') }], acmeBadge: ['B-1042'], acmeShift: ['night'] },
+        });
+        assert.equal(patched.status, 204, JSON.stringify(patched.body));
+        assert.match(await read(), /NAME 'acmeShift'/);
       });
     });
   }
