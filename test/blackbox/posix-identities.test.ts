@@ -131,6 +131,31 @@ describe('POSIX identities through the CLI, as SSSD sees them', () => {
     ok(await lab.kh('ad', 'user', 'delete', '--id', 'erin'));
   });
 
+  it('the Graph API refuses reserved names in its own error format, naming the setting, and accepts staff', async () => {
+    const token = json<{ accessToken: string }>(await lab.kh('account', 'get-access-token', '--resource', `${lab.server.url}/graph/`)).accessToken;
+    const post = async (path: string, body: unknown) => {
+      const res = await fetch(`${lab.server.url}/graph/v1.0${path}`, {
+        method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as { id?: string; error?: { code: string; message: string } } };
+    };
+    const group = (name: string) => post('/groups', { displayName: name, mailNickname: name, mailEnabled: false, securityEnabled: true });
+    for (const name of ['root', 'ADM', 'kvm', 'systemd-resolve']) {
+      const r = await group(name);
+      assert.equal(r.status, 400, JSON.stringify(r.body));
+      assert.equal(r.body.error?.code, 'Request_BadRequest');
+      assert.match(r.body.error!.message, /reserved group name.*reservedGroupNames \(KEYHAVEN_RESERVED_GROUP_NAMES\)/);
+    }
+    const user = await post('/users', {
+      accountEnabled: true, displayName: 'lxd', userPrincipalName: `lxd@${DOMAIN}`, passwordProfile: { password: PASSWORD },
+    });
+    assert.equal(user.status, 400, JSON.stringify(user.body));
+    assert.match(user.body.error!.message, /private group/);
+    const staff = await group('staff');
+    assert.equal(staff.status, 201, JSON.stringify(staff.body));
+    ok(await lab.kh('ad', 'group', 'delete', '--group', staff.body.id!));
+  });
+
   it('creates users and groups with the POSIX flags; refuses reserved names naming the setting; staff is accepted', async () => {
     const staff = json<{ id: string; keyhavenPosix: { gidNumber: number } }>(
       await lab.kh('ad', 'group', 'create', '--display-name', 'Staff', '--mail-nickname', 'staff', '--gid-number', '5000'),
