@@ -105,6 +105,13 @@ describe('POSIX identities through the CLI, as SSSD sees them', () => {
     const admin = json<{ userPrincipalName: string; keyhavenPosix: Posix }>(await lab.kh('ad', 'user', 'show', '--id', 'admin'));
     assert.equal(admin.userPrincipalName, `admin@${DOMAIN}`);
     assert.deepEqual(admin.keyhavenPosix, { uidNumber: null, gidNumber: null, homeDirectory: null, loginShell: null, sshPublicKeys: [] });
+    // Nor does export-ldif write it as one (posixAccount without uidNumber would break slapadd).
+    const out = join(home, 'export.ldif');
+    ok(await runCli(['directory', 'export-ldif', '--home', home, '--storage', storage.url, '--directory-domain', DOMAIN, '--output-file', out]));
+    const exported = parseEntries(readFileSync(out, 'utf8')).get(`uid=admin,ou=people,${BASE}`);
+    assert.ok(exported, 'admin is exported');
+    assert.ok(!exported.get('objectclass')!.includes('posixAccount'), exported.get('objectclass')!.join());
+    assert.equal(exported.get('uidnumber'), undefined);
   });
 
   it('the LDIF import refuses a reserved group name (nothing imported), naming the setting; staff imports', async () => {
