@@ -26,6 +26,8 @@ import type { LoginThrottle } from './login-throttle.js';
 import { isObjectId } from './odata-query.js';
 import type { PasswordPolicy } from './password-policy.js';
 import { ROLE_DEFINITIONS, type DirectoryAction, type RoleDefinition } from './role-definitions.js';
+import type { DirectoryModel } from './read-model/directory-model.js';
+import { ReadModel } from './read-model/read-model.js';
 import { ServicePrincipals } from './service-principals.js';
 import { UserAccounts } from './user-accounts.js';
 import { UserPasswords } from './user-passwords.js';
@@ -50,6 +52,7 @@ export interface DirectoryPrincipal {
 export class DirectoryService {
   readonly #parts: DirectoryParts;
   readonly #auth: Authentication;
+  readonly #model: ReadModel;
 
   constructor(core: DirectoryDeps, policy: PasswordPolicy, throttle: LoginThrottle, options: DirectoryOptions = {}) {
     const resolved = resolveOptions(options);
@@ -70,6 +73,24 @@ export class DirectoryService {
       roles: new DirectoryRoles(core),
     };
     this.#auth = new Authentication(core, throttle, users);
+    this.#model = new ReadModel(core.storage);
+  }
+
+  /**
+   * The directory held in process (read-model/), as of the last commit this process has seen
+   * (its own at once, other replicas' as their NOTIFY arrives): users, groups, memberships
+   * and imported attributes, for the hot reads (LDAP searches). Loaded on first call; the
+   * server calls it at start. Read-only: writes go through access(); never call it inside a
+   * transaction's work. Objects carry no secret (graph-objects.ts); who may see what is the
+   * caller's to apply.
+   */
+  readModel(): Promise<DirectoryModel> {
+    return this.#model.current();
+  }
+
+  /** Full loads of the read model so far (the first, and one per resync after missed notifications). */
+  get readModelLoads(): number {
+    return this.#model.fullLoads;
   }
 
   /**

@@ -37,6 +37,8 @@ export async function buildServices(core: CoreServices): Promise<Services> {
     reservedGroupNames: config.reservedGroupNames,
     userPrivateGroups: config.userPrivateGroups,
   });
+  // The in-process read model is loaded at start (and its change watch set up), not by the first search.
+  await directory.readModel();
   const signingKeys = await SigningKeys.open(core.secrets);
   const audiences = new Audiences({
     publicUrl: config.publicUrl,
