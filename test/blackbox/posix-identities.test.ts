@@ -299,4 +299,15 @@ describe('POSIX identities with other settings', () => {
     assert.equal((await lab.search(`(&(objectClass=posixGroup)(gidNumber=${ada.keyhavenPosix.gidNumber}))`)).size, 0);
     assert.equal((await lab.search('(&(objectClass=posixGroup)(memberUid=ada))')).size, 0);
   });
+
+  it('the import takes the setting too: a name the default refuses imports when the list admits it', async () => {
+    const file = join(home, 'docker.ldif');
+    writeFileSync(file, [`dn: cn=docker,ou=Group,${BASE}`, 'objectClass: posixGroup', 'cn: docker', 'gidNumber: 7100', ''].join('\n'));
+    const store = ['directory', 'import-ldif', file, '--home', home, '--storage', storage.url];
+    const byDefault = await runCli(store);
+    assert.equal(byDefault.code, 1, byDefault.stderr);
+    assert.match(byDefault.stderr, /'docker' is a reserved group name.*reservedGroupNames/);
+    ok(await runCli(store, { env: { KEYHAVEN_RESERVED_GROUP_NAMES: 'root,wheel' } }));
+    assert.equal((await lab.search('(&(objectClass=posixGroup)(cn=docker))')).size, 1);
+  });
 });
