@@ -37,7 +37,9 @@ import { EntryBuilder } from './entry-builder.js';
 import { filterTree, type FilterNode } from './filter-ast.js';
 import { evaluate, filterAttributes, inChainAssertions, type EvalContext } from './filter-eval.js';
 import { matchEquality } from './matching-rules.js';
-import { attributeType, attributeTypeDescriptions, importedType, objectClassDescriptions } from './schema.js';
+import { attributeType, importedType } from './schema.js';
+import { importedNames } from './imported-names.js';
+import { subschemaValues, type ImportedNames } from '../schema/subschema-entry.js';
 import { SearchPlan, type NamedObject } from './search-plan.js';
 import type { LdapViewConfig } from './view-config.js';
 
@@ -108,14 +110,26 @@ export class LdapView implements LdapDirectory {
       .build();
   }
 
-  subschema(): LdapEntry {
+  /**
+   * The subschema subentry (RFC 4512 §4.2; src/ldap/schema/): the published definitions and,
+   * given what imported entries carry, a definition for each of their names that has none.
+   */
+  subschema(imported?: ImportedNames): LdapEntry {
+    const values = subschemaValues(imported);
     return new EntryBuilder(SUBSCHEMA_DN)
       .set('objectClass', 'top', 'subentry', 'subschema')
       .set('cn', 'Subschema')
-      .set('attributeTypes', ...attributeTypeDescriptions())
-      .set('objectClasses', ...objectClassDescriptions())
+      .set('attributeTypes', ...values.attributeTypes)
+      .set('objectClasses', ...values.objectClasses)
+      .set('ldapSyntaxes', ...values.ldapSyntaxes)
+      .set('matchingRules', ...values.matchingRules)
       .set('entryDN', SUBSCHEMA_DN)
+      .set('subschemaSubentry', SUBSCHEMA_DN)
       .build();
+  }
+
+  async #currentSubschema(): Promise<LdapEntry> {
+    return this.subschema(await importedNames(new DirectoryReads(this.#directory.system().reader())));
   }
 
   // Bind ---------------------------------------------------------------------------------
@@ -167,7 +181,8 @@ export class LdapView implements LdapDirectory {
       return;
     }
     if (base.key === this.#subschemaKey) {
-      if (params.scope !== 'one' && this.#matches(tree, this.subschema())) yield this.subschema();
+      const subschema = params.scope !== 'one' ? await this.#currentSubschema() : undefined;
+      if (subschema && this.#matches(tree, subschema)) yield subschema;
       return;
     }
     const access = await ViewerAccess.of(viewer, this.#config, this.#directory);
@@ -198,6 +213,7 @@ export class LdapView implements LdapDirectory {
     const covers = (dn: ParsedDn) => inScope(dn, base, params.scope);
     for await (const e of plan.users(access, covers)) if (evaluate(tree, e.evalEntry, ctx) === true) yield e.entry;
     for await (const e of plan.groups(access, covers)) if (evaluate(tree, e.evalEntry, ctx) === true) yield e.entry;
+    for await (const e of plan.privateGroups.entries(access, covers)) if (evaluate(tree, e.evalEntry, ctx) === true) yield e.entry;
   }
 
   /**
@@ -303,7 +319,7 @@ export class LdapView implements LdapDirectory {
     if (!parsed) throw new LdapResultError(LDAP_RESULT.invalidDnSyntax, 'the entry name is not a DN');
     let entry: LdapEntry | undefined;
     if (parsed.rdns.length === 0) entry = this.rootDse();
-    else if (parsed.key === this.#subschemaKey) entry = this.subschema();
+    else if (parsed.key === this.#subschemaKey) entry = await this.#currentSubschema();
     else {
       const access = await ViewerAccess.of(viewer, this.#config, this.#directory);
       const reads = new DirectoryReads(this.#directory.system().reader());
