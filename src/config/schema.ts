@@ -3,6 +3,7 @@
 // README is current. Keys are camelCase in the YAML file, KEYHAVEN_SCREAMING_SNAKE in the
 // environment and --kebab-case as flags (DESIGN.md, "Fixed interface").
 import Type, { type Static } from 'typebox';
+import { DEFAULT_RESERVED_GROUP_NAMES } from '../directory/principal-names.js';
 
 const Port = (description: string, def: number) =>
   Type.Integer({ minimum: 0, maximum: 65535, default: def, description });
@@ -45,6 +46,13 @@ export const ConfigSchema = Type.Object(
       description: "Most entries one LDAP search returns (the client's smaller limit wins); also the largest page of a paged search (RFC 2696), whose total is not capped.",
     }),
     ldapTimeLimitSeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 60, description: "Longest time one LDAP search may run (the client's smaller limit wins)." }),
+    ldapAccessLog: Type.Union(
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'off'].map((l) => Type.Literal(l)),
+      {
+        default: 'info',
+        description: "Level of the LDAP access log: one JSON line per LDAP operation (connection id, client address, TLS, operation, bind DN, base, scope, filter, requested attributes, result code, entries returned, elapsed ms; as slapd's `stats` level) and per connection opened and closed, shaped like the HTTP request lines with `face: \"ldap\"`. Written when `logLevel` admits this level (`debug` keeps them out of an `info` log); `off`: none. Never a password.",
+      },
+    ),
     agentPort: Port('Port of the local metadata agent (Azure IMDS-compatible), always on 127.0.0.1.', 50342),
     bindAddress: Type.String({ minLength: 1, default: '0.0.0.0', description: 'Address the HTTPS, LDAP and LDAPS listeners bind to.' }),
     publicUrl: Type.Optional(Type.String({
@@ -87,6 +95,14 @@ export const ConfigSchema = Type.Object(
       pattern: '^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$',
       default: 'keyhaven.local',
       description: "The tenant's domain: the suffix of user principal names (`alice@{directoryDomain}`).",
+    }),
+    reservedGroupNames: Type.Array(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9._-]{0,63}\\*?$' }), {
+      default: [...DEFAULT_RESERVED_GROUP_NAMES],
+      description: 'Group names refused for groups (API, CLI, LDAP writes, LDIF import) and, while `userPrivateGroups` is on, for new users (a private group takes the user\'s name): names that grant administrative rights on Linux machines through sudoers or polkit, or own a device or daemon. Compared ignoring case; a trailing `*` matches a prefix. Comma-separated in the environment.',
+    }),
+    userPrivateGroups: Type.Boolean({
+      default: true,
+      description: 'Whether LDAP serves a user private group (FreeIPA\'s convention) for each POSIX user whose gidNumber is their uidNumber and no group has it: a `posixGroup` named as the user, with gidNumber = uidNumber and the user as memberUid. A user whose name is a group\'s, or a reserved group name, gets none.',
     }),
     ldapBaseDn: Type.Optional(Type.String({
       minLength: 1,

@@ -6,7 +6,7 @@
 //                  for every token request in its 10-minute life — one per scope — and Entra
 //                  accepts that, so `once` breaks ClientCertificateCredential's second token.
 //                  An assertion copied out of a log or a proxy and presented from anywhere else
-//                  is still refused as a replay. StoredJtiStore keeps them in the database (0005_assertion_jti), so
+//                  is still refused as a replay. StoredJtiStore keeps them in the database (0006_assertion_jti), so
 // an assertion signs in once across every replica on one PostgreSQL and across restarts;
 // MemoryJtiStore is for tools and unit tests that run without storage.
 import type { Storage } from '../storage/storage.js';

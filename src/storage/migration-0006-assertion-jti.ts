@@ -1,4 +1,4 @@
-// 0005_assertion_jti: the ids (`jti`) of client assertions already used (RFC 7523 §3 item 7:
+// 0006_assertion_jti: the ids (`jti`) of client assertions already used (RFC 7523 §3 item 7:
 // "The JWT MAY contain a jti claim … the authorization server MAY ensure that JWTs are not
 // replayed"), kept until the assertion would have expired anyway, so one assertion signs in
 // once across every replica on one PostgreSQL and across restarts. Dead rows are swept.
