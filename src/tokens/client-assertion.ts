@@ -169,10 +169,11 @@ function checkIssuer(claims: JWTPayload, clientId: string | undefined): string {
   return iss;
 }
 
-/** A base64url thumbprint (x5t, x5t#S256) as lower-case hex, as the directory stores them. */
+/** A base64url thumbprint (x5t, x5t#S256), padded or not, as lower-case hex, as the directory stores them. */
 function hexOfBase64url(value: string): string {
-  if (!/^[A-Za-z0-9_-]{1,128}$/.test(value)) return '';
-  return Buffer.from(value, 'base64url').toString('hex');
+  // MSAL Python pads its x5t (base64.urlsafe_b64encode keeps the '='), MSAL Node does not.
+  if (!/^[A-Za-z0-9_-]{1,128}={0,2}$/.test(value)) return '';
+  return Buffer.from(value.replace(/=+$/, ''), 'base64url').toString('hex');
 }
 
 /** For tests and tools: the x5t#S256 of a DER certificate. */

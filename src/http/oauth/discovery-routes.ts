@@ -18,58 +18,60 @@ export const discoveryRoutes: FastifyPluginAsync<DiscoveryRoutesOptions> = async
   app.setErrorHandler(oauthErrorHandler);
   const base = `${publicUrl}/${tenantId}`;
 
-  const v2 = {
-    issuer: `${base}/v2.0`,
-    authorization_endpoint: `${base}/oauth2/v2.0/authorize`,
-    token_endpoint: `${base}/oauth2/v2.0/token`,
-    device_authorization_endpoint: `${base}/oauth2/v2.0/devicecode`,
-    end_session_endpoint: `${base}/oauth2/v2.0/logout`,
-    jwks_uri: `${base}/discovery/v2.0/keys`,
-    userinfo_endpoint: `${publicUrl}/graph/oidc/userinfo`,
-    token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic', 'private_key_jwt'],
-    token_endpoint_auth_signing_alg_values_supported: ['RS256', 'PS256', 'ES256'],
-    grant_types_supported: [...grantTypes],
-    response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
-    response_modes_supported: ['query', 'fragment', 'form_post'],
-    scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
-    subject_types_supported: ['pairwise'],
-    id_token_signing_alg_values_supported: ['RS256'],
-    claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'nbf', 'name', 'preferred_username', 'oid', 'tid', 'email', 'groups', 'roles'],
-    request_uri_parameter_supported: false,
-    tenant_region_scope: null,
-    cloud_instance_name: new URL(publicUrl).host,
-    msgraph_host: `${new URL(publicUrl).host}/graph`,
-  };
-  const v1 = {
-    ...v2,
-    issuer: `${base}/`,
-    authorization_endpoint: `${base}/oauth2/authorize`,
-    token_endpoint: `${base}/oauth2/token`,
-    end_session_endpoint: `${base}/oauth2/logout`,
-    jwks_uri: `${base}/discovery/keys`,
-    device_authorization_endpoint: `${base}/oauth2/devicecode`,
-  };
-  const adfs = {
-    ...v1,
-    issuer: `${publicUrl}/adfs`,
-    authorization_endpoint: `${publicUrl}/adfs/oauth2/authorize`,
-    token_endpoint: `${publicUrl}/adfs/oauth2/token`,
-    end_session_endpoint: `${publicUrl}/adfs/oauth2/logout`,
-    jwks_uri: `${publicUrl}/adfs/discovery/keys`,
-    device_authorization_endpoint: `${publicUrl}/adfs/oauth2/devicecode`,
-  };
+  // Optional endpoints are advertised only when a route answers them (OpenID Connect Discovery
+  // §3: a client may call whatever is listed), checked against the server's router at the
+  // first discovery request, when every plugin has registered its routes. Adding a route (the
+  // browser sign-in's authorize, devicecode, logout, userinfo) is all it takes to be listed.
+  // `authorization_endpoint` is the exception: Discovery §3 makes it REQUIRED, and both MSALs
+  // refuse metadata without it (msal-common isOpenIdConfigResponse; MSAL Python reads
+  // openid_config['authorization_endpoint']), so it is always listed.
+  const host = new URL(publicUrl).host;
+  const routed = (method: 'GET' | 'POST', url: string) => app.findRoute({ method, url: new URL(url).pathname }) !== null;
+  function document(authority: string, paths: { authorize: string; token: string; devicecode: string; logout: string; keys: string }, issuer: string) {
+    const optional = (key: string, method: 'GET' | 'POST', url: string) => (routed(method, url) ? { [key]: url } : {});
+    const userinfo = `${publicUrl}/graph/oidc/userinfo`;
+    return {
+      issuer,
+      authorization_endpoint: `${authority}${paths.authorize}`,
+      token_endpoint: `${authority}${paths.token}`,
+      ...optional('device_authorization_endpoint', 'POST', `${authority}${paths.devicecode}`),
+      ...optional('end_session_endpoint', 'GET', `${authority}${paths.logout}`),
+      jwks_uri: `${authority}${paths.keys}`,
+      ...optional('userinfo_endpoint', 'GET', userinfo),
+      token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic', 'private_key_jwt'],
+      token_endpoint_auth_signing_alg_values_supported: ['RS256', 'PS256', 'ES256'],
+      grant_types_supported: [...grantTypes],
+      response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
+      response_modes_supported: ['query', 'fragment', 'form_post'],
+      scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
+      subject_types_supported: ['pairwise'],
+      id_token_signing_alg_values_supported: ['RS256'],
+      claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'nbf', 'name', 'preferred_username', 'oid', 'tid', 'email', 'groups', 'roles'],
+      request_uri_parameter_supported: false,
+      tenant_region_scope: null,
+      cloud_instance_name: host,
+      msgraph_host: `${host}/graph`,
+    };
+  }
+  let documents: Record<'v2' | 'v1' | 'adfs', Record<string, unknown>> | undefined;
+  const discovery = () =>
+    (documents ??= {
+      v2: document(base, { authorize: '/oauth2/v2.0/authorize', token: '/oauth2/v2.0/token', devicecode: '/oauth2/v2.0/devicecode', logout: '/oauth2/v2.0/logout', keys: '/discovery/v2.0/keys' }, `${base}/v2.0`),
+      v1: document(base, { authorize: '/oauth2/authorize', token: '/oauth2/token', devicecode: '/oauth2/devicecode', logout: '/oauth2/logout', keys: '/discovery/keys' }, `${base}/`),
+      adfs: document(`${publicUrl}/adfs`, { authorize: '/oauth2/authorize', token: '/oauth2/token', devicecode: '/oauth2/devicecode', logout: '/oauth2/logout', keys: '/discovery/keys' }, `${publicUrl}/adfs`),
+    });
 
   type Tenant = { Params: { tenant: string } };
   const cache = { 'cache-control': 'max-age=3600' };
   app.get<Tenant>('/:tenant/v2.0/.well-known/openid-configuration', async (req, reply) => {
     checkTenant(tenantId, req.params.tenant);
-    return reply.headers(cache).send(v2);
+    return reply.headers(cache).send(discovery().v2);
   });
   app.get<Tenant>('/:tenant/.well-known/openid-configuration', async (req, reply) => {
     checkTenant(tenantId, req.params.tenant);
-    return reply.headers(cache).send(v1);
+    return reply.headers(cache).send(discovery().v1);
   });
-  app.get('/adfs/.well-known/openid-configuration', async (_req, reply) => reply.headers(cache).send(adfs));
+  app.get('/adfs/.well-known/openid-configuration', async (_req, reply) => reply.headers(cache).send(discovery().adfs));
 
   // Keys are fetched per request so that a rotation shows at once; clients cache them anyway.
   const jwks = async () => keys.jwks();
