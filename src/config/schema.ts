@@ -144,6 +144,10 @@ export const ConfigSchema = Type.Object(
       default: 'same-source',
       description: 'Replay rule for client assertions (private_key_jwt, RFC 7523): `once` accepts each `jti` once; `same-source` also accepts it again from the address that used it first, as MSAL reuses one assertion for each token request in its 10-minute life and Entra accepts that.',
     }),
+    authRefusalWindowSeconds: Type.Integer({
+      minimum: 1, maximum: 86400, default: 60,
+      description: 'Refused client authentications at the token endpoint are audited per source address: the first in a window at once, the rest as one summary record with their count when the window ends.',
+    }),
     clientAssertionMaxLifetimeSeconds: Type.Integer({
       minimum: 60, maximum: 86400, default: 3600,
       description: 'Longest lifetime of a client assertion (`exp` − `iat`, and `exp` − now); MSAL makes them for 600 s. Used `jti` values are kept this long at most.',

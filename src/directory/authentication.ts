@@ -56,6 +56,8 @@ export interface AttemptContext {
   correlationId?: string | undefined;
   /** The caller records the success (the token endpoint: one record per issued token). Refusals are always recorded here. */
   deferSuccessAudit?: boolean | undefined;
+  /** The caller audits refusals itself (the token endpoint aggregates them per source, refusal-recorder.ts). Client secrets only. */
+  deferRefusalAudit?: boolean | undefined;
 }
 
 const MAX_NAME_LENGTH = 256;
@@ -186,7 +188,8 @@ export class Authentication {
     const clientId = typeof appId === 'string' ? appId.trim().toLowerCase() : '';
     const repos = this.deps.storage.read;
     const sp = isObjectId(clientId) ? await repos.servicePrincipals.byAppId(clientId) : undefined;
-    const record = (outcome: 'success' | 'denied', error?: string, keyId?: string) => {
+    const record = async (outcome: 'success' | 'denied', error?: string, keyId?: string) => {
+      if (outcome === 'denied' && ctx.deferRefusalAudit) return;
       const details: AuditDetails = { appId: clientId.slice(0, 64) };
       if (error !== undefined) details.error = error;
       if (keyId !== undefined) details.keyId = keyId;

@@ -54,6 +54,8 @@ export interface DirectoryPrincipal {
 export interface SignInOptions {
   /** The caller writes the success record itself, with what it did (one record per token). */
   deferSuccessAudit?: boolean;
+  /** The caller records refusals itself (client secrets: aggregated per source). */
+  deferRefusalAudit?: boolean;
 }
 
 export interface ClientApplication {

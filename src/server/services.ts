@@ -1,6 +1,7 @@
 // The services above the core: the directory (with its password policy and login throttle,
 // one instance shared by every password-checking path), and the token service (signing keys,
 // issuer, verifier, audiences). Built once per server and handed to the protocol faces.
+import { RefusalRecorder } from '../audit/refusal-recorder.js';
 import { DirectoryService } from '../directory/directory-service.js';
 import { LoginThrottle, MemoryThrottleStore } from '../directory/login-throttle.js';
 import { loadCommonPasswords, PasswordPolicy } from '../directory/password-policy.js';
@@ -24,6 +25,8 @@ export interface Services {
   issuer: TokenIssuer;
   verifier: TokenVerifier;
   tokens: TokenService;
+  /** Aggregated audit of anonymous refusals; closed before the audit log is flushed. */
+  refusals: RefusalRecorder;
 }
 
 export async function buildServices(core: CoreServices): Promise<Services> {
@@ -58,11 +61,12 @@ export async function buildServices(core: CoreServices): Promise<Services> {
     principals,
     jtis: new StoredJtiStore(core.storage, config.clientAssertionReuse),
     maxLifetimeSeconds: config.clientAssertionMaxLifetimeSeconds,
-    audit: core.audit,
     // Entra takes an assertion addressed to either of the tenant's token endpoints.
     audiences: () => [`${base}/${core.tenantId}/oauth2/v2.0/token`, `${base}/${core.tenantId}/oauth2/token`, `${base}/adfs/oauth2/token`],
   });
-  const clients = new ClientAuthenticator({ principals, assertions });
+  const refusals = new RefusalRecorder(core.audit, { windowMs: config.authRefusalWindowSeconds * 1000 });
+  refusals.start();
+  const clients = new ClientAuthenticator({ principals, assertions, throttle, refusals });
   const tokens = new TokenService({ issuer, audiences, clients, principals, audit: core.audit, passwordGrantEnabled: config.passwordGrant });
-  return { core, directory, signingKeys, audiences, issuer, verifier, tokens };
+  return { core, directory, signingKeys, audiences, issuer, verifier, tokens, refusals };
 }

@@ -18,7 +18,6 @@
 //     assertions (assertion-jti-store.ts).
 import { createHash, type KeyObject } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
-import type { AuditLog } from '../audit/audit-log.js';
 import type { SecretValue } from '../crypto/secret-value.js';
 import { UnauthenticatedError } from '../errors.js';
 import type { ClientCertificate, ClientPrincipal, TokenPrincipals } from './token-principals.js';
@@ -31,7 +30,6 @@ export interface AssertionJtiStore {
 export interface ClientAssertionOptions {
   principals: TokenPrincipals;
   jtis: AssertionJtiStore;
-  audit: AuditLog;
   /** Every `aud` value an assertion for this server may carry. */
   audiences: (endpointUrl: string) => readonly string[];
   /** Tolerance for `exp`, `nbf` and `iat` (clock skew between client and server). Default 300 s. */
@@ -65,7 +63,7 @@ export class ClientAssertionVerifier {
   }
 
   async verify(assertion: SecretValue, clientId: string | undefined, ctx: { source: string; correlationId: string; endpointUrl: string }): Promise<ClientPrincipal> {
-    let appId = (clientId ?? '').trim().toLowerCase();
+    let appId: string;
     try {
       const { header, claims } = decode(assertion.reveal());
       appId = checkIssuer(claims, clientId);
@@ -80,11 +78,7 @@ export class ClientAssertionVerifier {
       if (!client.enabled) throw new UnauthenticatedError('KH_CLIENT_DISABLED', `Application '${appId}' is disabled.`);
       return { ...client.principal, credentialKeyId: certificate.keyId };
     } catch (err) {
-      const code = err instanceof UnauthenticatedError ? err.code : 'KH_CLIENT_ASSERTION_INVALID';
-      await this.#o.audit.record({
-        actor: 'anonymous', action: 'serviceprincipal.signin', outcome: 'denied', source: ctx.source, correlationId: ctx.correlationId,
-        details: { appId: appId.slice(0, 64), method: 'private_key_jwt', error: code },
-      });
+      // Refusals are audited by the client-authentication step (aggregated per source).
       if (err instanceof UnauthenticatedError) throw err;
       throw refused('KH_CLIENT_ASSERTION_INVALID', 'the assertion is malformed.');
     }

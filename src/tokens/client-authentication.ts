@@ -6,7 +6,9 @@
 // grant's policy: client_credentials needs a confidential client; the password grant also takes
 // the Azure CLI's well-known public client ids; browser and device grants take any registered
 // application's client_id.
-import { UnauthenticatedError } from '../errors.js';
+import type { RefusalRecorder } from '../audit/refusal-recorder.js';
+import { KeyhavenError, ThrottledError, UnauthenticatedError } from '../errors.js';
+import { decodeJwt } from 'jose';
 import type { SecretValue } from '../crypto/secret-value.js';
 import type { ClientAssertionVerifier } from './client-assertion.js';
 import type { ClientAuthMethod } from './token-issuer.js';
@@ -55,9 +57,18 @@ export interface ClientAuthContext {
   endpointUrl: string;
 }
 
+/** The login throttle (src/directory/login-throttle.ts), as client authentication uses it. */
+export interface ClientThrottle {
+  begin(account: string, source: string): Promise<{ succeeded(): Promise<void>; failed(): Promise<void> }>;
+}
+
 export interface ClientAuthenticatorOptions {
   principals: TokenPrincipals;
   assertions: ClientAssertionVerifier;
+  /** Failed client authentications are throttled per client id and per source, as user sign-ins are. */
+  throttle: ClientThrottle;
+  /** Refusals are recorded aggregated per source (the first at once, then one summary per window). */
+  refusals: RefusalRecorder;
 }
 
 export class ClientAuthenticator {
@@ -68,21 +79,46 @@ export class ClientAuthenticator {
   }
 
   async authenticate(client: PresentedClient, ctx: ClientAuthContext, policy: PublicClientPolicy): Promise<AuthenticatedClient> {
-    switch (client.method) {
-      case 'client_secret_post':
-      case 'client_secret_basic': {
-        const sp = await this.#o.principals.authenticateClientSecret(client.clientId, client.secret, {
-          source: ctx.source, correlationId: ctx.correlationId, deferSuccessAudit: true,
-        });
-        return { appId: sp.appId, displayName: sp.displayName, objectId: sp.objectId, auth: 'secret', method: client.method, credentialKeyId: sp.credentialKeyId };
-      }
-      case 'private_key_jwt': {
-        const sp = await this.#o.assertions.verify(client.assertion, client.clientId, ctx);
-        return { appId: sp.appId, displayName: sp.displayName, objectId: sp.objectId, auth: 'certificate', method: client.method, credentialKeyId: sp.credentialKeyId };
-      }
-      case 'none':
-        return this.#publicClient(client.clientId, policy);
+    if (client.method === 'none') return this.#publicClient(client.clientId, policy);
+    // A client id as the throttle counts it: the typed one, else the assertion's (unverified) issuer.
+    const typed = client.method === 'private_key_jwt' ? (client.clientId ?? unverifiedIssuer(client.assertion)) : client.clientId;
+    const account = `client:${typed.trim().toLowerCase().slice(0, 64)}`;
+    let attempt;
+    try {
+      attempt = await this.#o.throttle.begin(account, ctx.source);
+    } catch (err) {
+      if (!(err instanceof ThrottledError)) throw err;
+      const refused = new ThrottledError('KH_CLIENT_THROTTLED', `Too many failed client authentications; try again in ${err.retryAfterSeconds ?? 1} seconds.`, { retryAfterSeconds: err.retryAfterSeconds ?? 1 });
+      await this.#refused(client, ctx, account, refused.code);
+      throw refused;
     }
+    try {
+      const authenticated = await this.#confidential(client, ctx);
+      await attempt.succeeded();
+      return authenticated;
+    } catch (err) {
+      await attempt.failed();
+      await this.#refused(client, ctx, account, err instanceof KeyhavenError ? err.code : 'KH_INTERNAL');
+      throw err;
+    }
+  }
+
+  async #confidential(client: Exclude<PresentedClient, { method: 'none' }>, ctx: ClientAuthContext): Promise<AuthenticatedClient> {
+    if (client.method === 'private_key_jwt') {
+      const sp = await this.#o.assertions.verify(client.assertion, client.clientId, ctx);
+      return { appId: sp.appId, displayName: sp.displayName, objectId: sp.objectId, auth: 'certificate', method: client.method, credentialKeyId: sp.credentialKeyId };
+    }
+    const sp = await this.#o.principals.authenticateClientSecret(client.clientId, client.secret, {
+      source: ctx.source, correlationId: ctx.correlationId, deferSuccessAudit: true, deferRefusalAudit: true,
+    });
+    return { appId: sp.appId, displayName: sp.displayName, objectId: sp.objectId, auth: 'secret', method: client.method, credentialKeyId: sp.credentialKeyId };
+  }
+
+  #refused(client: PresentedClient, ctx: ClientAuthContext, account: string, error: string): Promise<void> {
+    return this.#o.refusals.refused({
+      source: ctx.source, action: 'serviceprincipal.signin', error, correlationId: ctx.correlationId,
+      details: { appId: account.slice('client:'.length), method: client.method },
+    });
   }
 
   async #publicClient(clientId: string, policy: PublicClientPolicy): Promise<AuthenticatedClient> {
@@ -95,5 +131,15 @@ export class ClientAuthenticator {
     }
     // Entra's AADSTS7000218 for a confidential grant without a credential.
     throw new UnauthenticatedError('KH_CLIENT_SECRET_REQUIRED', "The request body must contain the parameter 'client_assertion' or 'client_secret'.");
+  }
+}
+
+/** The `iss` of an assertion not yet verified: only to key the throttle, never to trust. */
+function unverifiedIssuer(assertion: SecretValue): string {
+  try {
+    const iss = decodeJwt(assertion.reveal()).iss;
+    return typeof iss === 'string' ? iss : '';
+  } catch {
+    return '';
   }
 }

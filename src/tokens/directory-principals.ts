@@ -5,7 +5,7 @@ import type { TokenPrincipals } from './token-principals.js';
 export function directoryPrincipals(directory: DirectoryService): TokenPrincipals {
   return {
     authenticateClientSecret: (appId, secret, ctx) =>
-      directory.authenticateClientSecret(appId, secret, ctx.source, ctx.correlationId, { deferSuccessAudit: ctx.deferSuccessAudit ?? false }),
+      directory.authenticateClientSecret(appId, secret, ctx.source, ctx.correlationId, { deferSuccessAudit: ctx.deferSuccessAudit ?? false, deferRefusalAudit: ctx.deferRefusalAudit ?? false }),
     authenticateUser: (name, password, ctx) =>
       directory.authenticateUser(name, password, ctx.source, ctx.correlationId, { deferSuccessAudit: ctx.deferSuccessAudit ?? false }),
     async clientCertificates(appId) {

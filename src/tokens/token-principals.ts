@@ -11,6 +11,8 @@ export interface SignInContext {
   correlationId?: string | undefined;
   /** Leave the success record to the caller, who writes one record with both facts. */
   deferSuccessAudit?: boolean;
+  /** Leave refusals to the caller (client authentication aggregates them per source). */
+  deferRefusalAudit?: boolean;
 }
 
 export interface ClientPrincipal {

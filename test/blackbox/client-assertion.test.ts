@@ -32,7 +32,7 @@ describe('client assertions (private_key_jwt)', () => {
 
   before(async () => {
     storage = await blackboxStorage(home);
-    server = await startServerProcess({ home, storage: storage.url });
+    server = await startServerProcess({ home, storage: storage.url, args: ['--lockout-threshold', '100'] });
     t = await tenantOf(server);
     const admin = await userToken(t, 'admin', t.adminPassword);
     sp = await createServicePrincipal(t, admin, 'assertion-app');
