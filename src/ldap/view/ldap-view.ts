@@ -10,9 +10,11 @@
 // templates, anonymous search, visibility of others). Entries come back with every attribute
 // the viewer may see (operational ones included: schema.ts isOperational tells which); the
 // face applies the requested attribute list, typesOnly, size/time limits and paging. The view
-// holds no cache: every search reads the directory's current state, so memberOf and nested
-// membership agree with it the moment a change commits (on every replica). It never touches
-// storage itself.
+// holds no cache with a lifetime: every search and compare is served from the directory
+// core's read model (read-model/), which is exact as of the last commit (this process's at
+// once, other replicas' as their NOTIFY arrives), through search indexes over the entries as
+// served (served-index.ts) that follow each change of the model in the same turn. It never
+// touches storage itself.
 //
 // Users and groups an LDIF import brought in are served under the DN they came with (when it
 // lies under the base DN; dit-layout.ts): bind, compare, a search's base and a filter's DN
@@ -21,7 +23,6 @@
 // its own (`OU=Staff,DC=corp,DC=example`, an OU the import skipped) answers as an
 // organizational unit while anything lies beneath it.
 import type { DirectoryService } from '../../directory/directory-service.js';
-import { isObjectId } from '../../directory/odata-query.js';
 import {
   LDAP_RESULT, LdapResultError,
   type BindResult, type LdapChange, type LdapDirectory, type LdapEntry, type LdapViewer, type LdapWriteAttribute, type LdapWriter, type SearchParams,
@@ -38,7 +39,10 @@ import { filterTree, type FilterNode } from './filter-ast.js';
 import { evaluate, filterAttributes, inChainAssertions, type EvalContext } from './filter-eval.js';
 import { matchEquality } from './matching-rules.js';
 import { attributeType, attributeTypeDescriptions, importedType, objectClassDescriptions } from './schema.js';
-import { SearchPlan, type NamedObject } from './search-plan.js';
+import { coversOf, SearchPlan, type NamedObject } from './search-plan.js';
+import { EVERYTHING, ServedEntries, type Needs } from './served-entries.js';
+import { ServedIndex } from './served-index.js';
+import type { DirectoryModel } from '../../directory/read-model/directory-model.js';
 import type { LdapViewConfig } from './view-config.js';
 
 export interface LdapViewDeps {
@@ -57,7 +61,6 @@ const CONSTRAINT_VIOLATION = 19;
 type Resolved =
   | { kind: 'structural' }
   | { kind: 'named'; named: NamedObject }
-  | { kind: 'template'; target: { name: string; asUser: boolean; asGroup: boolean } }
   | { kind: 'service' }
   /** Under the base, naming no entry of its own: imported entries may lie beneath. */
   | { kind: 'virtual' };
@@ -69,6 +72,9 @@ export class LdapView implements LdapDirectory {
   readonly #domainSid: [number, number, number];
   readonly #subschemaKey: string;
   readonly #writes: LdapWrites;
+  readonly #served: ServedEntries;
+  /** The search indexes over the directory's read model (one model per directory service). */
+  readonly #indexes = new WeakMap<DirectoryModel, ServedIndex>();
 
   constructor(deps: LdapViewDeps) {
     this.#directory = deps.directory;
@@ -76,7 +82,8 @@ export class LdapView implements LdapDirectory {
     this.layout = new DitLayout(deps.config);
     this.#domainSid = domainSubAuthorities(this.layout.base.key);
     this.#subschemaKey = parseDn(SUBSCHEMA_DN)!.key;
-    this.#writes = new LdapWrites(deps.directory, this.layout, (dn, text, reads) => this.#objectAt(dn, text, reads), deps.config.upnDomain);
+    this.#served = new ServedEntries(this.layout, this.#domainSid);
+    this.#writes = new LdapWrites(deps.directory, this.layout, (dn) => this.#objectAt(dn), deps.config.upnDomain);
   }
 
   // Writes (the face calls these only when ldapAdminWrites is on; ldap-writes.ts) ----------
@@ -171,21 +178,20 @@ export class LdapView implements LdapDirectory {
       return;
     }
     const access = await ViewerAccess.of(viewer, this.#config, this.#directory);
-    const reads = new DirectoryReads(this.#directory.system().reader());
-    const target = await this.#resolve(base, params.baseDn, reads);
+    const plan = await this.#plan(needs(params.attributes, tree));
+    const target = this.#resolve(base, plan);
     if (!target || target.kind === 'service') throw this.#noSuchObject(base);
-    const ctx = await this.#evalContext(tree, reads);
-    const plan = new SearchPlan(this.layout, reads, this.#domainSid, tree, needs(params.attributes, tree));
+    const ctx = this.#evalContext(tree, plan);
 
-    if (target.kind === 'named' || target.kind === 'template') {
+    if (target.kind === 'named') {
       // A user or group as the base: itself for base and subtree scope, nothing below it.
-      const found = target.kind === 'named' ? await plan.entryOf(target.named, access) : await plan.entryNamed(target.target, access, base);
+      const found = plan.entryOf(target.named, access, true);
       if (!found) throw this.#noSuchObject(base);
       if (params.scope !== 'one' && evaluate(tree, found.evalEntry, ctx) === true) yield found.entry;
       return;
     }
     if (target.kind === 'virtual') {
-      if (!(await plan.anyUnder(base, isBelow))) throw this.#noSuchObject(base);
+      if (!plan.anyBelow(base)) throw this.#noSuchObject(base);
       const entry = intermediateEntry(base, params.baseDn);
       if (params.scope !== 'one' && this.#matches(tree, entry)) yield entry;
     }
@@ -195,50 +201,40 @@ export class LdapView implements LdapDirectory {
     if (params.scope === 'base') return;
     // Template-named entries sit in their containers, imported ones wherever their DN says:
     // each entry is checked against the scope by its own DN.
-    const covers = (dn: ParsedDn) => inScope(dn, base, params.scope);
-    for await (const e of plan.users(access, covers)) if (evaluate(tree, e.evalEntry, ctx) === true) yield e.entry;
-    for await (const e of plan.groups(access, covers)) if (evaluate(tree, e.evalEntry, ctx) === true) yield e.entry;
+    yield* plan.matches(tree, ctx, access, coversOf(base, params.scope));
+  }
+
+  /** The read model as of now, its search indexes, and a plan over them. */
+  async #plan(need: Needs): Promise<SearchPlan> {
+    const model = await this.#directory.readModel();
+    let index = this.#indexes.get(model);
+    if (!index) {
+      index = new ServedIndex(model, this.#served);
+      this.#indexes.set(model, index);
+    }
+    return new SearchPlan(model, index, this.#served, need);
   }
 
   /**
-   * What a (non-empty, non-subschema) DN names: the base or a container; else an imported
-   * object under that original DN; else a template's user, group or service account; else,
-   * under the base, possibly a node above imported entries.
+   * What a (non-empty, non-subschema) DN names: the base or a container; else the user or
+   * group served under that DN (imported ones under their original DN); else a service
+   * account's DN; else a template's DN that names nothing (undefined); else, under the base,
+   * possibly a node above imported entries.
    */
-  async #resolve(dn: ParsedDn, text: string, reads: DirectoryReads): Promise<Resolved | undefined> {
+  #resolve(dn: ParsedDn, plan: SearchPlan): Resolved | undefined {
     const t = this.layout.resolve(dn);
     if (t?.kind === 'root') return undefined;
     if (t?.kind === 'base' || t?.kind === 'container') return { kind: 'structural' };
-    if (t?.kind !== 'service') {
-      const named = await this.#namedByDn(dn, text, reads);
-      if (named) return { kind: 'named', named };
-    }
     if (t?.kind === 'service') return { kind: 'service' };
-    if (t?.kind === 'userOrGroup') return { kind: 'template', target: t };
+    const named = plan.objectAt(dn);
+    if (named) return { kind: 'named', named };
+    if (t?.kind === 'userOrGroup') return undefined;
     return isAtOrUnder(dn, this.layout.base) ? { kind: 'virtual' } : undefined;
   }
 
-  /** The imported user or group served under exactly this DN. */
-  async #namedByDn(dn: ParsedDn, text: string, reads: DirectoryReads): Promise<NamedObject | undefined> {
-    const named = await reads.byDn(text);
-    if (!named) return undefined;
-    const served = named.kind === 'user' ? this.layout.userDnOf(named.user) : this.layout.groupDnOf(named.group);
-    return parseDn(served)?.key === dn.key ? named : undefined;
-  }
-
-  /** The user or group served under a DN (imported DNs first, then the templates, user first). */
-  async #objectAt(dn: ParsedDn, text: string, reads: DirectoryReads): Promise<NamedObject | undefined> {
-    if (dn.rdns.length === 0) return undefined;
-    const named = await this.#namedByDn(dn, text, reads);
-    if (named) return named;
-    const t = this.layout.resolve(dn);
-    // By login name or group nickname only: never an object id or userPrincipalName in an RDN.
-    if (t?.kind !== 'userOrGroup' || isObjectId(t.name.toLowerCase())) return undefined;
-    const user = t.asUser && !t.name.includes('@') ? await reads.user(t.name) : undefined;
-    if (user && parseDn(this.layout.userDnOf(user))?.key === dn.key) return { kind: 'user', user };
-    const group = t.asGroup ? await reads.group(t.name) : undefined;
-    if (group && parseDn(this.layout.groupDnOf(group))?.key === dn.key) return { kind: 'group', group };
-    return undefined;
+  /** The user or group served under a DN (for LDAP writes' member values and targets). */
+  async #objectAt(dn: ParsedDn): Promise<NamedObject | undefined> {
+    return (await this.#plan(NOTHING)).objectAt(dn);
   }
 
   #matches(tree: FilterNode, entry: LdapEntry): boolean {
@@ -275,19 +271,20 @@ export class LdapView implements LdapDirectory {
     return out;
   }
 
-  /** Resolves each IN_CHAIN assertion of the filter once, from the directory's current state. */
-  async #evalContext(tree: FilterNode, reads: DirectoryReads): Promise<EvalContext> {
+  /** Resolves each IN_CHAIN assertion of the filter once, from the read model's current state. */
+  #evalContext(tree: FilterNode, plan: SearchPlan): EvalContext {
     const chains = new Map<string, ReadonlySet<string> | undefined>();
+    const model = plan.model;
     for (const a of inChainAssertions(tree)) {
       const dn = parseDn(a.value);
       const key = `${a.attribute}|${dn?.key ?? ''}`;
       if (chains.has(key)) continue;
-      const object = dn ? await this.#objectAt(dn, a.value, reads) : undefined;
+      const object = dn ? plan.objectAt(dn) : undefined;
       let set: ReadonlySet<string> | undefined;
       if (object) {
         // memberOf:IN_CHAIN:=G — the members of G at any depth; member:IN_CHAIN:=X — X's groups at any depth.
-        if (a.attribute === 'memberof') set = object.kind === 'group' ? await reads.transitiveMemberIds(object.group.id) : undefined;
-        else set = await reads.transitiveGroupIds(object.kind === 'user' ? object.user.id : object.group.id);
+        if (a.attribute === 'memberof') set = object.kind === 'group' ? model.transitiveMembers(object.group.id) : undefined;
+        else set = model.transitiveGroupsOf(object.kind === 'user' ? object.user.id : object.group.id);
       }
       chains.set(key, set);
     }
@@ -306,13 +303,11 @@ export class LdapView implements LdapDirectory {
     else if (parsed.key === this.#subschemaKey) entry = this.subschema();
     else {
       const access = await ViewerAccess.of(viewer, this.#config, this.#directory);
-      const reads = new DirectoryReads(this.#directory.system().reader());
-      const target = await this.#resolve(parsed, dn, reads);
-      const plan = new SearchPlan(this.layout, reads, this.#domainSid, undefined, { memberOf: true, members: true });
-      if (target?.kind === 'named') entry = (await plan.entryOf(target.named, access))?.entry;
-      else if (target?.kind === 'template') entry = (await plan.entryNamed(target.target, access, parsed))?.entry;
+      const plan = await this.#plan(EVERYTHING);
+      const target = this.#resolve(parsed, plan);
+      if (target?.kind === 'named') entry = plan.entryOf(target.named, access)?.entry;
       else if (target?.kind === 'structural') entry = this.#structuralEntries().find((s) => s.dn.key === parsed.key)?.entry;
-      else if (target?.kind === 'virtual' && (await plan.anyUnder(parsed, isBelow))) entry = intermediateEntry(parsed, dn);
+      else if (target?.kind === 'virtual' && plan.anyBelow(parsed)) entry = intermediateEntry(parsed, dn);
     }
     if (!entry) throw this.#noSuchObject(parsed);
     const attr = entry.attributes.get((attributeType(attribute)?.name ?? attribute).toLowerCase());
@@ -351,6 +346,7 @@ export class LdapView implements LdapDirectory {
 }
 
 const NO_CHAIN: EvalContext = { inChain: () => undefined };
+const NOTHING: Needs = { memberOf: false, members: false };
 
 function passwordChangeError(err: unknown): LdapResultError {
   const kind = (err as { kind?: string }).kind;
@@ -363,7 +359,7 @@ function passwordChangeError(err: unknown): LdapResultError {
 }
 
 /** Which costly attributes a search needs: those asked for, and those its filter names. */
-function needs(requested: readonly string[], tree: FilterNode): { memberOf: boolean; members: boolean } {
+function needs(requested: readonly string[], tree: FilterNode): Needs {
   const names = new Set(requested.map((r) => (attributeType(r)?.name ?? r).toLowerCase()));
   const all = requested.length === 0 || names.has('*');
   const inFilter = filterAttributes(tree);
@@ -375,11 +371,6 @@ function inScope(dn: ParsedDn, base: ParsedDn, scope: SearchParams['scope']): bo
   if (scope === 'base') return dn.key === base.key;
   if (scope === 'one') return dn.rdnKeys.length === base.rdnKeys.length + 1 && parentOf(dn).key === base.key;
   return isAtOrUnder(dn, base);
-}
-
-/** Whether `dn` lies strictly beneath `base`. */
-function isBelow(dn: ParsedDn, base: ParsedDn): boolean {
-  return dn.rdnKeys.length > base.rdnKeys.length && isAtOrUnder(dn, base);
 }
 
 /** A node above imported entries that the import brought no entry for (its OUs are skipped): an organizationalUnit, domain or container by its RDN. */
