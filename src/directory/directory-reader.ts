@@ -10,6 +10,7 @@ import type {
   DirectoryObject, GraphApplication, GraphGroup, GraphRoleAssignment, GraphServicePrincipal, GraphUser,
 } from './graph-objects.js';
 import type { ListOptions, ListResult } from './odata-query.js';
+import type { GroupNamespace, PrivateGroup, PrivateGroupRules, PrivateGroupSubject } from './private-groups.js';
 import { ROLE_DEFINITIONS, type RoleDefinition } from './role-definitions.js';
 
 export class DirectoryReader {
@@ -32,6 +33,31 @@ export class DirectoryReader {
 
   listGroups(options?: ListOptions): Promise<ListResult<Partial<GraphGroup>>> {
     return this.parts.groups.list(options);
+  }
+
+  /** The rules user private groups follow here (private-groups.ts): for readers with an index of their own. */
+  privateGroupRules(): PrivateGroupRules {
+    return this.parts.privateGroups.rules;
+  }
+
+  /** The user's private group, if the rules give them one now. */
+  privateGroupOf(user: PrivateGroupSubject): Promise<PrivateGroup | undefined> {
+    return this.parts.privateGroups.of(user);
+  }
+
+  /** The private group with this name (a user's short name), if any. */
+  privateGroupNamed(name: string): Promise<PrivateGroup | undefined> {
+    return this.parts.privateGroups.named(name);
+  }
+
+  /** The private group with this gidNumber, if any. */
+  privateGroupWithGid(gidNumber: number): Promise<PrivateGroup | undefined> {
+    return this.parts.privateGroups.withGid(gidNumber);
+  }
+
+  /** The real groups' names and gids, read once, for privateGroupOf over many users. */
+  groupNamespace(): Promise<GroupNamespace> {
+    return this.parts.privateGroups.namespace();
   }
 
   /**

@@ -20,6 +20,7 @@ import { resolveOptions, SYSTEM_ACTOR, type Actor, type DirectoryDeps, type Dire
 import type { DirectoryParts } from './directory-parts.js';
 import { DirectoryRoles } from './directory-roles.js';
 import { GroupMembership, TOKEN_GROUPS_LIMIT } from './group-membership.js';
+import { PrivateGroupReads } from './private-group-reads.js';
 import { Groups } from './groups.js';
 import type { LoginThrottle } from './login-throttle.js';
 import { isObjectId } from './odata-query.js';
@@ -56,13 +57,15 @@ export class DirectoryService {
   constructor(core: DirectoryDeps, policy: PasswordPolicy, throttle: LoginThrottle, options: DirectoryOptions = {}) {
     const resolved = resolveOptions(options);
     const users = new UserAccounts(core, policy, resolved);
-    const groups = new Groups(core, resolved);
+    const privateGroups = new PrivateGroupReads(core.storage.read, resolved);
+    const groups = new Groups(core, resolved, privateGroups);
     const servicePrincipals = new ServicePrincipals(core);
     this.#parts = {
       deps: core,
       users,
       passwords: new UserPasswords(core, policy, throttle),
       groups,
+      privateGroups,
       membership: new GroupMembership(core, groups),
       applications: new Applications(core, servicePrincipals),
       credentials: new AppCredentials(core),

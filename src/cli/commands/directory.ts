@@ -10,7 +10,7 @@ import { InvalidInputError } from '../../errors.js';
 import type { CliContext } from '../context.js';
 import { addServerConfigOptions, loadServerConfig } from '../server-config.js';
 
-const STORE_KEYS = ['home', 'storage', 'masterKeyFile', 'passwordScryptLogN', 'passwordScryptR', 'passwordScryptP', 'directoryDomain'];
+const STORE_KEYS = ['home', 'storage', 'masterKeyFile', 'passwordScryptLogN', 'passwordScryptR', 'passwordScryptP', 'directoryDomain', 'reservedGroupNames'];
 const EXPORT_KEYS = [
   'home', 'storage', 'masterKeyFile', 'directoryDomain', 'ldapBaseDn', 'ldapUsersContainer', 'ldapGroupsContainer',
   'ldapUserDnTemplate', 'ldapGroupDnTemplate',
@@ -38,7 +38,9 @@ export function register(program: Command, ctx: CliContext): void {
     const { openCore } = await import('../../server/core.js');
     const core = await openCore(config, { createMasterKey: false });
     try {
-      const result = await importLdif(core, input, { directoryDomain: config.directoryDomain, dryRun: opts.dryRun === true });
+      const result = await importLdif(core, input, {
+        directoryDomain: config.directoryDomain, reservedGroupNames: config.reservedGroupNames, dryRun: opts.dryRun === true,
+      });
       ctx.print(result);
     } finally {
       await core.close();

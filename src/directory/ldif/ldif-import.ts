@@ -38,7 +38,7 @@ import {
   DEFAULT_HOME_BASE, DEFAULT_LOGIN_SHELL, DEFAULT_POSIX_ID_START,
 } from '../posix-attributes.js';
 import {
-  checkDisplayName, checkGroupNickname, checkMail, checkOptionalText, checkShortName, checkUserPrincipalName,
+  checkDisplayName, checkGroupNickname, checkMail, checkOptionalText, checkShortName, checkUserPrincipalName, ReservedGroupNames,
 } from '../principal-names.js';
 import { normalizeDn } from './ldif-dn.js';
 import { groupAttributes, LdifError, parseLdif, type LdifEntry, type LdifValue } from './ldif-parser.js';
@@ -50,6 +50,8 @@ export interface LdifImportOptions {
   posixIdStart?: number;
   homeDirectoryBase?: string;
   defaultLoginShell?: string;
+  /** Group names refused (the reservedGroupNames setting): one in the file refuses the whole import. */
+  reservedGroupNames?: readonly string[];
   actor?: Actor;
 }
 
@@ -217,7 +219,7 @@ function extraOf(entry: LdifEntry, attrs: Map<string, LdifValue[]>, mapped: Set<
   return JSON.stringify(merged);
 }
 
-function planUser(entry: LdifEntry, attrs: Map<string, LdifValue[]>, classes: string[], options: Required<Omit<LdifImportOptions, 'actor' | 'dryRun'>>, dropped: Set<string>): UserPlan {
+function planUser(entry: LdifEntry, attrs: Map<string, LdifValue[]>, classes: string[], options: Required<Omit<LdifImportOptions, 'actor' | 'dryRun' | 'reservedGroupNames'>>, dropped: Set<string>): UserPlan {
   const uid = single(attrs, 'uid') ?? single(attrs, 'samaccountname');
   if (!uid) throw new LdifError(entry.line, 'a user entry needs uid or sAMAccountName');
   const username = at(uid.line, () => checkShortName(text(uid).trim(), uid.name));
@@ -292,10 +294,10 @@ function planUser(entry: LdifEntry, attrs: Map<string, LdifValue[]>, classes: st
   };
 }
 
-function planGroup(entry: LdifEntry, attrs: Map<string, LdifValue[]>, classes: string[], dropped: Set<string>): GroupPlan {
+function planGroup(entry: LdifEntry, attrs: Map<string, LdifValue[]>, classes: string[], dropped: Set<string>, reserved: ReservedGroupNames): GroupPlan {
   const nameValue = single(attrs, 'samaccountname') ?? single(attrs, 'cn');
   if (!nameValue) throw new LdifError(entry.line, 'a group entry needs cn or sAMAccountName');
-  const nickname = at(nameValue.line, () => checkGroupNickname(text(nameValue).trim()));
+  const nickname = at(nameValue.line, () => checkGroupNickname(text(nameValue).trim(), reserved));
   const display = single(attrs, 'displayname') ?? single(attrs, 'cn');
   const descriptionValue = single(attrs, 'description');
   const gid = single(attrs, 'gidnumber');
@@ -338,6 +340,7 @@ export function planLdifImport(input: string | Buffer, options: LdifImportOption
     homeDirectoryBase: (options.homeDirectoryBase ?? DEFAULT_HOME_BASE).replace(/\/+$/, ''),
     defaultLoginShell: options.defaultLoginShell ?? DEFAULT_LOGIN_SHELL,
   };
+  const reserved = new ReservedGroupNames(options.reservedGroupNames);
   const entries = parseLdif(input);
   const plans: Plan[] = [];
   const dropped = new Set<string>();
@@ -350,7 +353,7 @@ export function planLdifImport(input: string | Buffer, options: LdifImportOption
     const isGroup = [...GROUP_CLASSES].some((c) => lower.has(c));
     if (isUser && isGroup) throw new LdifError(entry.line, 'an entry cannot be both a user and a group');
     if (isUser) plans.push(planUser(entry, attrs, classes, resolved, dropped));
-    else if (isGroup) plans.push(planGroup(entry, attrs, classes, dropped));
+    else if (isGroup) plans.push(planGroup(entry, attrs, classes, dropped, reserved));
     else {
       normalizeDnAt(entry);
       skipped++;

@@ -5,6 +5,7 @@
 import type { DirectoryReader } from '../../directory/directory-reader.js';
 import type { DirectoryObject, GraphGroup, GraphUser } from '../../directory/graph-objects.js';
 import type { ListOptions, ListResult } from '../../directory/odata-query.js';
+import type { PrivateGroup, PrivateGroupRules } from '../../directory/private-groups.js';
 import { KeyhavenError } from '../../errors.js';
 
 export const PAGE = 500;
@@ -62,6 +63,19 @@ export class DirectoryReads {
 
   group(key: string): Promise<GraphGroup | undefined> {
     return orMissing(this.reader.getGroup(key));
+  }
+
+  privateGroupRules(): PrivateGroupRules {
+    return this.reader.privateGroupRules();
+  }
+
+  /** A user private group by its name (the user's), or by its gidNumber (the user's uidNumber). */
+  privateGroupNamed(name: string): Promise<PrivateGroup | undefined> {
+    return this.reader.privateGroupNamed(name);
+  }
+
+  privateGroupWithGid(gidNumber: number): Promise<PrivateGroup | undefined> {
+    return this.reader.privateGroupWithGid(gidNumber);
   }
 
   /** The imported user or group whose original DN this is (case and spacing ignored). */

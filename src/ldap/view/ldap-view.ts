@@ -38,11 +38,14 @@ import { EntryBuilder } from './entry-builder.js';
 import { filterTree, type FilterNode } from './filter-ast.js';
 import { evaluate, filterAttributes, inChainAssertions, type EvalContext } from './filter-eval.js';
 import { matchEquality } from './matching-rules.js';
-import { attributeType, attributeTypeDescriptions, importedType, objectClassDescriptions } from './schema.js';
+import { attributeType, importedType } from './schema.js';
+import { importedNames } from './imported-names.js';
+import { subschemaValues, type ImportedNames } from '../schema/subschema-entry.js';
 import { coversOf, SearchPlan, type NamedObject } from './search-plan.js';
 import { EVERYTHING, ServedEntries, type Needs } from './served-entries.js';
 import { ServedIndex } from './served-index.js';
 import type { DirectoryModel } from '../../directory/read-model/directory-model.js';
+import type { PrivateGroupRules } from '../../directory/private-groups.js';
 import type { LdapViewConfig } from './view-config.js';
 
 export interface LdapViewDeps {
@@ -61,6 +64,8 @@ const CONSTRAINT_VIOLATION = 19;
 type Resolved =
   | { kind: 'structural' }
   | { kind: 'named'; named: NamedObject }
+  /** A user private group (private-groups.ts), by its entry id. */
+  | { kind: 'private'; id: string }
   | { kind: 'service' }
   /** Under the base, naming no entry of its own: imported entries may lie beneath. */
   | { kind: 'virtual' };
@@ -115,14 +120,26 @@ export class LdapView implements LdapDirectory {
       .build();
   }
 
-  subschema(): LdapEntry {
+  /**
+   * The subschema subentry (RFC 4512 §4.2; src/ldap/schema/): the published definitions and,
+   * given what imported entries carry, a definition for each of their names that has none.
+   */
+  subschema(imported?: ImportedNames): LdapEntry {
+    const values = subschemaValues(imported);
     return new EntryBuilder(SUBSCHEMA_DN)
       .set('objectClass', 'top', 'subentry', 'subschema')
       .set('cn', 'Subschema')
-      .set('attributeTypes', ...attributeTypeDescriptions())
-      .set('objectClasses', ...objectClassDescriptions())
+      .set('attributeTypes', ...values.attributeTypes)
+      .set('objectClasses', ...values.objectClasses)
+      .set('ldapSyntaxes', ...values.ldapSyntaxes)
+      .set('matchingRules', ...values.matchingRules)
       .set('entryDN', SUBSCHEMA_DN)
+      .set('subschemaSubentry', SUBSCHEMA_DN)
       .build();
+  }
+
+  async #currentSubschema(): Promise<LdapEntry> {
+    return this.subschema(await importedNames(new DirectoryReads(this.#directory.system().reader())));
   }
 
   // Bind ---------------------------------------------------------------------------------
@@ -174,7 +191,8 @@ export class LdapView implements LdapDirectory {
       return;
     }
     if (base.key === this.#subschemaKey) {
-      if (params.scope !== 'one' && this.#matches(tree, this.subschema())) yield this.subschema();
+      const subschema = params.scope !== 'one' ? await this.#currentSubschema() : undefined;
+      if (subschema && this.#matches(tree, subschema)) yield subschema;
       return;
     }
     const access = await ViewerAccess.of(viewer, this.#config, this.#directory);
@@ -183,9 +201,9 @@ export class LdapView implements LdapDirectory {
     if (!target || target.kind === 'service') throw this.#noSuchObject(base);
     const ctx = this.#evalContext(tree, plan);
 
-    if (target.kind === 'named') {
+    if (target.kind === 'named' || target.kind === 'private') {
       // A user or group as the base: itself for base and subtree scope, nothing below it.
-      const found = plan.entryOf(target.named, access, true);
+      const found = target.kind === 'named' ? plan.entryOf(target.named, access, true) : plan.privateEntry(target.id, access);
       if (!found) throw this.#noSuchObject(base);
       if (params.scope !== 'one' && evaluate(tree, found.evalEntry, ctx) === true) yield found.entry;
       return;
@@ -208,11 +226,24 @@ export class LdapView implements LdapDirectory {
   async #plan(need: Needs): Promise<SearchPlan> {
     const model = await this.#directory.readModel();
     let index = this.#indexes.get(model);
+    const privateGroups = this.#privateGroupRules();
     if (!index) {
-      index = new ServedIndex(model, this.#served);
+      index = new ServedIndex(model, this.#served, privateGroups);
       this.#indexes.set(model, index);
     }
-    return new SearchPlan(model, index, this.#served, need);
+    return new SearchPlan(model, index, this.#served, need, privateGroups);
+  }
+
+  /**
+   * The user private group rules (private-groups.ts), or undefined where none are served:
+   * when off, or when users and groups share one template (the AD DS layout, where
+   * `CN=alice,OU=AADDC Users,…` is the user).
+   */
+  #privateGroupRules(): PrivateGroupRules | undefined {
+    const rules = this.#directory.system().reader().privateGroupRules();
+    const u = this.layout.users;
+    const g = this.layout.groups;
+    return rules.enabled && !(u.parent.key === g.parent.key && u.rdnType === g.rdnType) ? rules : undefined;
   }
 
   /**
@@ -228,6 +259,8 @@ export class LdapView implements LdapDirectory {
     if (t?.kind === 'service') return { kind: 'service' };
     const named = plan.objectAt(dn);
     if (named) return { kind: 'named', named };
+    const own = plan.privateAt(dn);
+    if (own !== undefined) return { kind: 'private', id: own };
     if (t?.kind === 'userOrGroup') return undefined;
     return isAtOrUnder(dn, this.layout.base) ? { kind: 'virtual' } : undefined;
   }
@@ -300,12 +333,13 @@ export class LdapView implements LdapDirectory {
     if (!parsed) throw new LdapResultError(LDAP_RESULT.invalidDnSyntax, 'the entry name is not a DN');
     let entry: LdapEntry | undefined;
     if (parsed.rdns.length === 0) entry = this.rootDse();
-    else if (parsed.key === this.#subschemaKey) entry = this.subschema();
+    else if (parsed.key === this.#subschemaKey) entry = await this.#currentSubschema();
     else {
       const access = await ViewerAccess.of(viewer, this.#config, this.#directory);
       const plan = await this.#plan(EVERYTHING);
       const target = this.#resolve(parsed, plan);
       if (target?.kind === 'named') entry = plan.entryOf(target.named, access)?.entry;
+      else if (target?.kind === 'private') entry = plan.privateEntry(target.id, access)?.entry;
       else if (target?.kind === 'structural') entry = this.#structuralEntries().find((s) => s.dn.key === parsed.key)?.entry;
       else if (target?.kind === 'virtual' && plan.anyBelow(parsed)) entry = intermediateEntry(parsed, dn);
     }

@@ -17,6 +17,8 @@
 // cost one index lookup and one rendering. Users come before groups, each in the read
 // model's order. A search's scope is checked on each candidate's DN before it is rendered.
 import type { DirectoryModel } from '../../directory/read-model/directory-model.js';
+import { privateGroupOf, type PrivateGroupRules } from '../../directory/private-groups.js';
+import { privateGroupEntry } from './private-group-entry.js';
 import type { GraphGroup, GraphUser } from '../../directory/graph-objects.js';
 import type { LdapEntry } from '../ldap-directory.js';
 import { PUBLIC_GROUP_ATTRIBUTES, PUBLIC_USER_ATTRIBUTES, project, type ViewerAccess } from './access.js';
@@ -45,7 +47,20 @@ export class SearchPlan {
     private readonly index: ServedIndex,
     private readonly served: ServedEntries,
     private readonly need: Needs,
+    private readonly privateGroups: PrivateGroupRules | undefined,
   ) {}
+
+  /** The id of the user private group served under exactly this DN, if any. */
+  privateAt(dn: ParsedDn): string | undefined {
+    for (const id of this.index.atDn(dn.key)) if (this.index.entry(id)?.kind === 'private' && this.#privateServed(id)) return id;
+    return undefined;
+  }
+
+  /** A private group entry as this viewer is served it; undefined when not served or hidden. */
+  privateEntry(id: string, access: ViewerAccess): PlannedEntry | undefined {
+    const indexed = this.index.entry(id);
+    return indexed?.kind === 'private' ? this.#render(id, indexed, access, true) : undefined;
+  }
 
   /** The user or group served under exactly this DN (a user first, as templates resolve), if any. */
   objectAt(dn: ParsedDn): NamedObject | undefined {
@@ -87,7 +102,7 @@ export class SearchPlan {
   *matches(tree: FilterNode, ctx: EvalContext, access: ViewerAccess, covers: Covers): Generator<LdapEntry> {
     const candidates = candidatesOf(tree, this.index, ctx);
     const withDn = usesDnAttributes(tree);
-    const check = (id: string, kind: 'user' | 'group'): LdapEntry | undefined => {
+    const check = (id: string, kind: IndexedEntry['kind']): LdapEntry | undefined => {
       const indexed = this.index.entry(id);
       if (!indexed || indexed.kind !== kind || !covers(indexed.rdnKeys)) return undefined;
       const planned = this.#render(id, indexed, access, withDn);
@@ -103,10 +118,16 @@ export class SearchPlan {
         const e = check(id, 'group');
         if (e) yield e;
       }
+      if (!this.privateGroups) return;
+      for (const userId of [...this.model.users()].map((u) => u.id)) {
+        const id = this.index.privateOf(userId);
+        const e = id === undefined ? undefined : check(id, 'private');
+        if (e) yield e;
+      }
       return;
     }
     const ids = [...candidates];
-    for (const kind of ['user', 'group'] as const) {
+    for (const kind of ['user', 'group', 'private'] as const) {
       for (const id of ids) {
         const e = check(id, kind);
         if (e) yield e;
@@ -114,7 +135,29 @@ export class SearchPlan {
     }
   }
 
+  /**
+   * Whether a private group candidate is served now (private-groups.ts): no real group has
+   * its name or gid, and no real entry is served under its DN.
+   */
+  #privateServed(id: string): boolean {
+    const indexed = this.index.entry(id);
+    const user = indexed?.userId === undefined ? undefined : this.model.user(indexed.userId);
+    if (!indexed || !user || !this.privateGroups) return false;
+    if (!privateGroupOf(user, this.privateGroups, this.model)) return false;
+    return this.index.atDn(indexed.dnKey ?? '').every((other) => this.index.entry(other)?.kind === 'private');
+  }
+
   #render(id: string, indexed: IndexedEntry, access: ViewerAccess, withDn: boolean): PlannedEntry | undefined {
+    if (indexed.kind === 'private') {
+      if (!this.#privateServed(id)) return undefined;
+      const user = this.model.user(indexed.userId!)!;
+      // Visible exactly where the user it belongs to is.
+      const visibility = access.user(user.id);
+      if (visibility === 'none') return undefined;
+      const group = privateGroupOf(user, this.privateGroups!, this.model)!;
+      const entry = project(privateGroupEntry(group, indexed.dn), visibility, PUBLIC_GROUP_ATTRIBUTES);
+      return { entry, evalEntry: { id, dn: withDn ? parseDn(indexed.dn) : undefined, attributes: entry.attributes } };
+    }
     if (indexed.kind === 'user') {
       const user = this.model.user(id);
       if (!user) return undefined;

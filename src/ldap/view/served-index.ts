@@ -11,10 +11,13 @@
 // hidden from them; the filter evaluator, run on the entry as that viewer is served it,
 // decides. Nothing expires: the index is exactly the model's current state.
 import type { DirectoryModel, ModelChange } from '../../directory/read-model/directory-model.js';
+import { privateGroupCandidate, type PrivateGroupRules } from '../../directory/private-groups.js';
+import { privateGroupEntry } from './private-group-entry.js';
 import { parseDn } from './distinguished-name.js';
 import { equalityKey } from './matching-rules.js';
 import { attributeType } from './schema.js';
 import { EVERYTHING, type ServedEntries } from './served-entries.js';
+import type { LdapEntry } from '../ldap-directory.js';
 
 /**
  * Attributes searches name to find one entry or a few (JupyterHub, SSSD, nslcd, group checks);
@@ -26,7 +29,14 @@ export const INDEXED_ATTRIBUTES: ReadonlySet<string> = new Set([
 ]);
 
 export interface IndexedEntry {
-  kind: 'user' | 'group';
+  /**
+   * `private`: a user's private group as it would be served (private-groups.ts). Whether it
+   * is served also depends on the real groups (a name or gid taken) and on whether a real
+   * entry holds its DN; the search checks that when it renders one (search-plan.ts).
+   */
+  kind: 'user' | 'group' | 'private';
+  /** For a private group: its user. */
+  userId?: string;
   dn: string;
   dnKey: string | undefined;
   /** The DN's RDNs normalised, leaf first (distinguished-name.ts), for scope checks. */
@@ -41,10 +51,14 @@ export class ServedIndex {
   readonly #entries = new Map<string, IndexedEntry>();
   readonly #byDn = new Map<string, Ids>();
   readonly #byValue = new Map<string, Map<string, Ids>>();
+  /** User id → the id of their private group, while they have a candidate one. */
+  readonly #privateOf = new Map<string, string>();
 
+  /** `privateGroups`: the rules, or undefined when this layout serves none (users and groups on one template). */
   constructor(
     private readonly model: DirectoryModel,
     private readonly served: ServedEntries,
+    private readonly privateGroups: PrivateGroupRules | undefined,
   ) {
     for (const a of INDEXED_ATTRIBUTES) this.#byValue.set(a, new Map());
     model.subscribe((change) => this.#changed(change));
@@ -53,6 +67,11 @@ export class ServedIndex {
 
   entry(id: string): IndexedEntry | undefined {
     return this.#entries.get(id);
+  }
+
+  /** The id of the user's private group entry, if they have a candidate one. */
+  privateOf(userId: string): string | undefined {
+    return this.#privateOf.get(userId);
   }
 
   /** The ids of the entries served under a DN (by its distinguishedNameMatch key). */
@@ -78,6 +97,7 @@ export class ServedIndex {
   #rebuild(): void {
     this.#entries.clear();
     this.#byDn.clear();
+    this.#privateOf.clear();
     for (const m of this.#byValue.values()) m.clear();
     for (const u of this.model.users()) this.#index(u.id);
     for (const g of this.model.groups()) this.#index(g.id);
@@ -102,19 +122,37 @@ export class ServedIndex {
     for (const id of neighbours) if (!todo.has(id)) this.#index(id);
   }
 
-  /** (Re)indexes one object as the model now holds it; removes it when gone. */
-  #index(id: string): void {
+  #drop(id: string): void {
     const old = this.#entries.get(id);
-    if (old) {
-      for (let i = 0; i < old.keys.length; i += 2) remove(this.#byValue.get(old.keys[i]!)!, old.keys[i + 1]!, id);
-      if (old.dnKey !== undefined) remove(this.#byDn, old.dnKey, id);
-      this.#entries.delete(id);
-    }
+    if (!old) return;
+    for (let i = 0; i < old.keys.length; i += 2) remove(this.#byValue.get(old.keys[i]!)!, old.keys[i + 1]!, id);
+    if (old.dnKey !== undefined) remove(this.#byDn, old.dnKey, id);
+    this.#entries.delete(id);
+  }
+
+  /** (Re)indexes one object as the model now holds it (a user with their private group); removes it when gone. */
+  #index(id: string): void {
+    this.#drop(id);
     const user = this.model.user(id);
     const group = user ? undefined : this.model.group(id);
+    const privateId = this.#privateOf.get(id);
+    if (privateId !== undefined) {
+      this.#drop(privateId);
+      this.#privateOf.delete(id);
+    }
     if (!user && !group) return;
     const dn = user ? this.served.userDn(user) : this.served.groupDn(group!);
     const entry = user ? this.served.user(this.model, user, EVERYTHING, dn) : this.served.group(this.model, group!, EVERYTHING, dn);
+    this.#put(id, user ? 'user' : 'group', dn, entry);
+    const candidate = user && this.privateGroups ? privateGroupCandidate(user, this.privateGroups) : undefined;
+    if (candidate) {
+      const pdn = this.served.layout.groupDn(candidate.name);
+      this.#put(candidate.id, 'private', pdn, privateGroupEntry(candidate, pdn), user!.id);
+      this.#privateOf.set(user!.id, candidate.id);
+    }
+  }
+
+  #put(id: string, kind: IndexedEntry['kind'], dn: string, entry: LdapEntry, userId?: string): void {
     const keys: string[] = [];
     for (const [name, attr] of entry.attributes) {
       const byKey = this.#byValue.get(name);
@@ -132,7 +170,7 @@ export class ServedIndex {
     }
     const parsed = parseDn(dn);
     if (parsed !== undefined) add(this.#byDn, parsed.key, id);
-    this.#entries.set(id, { kind: user ? 'user' : 'group', dn, dnKey: parsed?.key, rdnKeys: parsed?.rdnKeys ?? [], keys });
+    this.#entries.set(id, { kind, ...(userId ? { userId } : {}), dn, dnKey: parsed?.key, rdnKeys: parsed?.rdnKeys ?? [], keys });
   }
 }
 

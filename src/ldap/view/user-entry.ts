@@ -38,7 +38,10 @@ function commonName(user: GraphUser, dn: string): string {
 
 export function userEntry(user: GraphUser, ctx: UserEntryContext): LdapEntry {
   const posix = user.keyhavenPosix;
-  const objectClasses = ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 'posixAccount', 'user'];
+  const objectClasses = ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 'user'];
+  // posixAccount (RFC 2307 §2.2: MUST uidNumber, gidNumber, homeDirectory) only for a POSIX
+  // user: the bootstrap admin is none by default, so SSSD/nslcd do not offer it as a login.
+  if (posix.uidNumber !== null) objectClasses.splice(4, 0, 'posixAccount');
   if (posix.sshPublicKeys.length > 0) objectClasses.push('ldapPublicKey');
   withSourceClasses(objectClasses, user.keyhavenLdap?.objectClasses);
   const cn = commonName(user, ctx.dn);
