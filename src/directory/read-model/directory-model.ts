@@ -81,6 +81,12 @@ export class DirectoryModel {
     return id === undefined ? undefined : this.#users.get(id);
   }
 
+  /** By login name alone (stored lower-case), whatever it looks like. */
+  userByName(name: string): GraphUser | undefined {
+    const id = this.#userByName.get(name.toLowerCase());
+    return id === undefined ? undefined : this.#users.get(id);
+  }
+
   /** As /groups/{key} (groups.ts find): object id or mailNickname, ignoring case. */
   findGroup(key: string): GraphGroup | undefined {
     if (typeof key !== 'string' || key.length === 0 || key.length > 256 || key.includes('\0')) return undefined;

@@ -144,7 +144,7 @@ export class SearchPlan {
     const user = indexed?.userId === undefined ? undefined : this.model.user(indexed.userId);
     if (!indexed || !user || !this.privateGroups) return false;
     if (!privateGroupOf(user, this.privateGroups, this.model)) return false;
-    return this.index.atDn(indexed.dnKey ?? '').every((other) => this.index.entry(other)?.kind === 'private');
+    return [...this.index.atDn(indexed.dnKey ?? '')].every((other) => this.index.entry(other)?.kind === 'private');
   }
 
   #render(id: string, indexed: IndexedEntry, access: ViewerAccess, withDn: boolean): PlannedEntry | undefined {
@@ -194,7 +194,7 @@ export function candidatesOf(node: FilterNode, index: ServedIndex, ctx: EvalCont
   switch (node.op) {
     case 'eq': {
       const found = index.lookup(node.attr, node.value.toString('utf8'));
-      return found === undefined ? 'all' : new Set(found);
+      return found === undefined ? 'all' : found instanceof Set ? found : new Set(found);
     }
     case 'ext': {
       // As filter-eval.ts evaluates it: TRUE only for the ids in the chain.
