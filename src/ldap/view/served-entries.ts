@@ -3,7 +3,9 @@
 // original DN), and the entry from user-entry.ts / group-entry.ts with member, memberUid and
 // memberOf from the model's direct edges — the one place a served entry is made, for the
 // search, for compare and for the search indexes alike (served-index.ts), so what a search
-// pre-selects by and what it returns can never differ.
+// pre-selects by and what it returns can never differ. member, memberUid and memberOf come
+// from the model's direct edges and nothing else: served-index.ts looks them up through those
+// edges, so a value added here from anywhere else would need an index of its own.
 import type { DirectoryModel } from '../../directory/read-model/directory-model.js';
 import type { GraphGroup, GraphUser } from '../../directory/graph-objects.js';
 import type { LdapEntry } from '../ldap-directory.js';
