@@ -140,6 +140,14 @@ export const ConfigSchema = Type.Object(
       default: true,
       description: 'Whether the token endpoint accepts the OAuth password grant (scripts, `keyhaven login --username`).',
     }),
+    clientAssertionReuse: Type.Union([Type.Literal('same-source'), Type.Literal('once')], {
+      default: 'same-source',
+      description: 'Replay rule for client assertions (private_key_jwt, RFC 7523): `once` accepts each `jti` once; `same-source` also accepts it again from the address that used it first, as MSAL reuses one assertion for each token request in its 10-minute life and Entra accepts that.',
+    }),
+    clientAssertionMaxLifetimeSeconds: Type.Integer({
+      minimum: 60, maximum: 86400, default: 3600,
+      description: 'Longest lifetime of a client assertion (`exp` − `iat`, and `exp` − now); MSAL makes them for 600 s. Used `jti` values are kept this long at most.',
+    }),
     passwordMinLength: Type.Integer({ minimum: 8, maximum: 256, default: 12, description: 'Shortest password the password policy accepts (NIST SP 800-63B: at least 8).' }),
     lockoutThreshold: Type.Integer({ minimum: 1, maximum: 100, default: 5, description: 'Consecutive failed sign-ins after which an account is locked for a growing delay.' }),
     lockoutBaseDelaySeconds: Type.Integer({ minimum: 1, maximum: 86400, default: 30, description: 'First lockout delay; it doubles with each further failure.' }),

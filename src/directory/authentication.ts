@@ -15,6 +15,7 @@
 // an expired one (AADSTS7000222) and a disabled application (AADSTS7000112) apart; so does
 // Keyhaven, through distinct codes. A presented secret is compared with every stored digest in
 // constant time, without stopping at the first match, so timing says nothing about which one.
+import { SecretValue } from '../crypto/secret-value.js';
 import { ThrottledError, UnauthenticatedError } from '../errors.js';
 import type { AuditDetails } from '../audit/audit-log.js';
 import type { UserRow } from '../storage/repos/user-repo.js';
@@ -53,6 +54,8 @@ export interface AuthenticatedServicePrincipal {
 export interface AttemptContext {
   source: string;
   correlationId?: string | undefined;
+  /** The caller records the success (the token endpoint: one record per issued token). Refusals are always recorded here. */
+  deferSuccessAudit?: boolean | undefined;
 }
 
 const MAX_NAME_LENGTH = 256;
@@ -67,7 +70,7 @@ export class Authentication {
     private readonly users: UserAccounts,
   ) {}
 
-  async authenticateUser(name: string, password: string, ctx: AttemptContext): Promise<AuthenticatedUser> {
+  async authenticateUser(name: string, secret: SecretValue, ctx: AttemptContext): Promise<AuthenticatedUser> {
     const typed = typeof name === 'string' ? name.trim().slice(0, MAX_NAME_LENGTH) : '';
     const audit = (actor: string, target: string, outcome: 'success' | 'failure' | 'denied', details: AuditDetails) =>
       this.deps.audit.record({ actor, action: 'user.signin', target, outcome, source: ctx.source, correlationId: ctx.correlationId, details });
@@ -79,6 +82,7 @@ export class Authentication {
       throw err;
     }
     const user = typed === '' ? undefined : await this.users.findBySignInName(typed);
+    const password = secret instanceof SecretValue ? secret.reveal() : '';
     let verdict: { ok: boolean; needsRehash: boolean };
     try {
       verdict = user?.password_hash
@@ -99,7 +103,7 @@ export class Authentication {
       throw new UnauthenticatedError('KH_ACCOUNT_DISABLED', 'The user account is disabled.');
     }
     if (verdict.needsRehash) await this.#rehash(user, password, ctx);
-    else await audit(user.id, user.id, 'success', { username: user.username });
+    else if (!ctx.deferSuccessAudit) await audit(user.id, user.id, 'success', { username: user.username });
     const result: AuthenticatedUser = {
       kind: 'user', objectId: user.id, userPrincipalName: user.user_principal_name, username: user.username, displayName: user.display_name,
     };
@@ -178,7 +182,7 @@ export class Authentication {
     };
   }
 
-  async authenticateClientSecret(appId: string, secret: string, ctx: AttemptContext): Promise<AuthenticatedServicePrincipal> {
+  async authenticateClientSecret(appId: string, secret: SecretValue, ctx: AttemptContext): Promise<AuthenticatedServicePrincipal> {
     const clientId = typeof appId === 'string' ? appId.trim().toLowerCase() : '';
     const repos = this.deps.storage.read;
     const sp = isObjectId(clientId) ? await repos.servicePrincipals.byAppId(clientId) : undefined;
@@ -197,7 +201,8 @@ export class Authentication {
     }
     const app = await repos.applications.byAppId(clientId);
     const credentials = app ? await repos.applications.credentials(app.id, 'password') : [];
-    const presented = typeof secret === 'string' && secret.length <= MAX_SECRET_LENGTH ? secret : '';
+    const revealed = secret instanceof SecretValue ? secret.reveal() : '';
+    const presented = revealed.length <= MAX_SECRET_LENGTH ? revealed : '';
     let matched: (typeof credentials)[number] | undefined;
     for (const c of credentials) {
       // No early exit: every digest is compared, whichever matches.
@@ -216,7 +221,7 @@ export class Authentication {
       await record('denied', 'KH_CLIENT_DISABLED', matched.key_id);
       throw new UnauthenticatedError('KH_CLIENT_DISABLED', `Application '${clientId}' is disabled.`);
     }
-    await record('success', undefined, matched.key_id);
+    if (!ctx.deferSuccessAudit) await record('success', undefined, matched.key_id);
     return {
       kind: 'servicePrincipal', objectId: sp.id, appId: sp.app_id, displayName: sp.display_name,
       servicePrincipalType: sp.service_principal_type, credentialKeyId: matched.key_id,

@@ -54,8 +54,8 @@ export async function buildHttpServer(deps: HttpServerDeps) {
   });
   const { core, tokens, signingKeys, verifier, directory } = deps.services;
   await app.register(healthRoutes, { storage: core.storage, readiness: deps.readiness });
-  await app.register(tokenRoutes, { tokens, tenantId: core.tenantId });
-  await app.register(discoveryRoutes, { publicUrl: core.config.publicUrl, tenantId: core.tenantId, keys: signingKeys });
+  await app.register(tokenRoutes, { tokens, tenantId: core.tenantId, publicUrl: core.config.publicUrl });
+  await app.register(discoveryRoutes, { publicUrl: core.config.publicUrl, tenantId: core.tenantId, keys: signingKeys, grantTypes: tokens.grantTypes() });
   const authenticate = bearerAuthentication(verifier, directory);
   // The APIs (directory, management, vaults) register with it.
   await app.register(graphRoutes, {

@@ -176,6 +176,16 @@ export interface DirectoryRoleAssignmentsTable {
   created_at: string;
 }
 
+/** Used client-assertion ids (0006_assertion_jti). */
+export interface AssertionJtiTable {
+  client_id: string;
+  jti: string;
+  /** Epoch ms after which the row is dead. */
+  expires_at: number;
+  /** The source (IP address) of its first use. */
+  source: string;
+}
+
 /** The login throttle's shared state (0004_login_throttle). */
 export interface LoginThrottleTable {
   key: string;
@@ -200,4 +210,5 @@ export interface Database {
   directory_role_assignments: DirectoryRoleAssignmentsTable;
   login_throttle: LoginThrottleTable;
   ldap_entries: LdapEntriesTable;
+  assertion_jti: AssertionJtiTable;
 }

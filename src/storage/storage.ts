@@ -19,6 +19,7 @@ import { SettingsRepo } from './repos/settings-repo.js';
 import { UserRepo } from './repos/user-repo.js';
 import { LoginThrottleRepo } from './repos/login-throttle-repo.js';
 import { LdapEntryRepo } from './repos/ldap-entry-repo.js';
+import { AssertionJtiRepo } from './repos/assertion-jti-repo.js';
 import { openSqlite } from './sqlite-engine.js';
 import { ChangeRecorder, DIRECTORY_CHANNEL, notifyPayload, parsePayload, type DirectoryChanges } from './directory-changes.js';
 import { PostgresListener } from './postgres-listener.js';
@@ -58,6 +59,7 @@ export interface Repos {
   roleAssignments: RoleAssignmentRepo;
   loginThrottle: LoginThrottleRepo;
   ldapEntries: LdapEntryRepo;
+  assertionJti: AssertionJtiRepo;
 }
 
 /** Repositories bound to one open transaction, plus savepoints (used by group commit). */
@@ -284,6 +286,7 @@ function makeRepos(db: Kysely<Database>, engine: Engine, changes?: ChangeRecorde
     roleAssignments: new RoleAssignmentRepo(db),
     loginThrottle: new LoginThrottleRepo(db, engine),
     ldapEntries: new LdapEntryRepo(db),
+    assertionJti: new AssertionJtiRepo(db),
   };
 }
 

@@ -24,6 +24,7 @@
 // far from ldapBaseDn. An entry is in a subtree iff its DN is under the base; a DN above
 // imported entries that names no entry of its own (`OU=Staff,DC=corp,DC=example` when the
 // LDIF lacked it) answers as an organizational unit while anything lies beneath it.
+import { SecretValue } from '../../crypto/secret-value.js';
 import type { DirectoryService } from '../../directory/directory-service.js';
 import type { ImportedLdapEntry } from '../../directory/ldap-entries.js';
 import { isObjectId } from '../../directory/odata-query.js';
@@ -173,7 +174,7 @@ export class LdapView implements LdapDirectory {
       // An imported user's original DN, wherever it lies.
       const named = parsed && parsed.rdns.length > 0 && target?.kind !== 'service' ? await reads.byDn(dn) : undefined;
       if (target?.kind === 'service') {
-        const sp = await this.#directory.authenticateClientSecret(target.appId, password, source);
+        const sp = await this.#directory.authenticateClientSecret(target.appId, new SecretValue(password), source);
         return { viewer: { kind: 'serviceAccount', id: sp.objectId, dn: this.layout.serviceDn(sp.appId) } };
       }
       // Unknown DNs still go through the directory (throttle, dummy hash work, audit), so they
@@ -183,7 +184,7 @@ export class LdapView implements LdapDirectory {
           : !parsed && typeof dn === 'string' && dn.includes('@') ? dn.trim() : undefined;
       // A name no account can have (no user name holds a control character or `ldap-dn:`).
       const signIn = name !== undefined && !/\p{Cc}/u.test(name) ? name : `ldap-dn:${String(dn).replace(/\p{Cc}/gu, '?').slice(0, 200)}`;
-      const user = await this.#directory.authenticateUser(signIn, password, source);
+      const user = await this.#directory.authenticateUser(signIn, new SecretValue(password), source);
       const self = named?.kind === 'user' && named.user.id === user.objectId ? named.user : await reads.user(user.objectId);
       return { viewer: { kind: 'user', id: user.objectId, dn: self ? this.layout.userDnOf(self) : this.layout.userDn(user.username) } };
     } catch (err) {
