@@ -11,6 +11,7 @@ import {
   adTime, ldapTime, objectGuid, objectSid, relativeId, SAM_USER_OBJECT, UF_ACCOUNTDISABLE, UF_NORMAL_ACCOUNT,
 } from './ad-identifiers.js';
 import { EntryBuilder, withSourceClasses } from './entry-builder.js';
+import { applySourceAttributes } from './source-attributes.js';
 
 export interface UserEntryContext {
   dn: string;
@@ -26,7 +27,7 @@ function changedAt(user: GraphUser): string {
 }
 
 /**
- * One cn, as Active Directory has it: where the DN's leaf RDN is a cn (the AD DS layout
+ * One cn for users made in Keyhaven, as Active Directory has it: where the DN's leaf RDN is a cn (the AD DS layout
  * CN={username}, or an imported CN=Jane Doe), cn is that value, so the entry names itself
  * consistently; otherwise (uid=… layouts) the display name. JupyterHub's ldapauthenticator
  * refuses a lookup whose lookup_dn_user_dn_attribute (often cn) has several values.
@@ -61,7 +62,7 @@ export function userEntry(user: GraphUser, ctx: UserEntryContext): LdapEntry {
   withSourceClasses(objectClasses, user.keyhavenLdap?.objectClasses);
   const cn = commonName(user, ctx.dn);
   const changed = changedAt(user);
-  return new EntryBuilder(ctx.dn)
+  const builder = new EntryBuilder(ctx.dn)
     .set('objectClass', ...objectClasses)
     .set('uid', user.mailNickname)
     .set('cn', cn)
@@ -90,6 +91,8 @@ export function userEntry(user: GraphUser, ctx: UserEntryContext): LdapEntry {
     .set('createTimestamp', ldapTime(user.createdDateTime))
     .set('modifyTimestamp', ldapTime(changed))
     .set('entryDN', ctx.dn)
-    .set('hasSubordinates', 'FALSE')
-    .build();
+    .set('hasSubordinates', 'FALSE');
+  // An imported entry's own values (cn as it was, a second mail, …): source-attributes.ts.
+  applySourceAttributes(builder, user.keyhavenLdap?.attributes, ctx.dn);
+  return builder.build();
 }
