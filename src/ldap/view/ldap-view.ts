@@ -46,7 +46,7 @@ import { evaluate, filterAttributes, inChainAssertions, type EvalContext } from 
 import { matchEquality } from './matching-rules.js';
 import { attributeType, importedType } from './schema.js';
 import { ImportedNamesIndex } from './imported-names.js';
-import { subschemaValues, type ImportedNames } from '../schema/subschema-entry.js';
+import { SUBSCHEMA_DN, subschemaValues, type ImportedNames } from '../schema/subschema-entry.js';
 import { SearchPlan, type NamedObject } from './search-plan.js';
 import type { LdapViewConfig } from './view-config.js';
 
@@ -55,7 +55,7 @@ export interface LdapViewDeps {
   config: LdapViewConfig;
 }
 
-export const SUBSCHEMA_DN = 'cn=Subschema';
+export { SUBSCHEMA_DN };
 export const SUPPORTED_CONTROLS = ['1.2.840.113556.1.4.319'];
 export const SUPPORTED_EXTENSIONS = ['1.3.6.1.4.1.1466.20037', '1.3.6.1.4.1.4203.1.11.3', '1.3.6.1.4.1.4203.1.11.1'];
 
