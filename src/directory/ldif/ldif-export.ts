@@ -73,7 +73,9 @@ export async function exportLdifEntries(repos: Repos, options: LdifExportOptions
   const out: LdifOutEntry[] = [];
 
   for (const u of users) {
-    const classes = u.source_object_classes ? (JSON.parse(u.source_object_classes) as string[]) : DEFAULT_USER_CLASSES;
+    // posixAccount requires uidNumber (RFC 2307 §2.2): a user without one (the bootstrap admin) is none.
+    const classes = u.source_object_classes ? (JSON.parse(u.source_object_classes) as string[])
+      : u.uid_number === null ? DEFAULT_USER_CLASSES.filter((c) => c !== 'posixAccount') : DEFAULT_USER_CLASSES;
     const lower = new Set(classes.map((c) => c.toLowerCase()));
     const ad = lower.has('user');
     const source = u.source_dn === null ? undefined : sourceOf(u.source_attributes);

@@ -44,7 +44,7 @@ import { filterTree, type FilterNode } from './filter-ast.js';
 import { evaluate, filterAttributes, inChainAssertions, type EvalContext } from './filter-eval.js';
 import { matchEquality } from './matching-rules.js';
 import { attributeType, importedType } from './schema.js';
-import { importedNames } from './imported-names.js';
+import { ImportedNamesIndex } from './imported-names.js';
 import { subschemaValues, type ImportedNames } from '../schema/subschema-entry.js';
 import { SearchPlan, type NamedObject } from './search-plan.js';
 import type { LdapViewConfig } from './view-config.js';
@@ -77,6 +77,7 @@ export class LdapView implements LdapDirectory {
   readonly #domainSid: [number, number, number];
   readonly #subschemaKey: string;
   readonly #writes: LdapWrites;
+  readonly #importedNames: ImportedNamesIndex;
 
   constructor(deps: LdapViewDeps) {
     this.#directory = deps.directory;
@@ -84,6 +85,7 @@ export class LdapView implements LdapDirectory {
     this.layout = new DitLayout(deps.config);
     this.#domainSid = domainSubAuthorities(this.layout.base.key);
     this.#subschemaKey = parseDn(SUBSCHEMA_DN)!.key;
+    this.#importedNames = new ImportedNamesIndex(deps.directory);
     this.#writes = new LdapWrites(deps.directory, this.layout, (dn, text, reads) => this.#objectAt(dn, text, reads), deps.config.upnDomain);
   }
 
@@ -141,7 +143,7 @@ export class LdapView implements LdapDirectory {
   }
 
   async #currentSubschema(): Promise<LdapEntry> {
-    return this.subschema(await importedNames(new DirectoryReads(this.#directory.system().reader())));
+    return this.subschema(await this.#importedNames.current());
   }
 
   // Bind ---------------------------------------------------------------------------------

@@ -37,6 +37,21 @@ function commonName(user: GraphUser, dn: string): string {
   return leaf?.[1] ?? (user.displayName || user.mailNickname);
 }
 
+/** Letters NFKD does not decompose into ASCII, spelled as ASCII (as ICU's Latin-ASCII transliterator has them). */
+const LATIN_ASCII: Record<string, string> = { ß: 'ss', æ: 'ae', Æ: 'AE', ø: 'o', Ø: 'O', œ: 'oe', Œ: 'OE', đ: 'd', Đ: 'D', ł: 'l', Ł: 'L', þ: 'th', Þ: 'TH', ð: 'd', Ð: 'D', ı: 'i' };
+
+/**
+ * gecos is an IA5 String (RFC 2307 §2.2, nis.schema): ASCII only. A display name outside
+ * ASCII is transliterated (Zoë Ångström → Zoe Angstrom: accents dropped, ß → ss); one that
+ * still is not ASCII (a name in another script) gets no gecos, and SSSD and nslcd fall back
+ * to cn, which is a Directory String.
+ */
+export function gecosOf(displayName: string | null | undefined): string | undefined {
+  if (!displayName) return undefined;
+  const ascii = displayName.normalize('NFKD').replace(/\p{M}/gu, '').replace(/[^\x00-\x7f]/g, (c) => LATIN_ASCII[c] ?? c);
+  return /^[\x20-\x7e]+$/.test(ascii) ? ascii : undefined;
+}
+
 export function userEntry(user: GraphUser, ctx: UserEntryContext): LdapEntry {
   const posix = user.keyhavenPosix;
   const objectClasses = ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 'user'];
@@ -58,7 +73,7 @@ export function userEntry(user: GraphUser, ctx: UserEntryContext): LdapEntry {
     .set('mail', user.mail)
     .set('uidNumber', posix.uidNumber)
     .set('gidNumber', posix.gidNumber)
-    .set('gecos', user.displayName)
+    .set('gecos', gecosOf(user.displayName))
     .set('homeDirectory', posix.homeDirectory)
     .set('loginShell', posix.loginShell)
     .set('sshPublicKey', ...posix.sshPublicKeys)

@@ -80,6 +80,7 @@ export async function search(ctx: OperationContext, request: SearchRequest): Pro
       }
       const attributes = selectAttributes(next, selection);
       await ctx.reply(encodeSearchEntry({ dn: next.dn, attributes }, request.typesOnly));
+      ctx.outcome.entries++;
       sent++;
       state.returned++;
     }
@@ -90,7 +91,7 @@ export async function search(ctx: OperationContext, request: SearchRequest): Pro
 
 async function done(ctx: OperationContext, result: { resultCode: number; diagnosticMessage?: string }, controls: ResponseControl[] = []): Promise<void> {
   if (ctx.signal.aborted) return;
-  await ctx.reply(encodeResult(OP.searchResultDone, result), controls);
+  await ctx.replyResult(encodeResult(OP.searchResultDone, result), result, controls);
 }
 
 /** The iterator's next entry, undefined at its end, or TIMED_OUT past the deadline. */
@@ -114,6 +115,7 @@ async function searchRootDse(ctx: OperationContext, request: SearchRequest, sele
   const entry = withProtocolFeatures(await ctx.directory.rootDse());
   if (matches(request, entry)) {
     await ctx.reply(encodeSearchEntry({ dn: '', attributes: selectAttributes(entry, selection, true) }, request.typesOnly));
+    ctx.outcome.entries++;
   }
   await done(ctx, { resultCode: LDAP_RESULT.success });
 }
