@@ -3,6 +3,7 @@
 // README is current. Keys are camelCase in the YAML file, KEYHAVEN_SCREAMING_SNAKE in the
 // environment and --kebab-case as flags (DESIGN.md, "Fixed interface").
 import Type, { type Static } from 'typebox';
+import { DEFAULT_RESERVED_GROUP_NAMES } from '../directory/principal-names.js';
 
 const Port = (description: string, def: number) =>
   Type.Integer({ minimum: 0, maximum: 65535, default: def, description });
@@ -104,6 +105,14 @@ export const ConfigSchema = Type.Object(
       pattern: '^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$',
       default: 'keyhaven.local',
       description: "The tenant's domain: the suffix of user principal names (`alice@{directoryDomain}`).",
+    }),
+    reservedGroupNames: Type.Array(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9._-]{0,63}\\*?$' }), {
+      default: [...DEFAULT_RESERVED_GROUP_NAMES],
+      description: 'Group names refused for groups (API, CLI, LDAP writes, LDIF import) and, while `userPrivateGroups` is on, for new users (a private group takes the user\'s name): names that grant administrative rights on Linux machines through sudoers or polkit, or own a device or daemon. Compared ignoring case; a trailing `*` matches a prefix. Comma-separated in the environment.',
+    }),
+    userPrivateGroups: Type.Boolean({
+      default: true,
+      description: 'Whether LDAP serves a user private group (FreeIPA\'s convention) for each POSIX user whose gidNumber is their uidNumber and no group has it: a `posixGroup` named as the user, with gidNumber = uidNumber and the user as memberUid. A user whose name is a group\'s, or a reserved group name, gets none.',
     }),
     ldapBaseDn: Type.Optional(Type.String({
       minLength: 1,

@@ -4,6 +4,14 @@
 // $KEYHAVEN_HOME/admin-password (0600). A later start never changes it silently. The admin
 // holds Global Administrator; every start makes sure it still does (idempotently), so a
 // database from before directory roles existed gets the assignment too.
+//
+// The admin is a directory administrator, not an operating-system login: it is made without
+// uidNumber, gidNumber, homeDirectory or loginShell, so LDAP serves it without posixAccount
+// and SSSD/nslcd clients (which look users up by objectClass=posixAccount) never see it as a
+// login account on their machines. `keyhaven ad user update --id admin --uid-number …` (or
+// any POSIX attribute) makes it one deliberately. Its userPrincipalName is
+// admin@{directoryDomain}, like every other user's. An admin made by an earlier version
+// keeps the attributes it has: a start never rewrites an existing account.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { unlinkSync } from 'node:fs';
@@ -11,11 +19,9 @@ import { writeFileAtomic } from '../crypto/master-key.js';
 import { NotFoundError } from '../errors.js';
 import type { CoreServices } from '../server/core.js';
 import type { Tx } from '../storage/storage.js';
-import { allocatePosixId, DEFAULT_HOME_BASE, DEFAULT_LOGIN_SHELL, DEFAULT_POSIX_ID_START } from './posix-attributes.js';
 import { GLOBAL_ADMINISTRATOR } from './role-definitions.js';
 
 export const ADMIN_USERNAME = 'admin';
-export const DEFAULT_DOMAIN = 'keyhaven.local';
 
 export interface BootstrapResult {
   created: boolean;
@@ -47,18 +53,17 @@ export async function ensureBootstrapAdmin(core: CoreServices): Promise<Bootstra
   const now = new Date().toISOString();
   try {
     await core.audit.write({ actor: 'system', action: 'user.create', target: id, details: { username: ADMIN_USERNAME, bootstrap: true } }, async (tx) => {
-      const posixId = await allocatePosixId(tx, DEFAULT_POSIX_ID_START);
       await tx.users.insert({
         id,
         username: ADMIN_USERNAME,
-        user_principal_name: `${ADMIN_USERNAME}@${DEFAULT_DOMAIN}`,
+        user_principal_name: `${ADMIN_USERNAME}@${core.config.directoryDomain}`,
         display_name: 'Keyhaven administrator',
         password_hash: hash,
         account_enabled: 1,
-        uid_number: posixId,
-        gid_number: posixId,
-        home_directory: `${DEFAULT_HOME_BASE}/${ADMIN_USERNAME}`,
-        login_shell: DEFAULT_LOGIN_SHELL,
+        uid_number: null,
+        gid_number: null,
+        home_directory: null,
+        login_shell: null,
         password_changed_at: now,
         created_at: now,
         updated_at: now,

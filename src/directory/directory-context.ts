@@ -6,6 +6,7 @@ import { ConflictError, NotFoundError } from '../errors.js';
 import type { CoreServices } from '../server/core.js';
 import { isUniqueViolation } from '../storage/storage.js';
 import { DEFAULT_HOME_BASE, DEFAULT_LOGIN_SHELL, DEFAULT_POSIX_ID_START } from './posix-attributes.js';
+import { ReservedGroupNames } from './principal-names.js';
 
 export type DirectoryDeps = Pick<CoreServices, 'storage' | 'audit' | 'passwords' | 'credentials' | 'tenantId'>;
 
@@ -16,15 +17,27 @@ export interface DirectoryOptions {
   defaultLoginShell?: string;
   /** New users' homeDirectory is this + '/' + their short name (default /home). */
   homeDirectoryBase?: string;
+  /** Names refused for groups (the reservedGroupNames setting; default DEFAULT_RESERVED_GROUP_NAMES). */
+  reservedGroupNames?: readonly string[];
+  /** Whether users get a private group (the userPrivateGroups setting; default on). */
+  userPrivateGroups?: boolean;
 }
 
-export type ResolvedDirectoryOptions = Required<DirectoryOptions>;
+export interface ResolvedDirectoryOptions {
+  posixIdStart: number;
+  defaultLoginShell: string;
+  homeDirectoryBase: string;
+  reservedGroups: ReservedGroupNames;
+  userPrivateGroups: boolean;
+}
 
 export function resolveOptions(options: DirectoryOptions = {}): ResolvedDirectoryOptions {
   return {
     posixIdStart: options.posixIdStart ?? DEFAULT_POSIX_ID_START,
     defaultLoginShell: options.defaultLoginShell ?? DEFAULT_LOGIN_SHELL,
     homeDirectoryBase: (options.homeDirectoryBase ?? DEFAULT_HOME_BASE).replace(/\/+$/, ''),
+    reservedGroups: new ReservedGroupNames(options.reservedGroupNames),
+    userPrivateGroups: options.userPrivateGroups ?? true,
   };
 }
 

@@ -5,6 +5,7 @@ import type { Applications } from './applications.js';
 import type { DirectoryDeps } from './directory-context.js';
 import type { DirectoryRoles } from './directory-roles.js';
 import type { GroupMembership } from './group-membership.js';
+import type { PrivateGroupReads } from './private-group-reads.js';
 import type { Groups } from './groups.js';
 import type { ServicePrincipals } from './service-principals.js';
 import type { UserAccounts } from './user-accounts.js';
@@ -15,6 +16,7 @@ export interface DirectoryParts {
   users: UserAccounts;
   passwords: UserPasswords;
   groups: Groups;
+  privateGroups: PrivateGroupReads;
   membership: GroupMembership;
   applications: Applications;
   credentials: AppCredentials;

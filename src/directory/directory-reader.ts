@@ -6,10 +6,12 @@ import type { DirectoryParts } from './directory-parts.js';
 import type { RoleAssignmentListOptions } from './directory-roles.js';
 import { toGraphGroup, toGraphUser } from './graph-objects.js';
 import { findBySourceDn } from './source-dns.js';
+import { importedNamingContexts, toImportedEntry, type ImportedLdapEntry } from './ldap-entries.js';
 import type {
   DirectoryObject, GraphApplication, GraphGroup, GraphRoleAssignment, GraphServicePrincipal, GraphUser,
 } from './graph-objects.js';
 import type { ListOptions, ListResult } from './odata-query.js';
+import type { GroupNamespace, PrivateGroup, PrivateGroupRules, PrivateGroupSubject } from './private-groups.js';
 import { ROLE_DEFINITIONS, type RoleDefinition } from './role-definitions.js';
 
 export class DirectoryReader {
@@ -34,6 +36,31 @@ export class DirectoryReader {
     return this.parts.groups.list(options);
   }
 
+  /** The rules user private groups follow here (private-groups.ts): for readers with an index of their own. */
+  privateGroupRules(): PrivateGroupRules {
+    return this.parts.privateGroups.rules;
+  }
+
+  /** The user's private group, if the rules give them one now. */
+  privateGroupOf(user: PrivateGroupSubject): Promise<PrivateGroup | undefined> {
+    return this.parts.privateGroups.of(user);
+  }
+
+  /** The private group with this name (a user's short name), if any. */
+  privateGroupNamed(name: string): Promise<PrivateGroup | undefined> {
+    return this.parts.privateGroups.named(name);
+  }
+
+  /** The private group with this gidNumber, if any. */
+  privateGroupWithGid(gidNumber: number): Promise<PrivateGroup | undefined> {
+    return this.parts.privateGroups.withGid(gidNumber);
+  }
+
+  /** The real groups' names and gids, read once, for privateGroupOf over many users. */
+  groupNamespace(): Promise<GroupNamespace> {
+    return this.parts.privateGroups.namespace();
+  }
+
   /**
    * The user or group an LDIF import brought in under this DN (users.source_dn,
    * groups.source_dn), compared as LDAP compares DNs (case and spacing ignored); undefined
@@ -44,6 +71,16 @@ export class DirectoryReader {
     const found = await findBySourceDn(this.parts.deps.storage.read, dn);
     if (!found) return undefined;
     return found.kind === 'user' ? { kind: 'user', user: toGraphUser(found.row) } : { kind: 'group', group: toGraphGroup(found.row) };
+  }
+
+  /** Imported entries that are neither users nor groups: bases, containers, bind-only accounts (ldap-entries.ts). */
+  async importedLdapEntries(): Promise<ImportedLdapEntry[]> {
+    return (await this.parts.deps.storage.read.ldapEntries.all()).map(toImportedEntry);
+  }
+
+  /** The suffixes of the trees LDIF imports brought in (ldap-entries.ts). */
+  importedNamingContexts(): Promise<string[]> {
+    return importedNamingContexts(this.parts.deps.storage.read);
   }
 
   members(groupKey: string, options?: ListOptions): Promise<ListResult<DirectoryObject>> {

@@ -20,11 +20,14 @@ import { resolveOptions, SYSTEM_ACTOR, type Actor, type DirectoryDeps, type Dire
 import type { DirectoryParts } from './directory-parts.js';
 import { DirectoryRoles } from './directory-roles.js';
 import { GroupMembership, TOKEN_GROUPS_LIMIT } from './group-membership.js';
+import { PrivateGroupReads } from './private-group-reads.js';
 import { Groups } from './groups.js';
 import type { LoginThrottle } from './login-throttle.js';
 import { isObjectId } from './odata-query.js';
 import type { PasswordPolicy } from './password-policy.js';
 import { ROLE_DEFINITIONS, type DirectoryAction, type RoleDefinition } from './role-definitions.js';
+import type { DirectoryModel } from './read-model/directory-model.js';
+import { ReadModel } from './read-model/read-model.js';
 import { ServicePrincipals } from './service-principals.js';
 import { UserAccounts } from './user-accounts.js';
 import { UserPasswords } from './user-passwords.js';
@@ -49,17 +52,20 @@ export interface DirectoryPrincipal {
 export class DirectoryService {
   readonly #parts: DirectoryParts;
   readonly #auth: Authentication;
+  readonly #model: ReadModel;
 
   constructor(core: DirectoryDeps, policy: PasswordPolicy, throttle: LoginThrottle, options: DirectoryOptions = {}) {
     const resolved = resolveOptions(options);
     const users = new UserAccounts(core, policy, resolved);
-    const groups = new Groups(core, resolved);
+    const privateGroups = new PrivateGroupReads(core.storage.read, resolved);
+    const groups = new Groups(core, resolved, privateGroups);
     const servicePrincipals = new ServicePrincipals(core);
     this.#parts = {
       deps: core,
       users,
       passwords: new UserPasswords(core, policy, throttle),
       groups,
+      privateGroups,
       membership: new GroupMembership(core, groups),
       applications: new Applications(core, servicePrincipals),
       credentials: new AppCredentials(core),
@@ -67,6 +73,24 @@ export class DirectoryService {
       roles: new DirectoryRoles(core),
     };
     this.#auth = new Authentication(core, throttle, users);
+    this.#model = new ReadModel(core.storage);
+  }
+
+  /**
+   * The directory held in process (read-model/), as of the last commit this process has seen
+   * (its own at once, other replicas' as their NOTIFY arrives): users, groups, memberships
+   * and imported attributes, for the hot reads (LDAP searches). Loaded on first call; the
+   * server calls it at start. Read-only: writes go through access(); never call it inside a
+   * transaction's work. Objects carry no secret (graph-objects.ts); who may see what is the
+   * caller's to apply.
+   */
+  readModel(): Promise<DirectoryModel> {
+    return this.#model.current();
+  }
+
+  /** Full loads of the read model so far (the first, and one per resync after missed notifications). */
+  get readModelLoads(): number {
+    return this.#model.fullLoads;
   }
 
   /**
@@ -85,6 +109,15 @@ export class DirectoryService {
    */
   authenticateClientSecret(appId: string, secret: string, source: string, correlationId?: string): Promise<AuthenticatedServicePrincipal> {
     return this.#auth.authenticateClientSecret(appId, secret, { source, correlationId });
+  }
+
+  /**
+   * An LDIF-imported bind-only account's original DN and password (ldap-entries.ts): the
+   * service principal it binds as. Throws UnauthenticatedError KH_INVALID_CREDENTIALS (unknown
+   * DN and wrong password alike) or KH_CLIENT_DISABLED, or ThrottledError.
+   */
+  authenticateLdapAccount(dn: string, password: string, source: string, correlationId?: string): Promise<AuthenticatedServicePrincipal> {
+    return this.#auth.authenticateLdapAccount(dn, password, { source, correlationId });
   }
 
   /** The user or service principal behind an object id, or undefined if it no longer exists. */

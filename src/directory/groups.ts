@@ -14,6 +14,7 @@ import { toGraphGroup, type GraphGroup } from './graph-objects.js';
 import { parseFilter, type FilterFields } from './odata-filter.js';
 import { decodeCreationToken, encodeCreationToken, isObjectId, parseSelect, parseTop, project, type ListOptions, type ListResult } from './odata-query.js';
 import { allocatePosixId, checkPosixId } from './posix-attributes.js';
+import type { PrivateGroupReads } from './private-group-reads.js';
 import { checkBoolean, checkDisplayName, checkGroupNickname, checkOptionalText } from './principal-names.js';
 
 export interface CreateGroupInput {
@@ -51,6 +52,7 @@ export class Groups {
   constructor(
     private readonly deps: DirectoryDeps,
     private readonly options: ResolvedDirectoryOptions,
+    private readonly privateGroups: PrivateGroupReads,
   ) {}
 
   /** By object id or mailNickname (the name LDAP serves as cn). */
@@ -77,7 +79,7 @@ export class Groups {
   async create(actor: Actor, input: CreateGroupInput): Promise<GraphGroup> {
     if (input === null || typeof input !== 'object') throw new InvalidInputError('KH_ATTRIBUTE_INVALID', 'A group needs displayName and mailNickname.');
     const displayName = checkDisplayName(input.displayName);
-    const mailNickname = checkGroupNickname(input.mailNickname);
+    const mailNickname = checkGroupNickname(input.mailNickname, this.options.reservedGroups);
     const description = checkOptionalText(input.description, 'description');
     if (input.securityEnabled !== undefined && !checkBoolean(input.securityEnabled, 'securityEnabled')) {
       throw new InvalidInputError('KH_ATTRIBUTE_INVALID', 'Keyhaven groups are security groups: securityEnabled must be true.');
@@ -94,10 +96,12 @@ export class Groups {
     const row = await retryUniqueRace(() =>
       this.deps.audit.write(auditEvent(actor, 'group.create', id, { mailNickname }), async (tx) => {
         await this.#assertUnique(tx, id, mailNickname, gidNumber);
+        const gid = gidNumber ?? (await allocatePosixId(tx, this.options.posixIdStart));
+        await this.privateGroups.assertGroupLeavesPrivateGroups(tx, { id, name: mailNickname, gidNumber: gid });
         const now = nowIso();
         await tx.groups.insert({
           id, display_name: displayName, mail_nickname: mailNickname, description, security_enabled: 1, extra,
-          gid_number: gidNumber ?? (await allocatePosixId(tx, this.options.posixIdStart)), created_at: now, updated_at: now,
+          gid_number: gid, created_at: now, updated_at: now,
         });
         return (await tx.groups.byId(id))!;
       }),
@@ -113,7 +117,7 @@ export class Groups {
     if (!current) throw notFound('KH_GROUP_NOT_FOUND', key);
     const set: Partial<Pick<GroupRow, 'display_name' | 'mail_nickname' | 'description' | 'gid_number' | 'extra'>> = {};
     if (patch.displayName !== undefined) set.display_name = checkDisplayName(patch.displayName);
-    if (patch.mailNickname !== undefined) set.mail_nickname = checkGroupNickname(patch.mailNickname);
+    if (patch.mailNickname !== undefined) set.mail_nickname = checkGroupNickname(patch.mailNickname, this.options.reservedGroups);
     if (patch.description !== undefined) set.description = checkOptionalText(patch.description, 'description');
     if (patch.keyhavenPosix?.gidNumber !== undefined) set.gid_number = checkPosixId(patch.keyhavenPosix.gidNumber, 'gidNumber');
     if (patch.keyhavenExtraAttributes !== undefined) set.extra = checkExtraAttributes(patch.keyhavenExtraAttributes);
@@ -122,6 +126,11 @@ export class Groups {
         const fresh = await tx.groups.byId(current.id);
         if (!fresh) throw notFound('KH_GROUP_NOT_FOUND', key);
         await this.#assertUnique(tx, fresh.id, set.mail_nickname, set.gid_number ?? undefined);
+        if (set.mail_nickname !== undefined || set.gid_number !== undefined) {
+          await this.privateGroups.assertGroupLeavesPrivateGroups(tx, {
+            id: fresh.id, name: set.mail_nickname ?? fresh.mail_nickname, gidNumber: set.gid_number ?? fresh.gid_number,
+          });
+        }
         await tx.groups.updateVersioned(fresh.id, expectedVersion ?? fresh.version, { ...set, updated_at: nowIso() });
         return (await tx.groups.byId(fresh.id))!;
       }),

@@ -9,8 +9,12 @@
 //    accounts are refused, so that nothing a directory admin creates can become `root` on a
 //    machine through NSS (SSSD filters root by default; other NSS modules may not).
 //  - group mailNickname, served as the group's cn / sAMAccountName: unique ignoring case; a
-//    name sudoers(5) or a distribution gives root-equivalent meaning (sudo, wheel, admin,
-//    docker, …) is refused, so that no group admin can hand out root on every machine.
+//    name sudoers(5), polkit's adminIdentities or a distribution gives root-equivalent meaning
+//    (sudo, wheel, admin, docker, …) is refused, so that no group admin can hand out root on
+//    every machine (SSSD resolves `%sudo` in sudoers to whatever group the directory names
+//    so). Which names are refused is the `reservedGroupNames` setting; its default is
+//    DEFAULT_RESERVED_GROUP_NAMES. Common names such as `staff` are not on it: Debian's
+//    `staff` only owns /usr/local, and directories moving to Keyhaven use it for people.
 import { InvalidInputError } from '../errors.js';
 
 const UPN_LOCAL = /^[A-Za-z0-9'_!#^~-]+(?:\.[A-Za-z0-9'_!#^~-]+)*$/;
@@ -23,10 +27,44 @@ const RESERVED_USER_NAMES = new Set([
   'root', 'daemon', 'bin', 'sys', 'sync', 'games', 'man', 'lp', 'mail', 'news', 'uucp', 'proxy', 'www-data',
   'backup', 'list', 'irc', 'nobody', 'sshd', 'operator', 'halt', 'shutdown', 'adm', 'messagebus',
 ]);
-const RESERVED_GROUP_NAMES = new Set([
+
+/**
+ * Group names that grant root, or root's data, by name on Linux machines: sudoers(5)
+ * (`%sudo` on Debian/Ubuntu, `%wheel` on RHEL, `%admin` on older Ubuntu), polkit's
+ * adminIdentities (unix-group:wheel / sudo / admin), and groups whose members own the
+ * machine through a device or daemon (disk, kmem, shadow, docker, lxd, libvirt, kvm,
+ * systemd-journal); plus the system groups every distribution creates. `systemd-*` is a
+ * prefix: a trailing `*` matches any name that starts with what comes before it.
+ */
+export const DEFAULT_RESERVED_GROUP_NAMES: readonly string[] = Object.freeze([
   'root', 'wheel', 'sudo', 'admin', 'adm', 'shadow', 'disk', 'kmem', 'docker', 'lxd', 'libvirt', 'kvm',
-  'systemd-journal', 'staff', 'nogroup', 'nobody', 'sshd', 'daemon', 'bin', 'sys', 'tty',
+  'systemd-*', 'nogroup', 'nobody', 'sshd', 'daemon', 'bin', 'sys', 'tty',
 ]);
+
+/** The setting that lists them, as an error message names it. */
+export const RESERVED_GROUP_NAMES_SETTING = 'reservedGroupNames (KEYHAVEN_RESERVED_GROUP_NAMES)';
+
+/** The reserved group names: exact names and `prefix*` patterns, compared ignoring case. */
+export class ReservedGroupNames {
+  readonly #exact = new Set<string>();
+  readonly #prefixes: string[] = [];
+
+  constructor(patterns: readonly string[] = DEFAULT_RESERVED_GROUP_NAMES) {
+    for (const raw of patterns) {
+      const p = raw.trim().toLowerCase();
+      if (p === '') continue;
+      if (p.endsWith('*')) this.#prefixes.push(p.slice(0, -1));
+      else this.#exact.add(p);
+    }
+  }
+
+  has(name: string): boolean {
+    const lower = name.toLowerCase();
+    return this.#exact.has(lower) || this.#prefixes.some((p) => lower.startsWith(p));
+  }
+}
+
+export const DEFAULT_RESERVED_GROUPS = new ReservedGroupNames();
 
 const MAX_UPN = 113;
 const MAX_DISPLAY_NAME = 256;
@@ -66,15 +104,25 @@ export function shortNameFromUpn(upn: string): string {
   return checkShortName(upn.slice(0, upn.lastIndexOf('@')), 'the userPrincipalName before @ (give mailNickname to choose another)');
 }
 
-export function checkGroupNickname(value: unknown): string {
+export function checkGroupNickname(value: unknown, reserved: ReservedGroupNames = DEFAULT_RESERVED_GROUPS): string {
   if (typeof value !== 'string' || !GROUP_NICKNAME.test(value)) {
     throw invalid('KH_GROUP_NAME_INVALID', "mailNickname must be 1 to 64 characters: a letter or underscore, then letters, digits, '.', '_' or '-'.");
   }
-  const lower = value.toLowerCase();
-  if (RESERVED_GROUP_NAMES.has(lower) || lower.startsWith('systemd-')) {
-    throw invalid('KH_GROUP_NAME_RESERVED', `'${value}' names a system group that grants administrative rights on Linux machines and cannot be used.`);
+  if (reserved.has(value)) {
+    throw invalid('KH_GROUP_NAME_RESERVED', `'${value}' is a reserved group name: on Linux machines it can grant administrative rights (sudoers, polkit) by name. The setting ${RESERVED_GROUP_NAMES_SETTING} lists the reserved names; remove it there to admit it.`);
   }
   return value;
+}
+
+/**
+ * A user's short name while user private groups are on: it is also the name of the user's
+ * private group (private-groups.ts), so a reserved group name is refused for users too.
+ */
+export function checkPrivateGroupName(username: string, reserved: ReservedGroupNames): string {
+  if (reserved.has(username)) {
+    throw invalid('KH_USER_NAME_RESERVED', `'${username}' is a reserved group name and would name this user's private group, which on Linux machines can grant administrative rights by name. Choose another name, or change ${RESERVED_GROUP_NAMES_SETTING} or userPrivateGroups (KEYHAVEN_USER_PRIVATE_GROUPS).`);
+  }
+  return username;
 }
 
 /** Graph's displayName: required on users, groups, applications; up to 256 characters. */

@@ -3,7 +3,7 @@
 // of a creation (hashing the password) happens before. Passwords themselves live in
 // user-passwords.ts and authentication.ts.
 import { randomUUID } from 'node:crypto';
-import { InvalidInputError } from '../errors.js';
+import { ConflictError, InvalidInputError } from '../errors.js';
 import type { PasswordPolicy } from './password-policy.js';
 import type { Repos, Tx } from '../storage/storage.js';
 import type { UserRow } from '../storage/repos/user-repo.js';
@@ -19,13 +19,19 @@ import {
   allocatePosixId, checkHomeDirectory, checkLoginShell, checkPosixId, checkSshPublicKeys,
 } from './posix-attributes.js';
 import {
-  checkBoolean, checkDisplayName, checkMail, checkOptionalText, checkShortName, checkUserPrincipalName, shortNameFromUpn,
+  checkBoolean, checkDisplayName, checkMail, checkOptionalText, checkPrivateGroupName, checkShortName, checkUserPrincipalName, shortNameFromUpn,
 } from './principal-names.js';
 import { assertNotLastGlobalAdmin } from './last-admin-guard.js';
 
 export interface UserPosixInput {
   uidNumber?: number;
   gidNumber?: number;
+  /**
+   * The user's primary group by object id or mailNickname: sets gidNumber to that group's
+   * (write-only; read back as gidNumber). Without it or gidNumber, a new user's gidNumber is
+   * their uidNumber, served as their private group (private-groups.ts).
+   */
+  primaryGroup?: string;
   homeDirectory?: string;
   loginShell?: string;
   sshPublicKeys?: string[];
@@ -122,7 +128,9 @@ export class UserAccounts {
     const username = input.onPremisesSamAccountName !== undefined
       ? checkShortName(input.onPremisesSamAccountName)
       : input.mailNickname !== undefined ? checkShortName(input.mailNickname, 'mailNickname') : shortNameFromUpn(upn);
+    if (this.options.userPrivateGroups) checkPrivateGroupName(username, this.options.reservedGroups);
     const posix = input.keyhavenPosix ?? {};
+    if (posix === null || typeof posix !== 'object') throw new InvalidInputError('KH_ATTRIBUTE_INVALID', 'keyhavenPosix must be an object.');
     const fields = {
       given_name: checkOptionalText(input.givenName, 'givenName', 64),
       surname: checkOptionalText(input.surname, 'surname', 64),
@@ -135,6 +143,7 @@ export class UserAccounts {
     };
     const uidNumber = posix.uidNumber === undefined ? undefined : checkPosixId(posix.uidNumber, 'uidNumber');
     const gidNumber = posix.gidNumber === undefined ? undefined : checkPosixId(posix.gidNumber, 'gidNumber');
+    const primaryGroup = posix.primaryGroup === undefined ? undefined : checkPrimaryGroupKey(posix.primaryGroup);
     let hash: string | null = null;
     if (input.password !== undefined) {
       this.policy.check(input.password, { username, displayName, email: upn });
@@ -145,10 +154,11 @@ export class UserAccounts {
       this.deps.audit.write(auditEvent(actor, 'user.create', id, { userPrincipalName: upn, username }), async (tx) => {
         await this.#assertUnique(tx, id, { upn, username, uidNumber });
         const uid = uidNumber ?? (await allocatePosixId(tx, this.options.posixIdStart));
+        const gid = await this.#primaryGid(tx, { uid, gidNumber, primaryGroup, uidGiven: uidNumber !== undefined });
         const now = nowIso();
         await tx.users.insert({
           id, username, user_principal_name: upn, display_name: displayName, password_hash: hash, ...fields,
-          uid_number: uid, gid_number: gidNumber ?? uid, created_at: now, updated_at: now,
+          uid_number: uid, gid_number: gid, created_at: now, updated_at: now,
           password_changed_at: hash === null ? null : now,
         });
         return (await tx.users.byId(id))!;
@@ -170,8 +180,9 @@ export class UserAccounts {
         const fresh = await tx.users.byId(current.id);
         if (!fresh) throw notFound('KH_USER_NOT_FOUND', key);
         await this.#assertUnique(tx, fresh.id, { upn: set.user_principal_name, username: set.username, uidNumber: set.uid_number });
+        const posix = await this.#posixPatch(tx, fresh, set, patch.keyhavenPosix);
         if (set.account_enabled === 0 && fresh.account_enabled === 1) await assertNotLastGlobalAdmin(tx, fresh.id);
-        await tx.users.updateVersioned(fresh.id, expectedVersion ?? fresh.version, { ...set, updated_at: nowIso() });
+        await tx.users.updateVersioned(fresh.id, expectedVersion ?? fresh.version, { ...set, ...posix, updated_at: nowIso() });
         return (await tx.users.byId(fresh.id))!;
       }),
     );
@@ -198,6 +209,7 @@ export class UserAccounts {
     if (patch.accountEnabled !== undefined) set.account_enabled = checkBoolean(patch.accountEnabled, 'accountEnabled') ? 1 : 0;
     if (patch.mailNickname !== undefined) set.username = checkShortName(patch.mailNickname, 'mailNickname');
     if (patch.onPremisesSamAccountName !== undefined) set.username = checkShortName(patch.onPremisesSamAccountName);
+    if (set.username !== undefined && this.options.userPrivateGroups) checkPrivateGroupName(set.username, this.options.reservedGroups);
     if (patch.givenName !== undefined) set.given_name = checkOptionalText(patch.givenName, 'givenName', 64);
     if (patch.surname !== undefined) set.surname = checkOptionalText(patch.surname, 'surname', 64);
     if (patch.mail !== undefined) set.mail = checkMail(patch.mail);
@@ -210,8 +222,71 @@ export class UserAccounts {
       if (posix.homeDirectory !== undefined) set.home_directory = checkHomeDirectory(posix.homeDirectory);
       if (posix.loginShell !== undefined) set.login_shell = checkLoginShell(posix.loginShell);
       if (posix.sshPublicKeys !== undefined) set.ssh_public_keys = JSON.stringify(checkSshPublicKeys(posix.sshPublicKeys));
+      if (posix.primaryGroup !== undefined) checkPrimaryGroupKey(posix.primaryGroup);
     }
     return set;
+  }
+
+  /**
+   * What an update's keyhavenPosix adds inside the transaction: primaryGroup resolved to its
+   * gidNumber, and — for a user who is no POSIX account yet (the bootstrap admin) and is given
+   * any POSIX attribute but SSH keys — the rest of posixAccount's required attributes
+   * (RFC 2307 §2.2: uidNumber, gidNumber, homeDirectory), filled as a new user's would be.
+   */
+  async #posixPatch(tx: Tx, fresh: UserRow, set: Partial<UserRow>, posix: UserPosixInput | undefined): Promise<Partial<UserRow>> {
+    if (posix === undefined) return {};
+    const out: Partial<UserRow> = {};
+    const becomesPosix = fresh.uid_number === null
+      && (posix.uidNumber !== undefined || posix.gidNumber !== undefined || posix.primaryGroup !== undefined
+        || posix.homeDirectory !== undefined || posix.loginShell !== undefined);
+    const uid = set.uid_number ?? fresh.uid_number ?? (becomesPosix ? await allocatePosixId(tx, this.options.posixIdStart) : null);
+    if (becomesPosix) {
+      out.uid_number = uid;
+      out.home_directory = set.home_directory ?? fresh.home_directory ?? `${this.options.homeDirectoryBase}/${set.username ?? fresh.username}`;
+      out.login_shell = set.login_shell ?? fresh.login_shell ?? this.options.defaultLoginShell;
+    }
+    // A user whose group was their private one keeps it when their uidNumber changes.
+    const followsUid = set.uid_number !== undefined && fresh.uid_number !== null && fresh.gid_number === fresh.uid_number && set.gid_number === undefined;
+    if (posix.primaryGroup !== undefined || posix.gidNumber !== undefined || becomesPosix || followsUid) {
+      out.gid_number = await this.#primaryGid(tx, {
+        uid: uid!, gidNumber: set.gid_number ?? undefined, primaryGroup: posix.primaryGroup, uidGiven: posix.uidNumber !== undefined,
+      });
+    }
+    return out;
+  }
+
+  /**
+   * A user's gidNumber: the primary group's, the given one (a group's, or the user's own
+   * uid), or the user's own uid (their private group). A uid given explicitly that a group already holds as its gid would make
+   * that group the user's primary group unasked: refused, naming the way to choose it.
+   */
+  async #primaryGid(tx: Tx, p: { uid: number; gidNumber: number | undefined; primaryGroup: string | undefined; uidGiven: boolean }): Promise<number> {
+    if (p.primaryGroup !== undefined) {
+      const key = p.primaryGroup;
+      const group = isObjectId(key.toLowerCase()) ? await tx.groups.byId(key.toLowerCase()) : await tx.groups.byMailNickname(key);
+      if (!group || group.gid_number === null) {
+        throw new InvalidInputError('KH_PRIMARY_GROUP_INVALID', `primaryGroup '${key.slice(0, 64)}' names no group with a gidNumber.`);
+      }
+      if (p.gidNumber !== undefined && p.gidNumber !== group.gid_number) {
+        throw new InvalidInputError('KH_PRIMARY_GROUP_INVALID', `gidNumber ${p.gidNumber} is not the gidNumber of primaryGroup '${key.slice(0, 64)}' (${group.gid_number}): give one of them.`);
+      }
+      return group.gid_number;
+    }
+    if (p.gidNumber !== undefined) {
+      // While private groups are on, every POSIX user's gid names a group: their own (gid =
+      // uid) or a real one. A gid no group has would be nameless on every SSSD client.
+      if (this.options.userPrivateGroups && p.gidNumber !== p.uid && !(await tx.groups.byGidNumber(p.gidNumber))) {
+        throw new InvalidInputError('KH_PRIMARY_GROUP_INVALID', `gidNumber ${p.gidNumber} is no group's: create the group first, or name it with primaryGroup (without either, the user's own private group is their primary group).`);
+      }
+      return p.gidNumber;
+    }
+    if (p.uidGiven) {
+      const holder = await tx.groups.byGidNumber(p.uid);
+      if (holder) {
+        throw new ConflictError('KH_POSIX_ID_TAKEN', `uidNumber ${p.uid} is the gidNumber of group '${holder.mail_nickname}', which would become this user's primary group: give gidNumber or primaryGroup to choose the primary group.`);
+      }
+    }
+    return p.uid;
   }
 
   /** The clear Graph-worded conflict before the insert; the unique indexes catch any race. */
@@ -223,4 +298,11 @@ export class UserAccounts {
       throw taken('KH_POSIX_ID_TAKEN', 'keyhavenPosix/uidNumber');
     }
   }
+}
+
+function checkPrimaryGroupKey(value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 256 || /\p{Cc}/u.test(value)) {
+    throw new InvalidInputError('KH_PRIMARY_GROUP_INVALID', "primaryGroup must be a group's object id or mailNickname.");
+  }
+  return value;
 }

@@ -6,6 +6,7 @@ import Fastify, { type FastifyBaseLogger } from 'fastify';
 import type { Logger } from 'pino';
 import type { TlsMaterial } from '../crypto/tls-ca.js';
 import { requestSerializer } from '../log/logger.js';
+import type { Readiness } from '../server/readiness.js';
 import type { Services } from '../server/services.js';
 import { bearerAuthentication } from './bearer-auth.js';
 import { discoveryRoutes } from './oauth/discovery-routes.js';
@@ -18,6 +19,8 @@ export interface HttpServerDeps {
   services: Services;
   tls: Pick<TlsMaterial, 'certPem' | 'keyPem'>;
   logger: Logger;
+  /** What /readyz reports: start-up finished and not shutting down. */
+  readiness: Readiness;
 }
 
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -50,7 +53,7 @@ export async function buildHttpServer(deps: HttpServerDeps) {
     void reply.status(404).send({ error: { code: 'KH_NO_SUCH_PATH', message: `no route for ${request.method} ${request.url.split('?')[0]}` } });
   });
   const { core, tokens, signingKeys, verifier, directory } = deps.services;
-  await app.register(healthRoutes, { storage: core.storage });
+  await app.register(healthRoutes, { storage: core.storage, readiness: deps.readiness });
   await app.register(tokenRoutes, { tokens, tenantId: core.tenantId });
   await app.register(discoveryRoutes, { publicUrl: core.config.publicUrl, tenantId: core.tenantId, keys: signingKeys });
   const authenticate = bearerAuthentication(verifier, directory);

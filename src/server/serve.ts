@@ -17,6 +17,7 @@ import type { LdapLimits } from '../ldap/server/operation-context.js';
 import { LdapView } from '../ldap/view/ldap-view.js';
 import { ldapViewConfig } from '../ldap/view/view-config.js';
 import { openCore, type CoreServices } from './core.js';
+import { Readiness } from './readiness.js';
 import { buildServices } from './services.js';
 import { ensureHome } from './home.js';
 
@@ -57,7 +58,8 @@ export async function startServer(configured: ResolvedConfig, options: StartOpti
       vaultDnsSuffix: config.vaultDnsSuffix,
     });
     const services = await buildServices(core);
-    http = await buildHttpServer({ services, tls, logger });
+    const readiness = new Readiness();
+    http = await buildHttpServer({ services, tls, logger, readiness });
     const httpsPort = await listen(http, config.httpsPort, config.bindAddress, 'HTTPS');
     ldap = new LdapServer({
       directory: new LdapView({ directory: services.directory, config: ldapViewConfig(config) }),
@@ -86,6 +88,8 @@ export async function startServer(configured: ResolvedConfig, options: StartOpti
     const httpsUrl = `https://${hostPart}:${httpsPort}`;
     const ldapUrl = `ldap://${hostPart}:${ldapPort}`;
     const ldapsUrl = `ldaps://${hostPart}:${ldapsPort}`;
+    // Only now is every part a client may use in place: /readyz says so from here on.
+    readiness.markReady();
     logger.info({ https: httpsUrl, ldap: ldapUrl, ldaps: ldapsUrl, publicUrl: config.publicUrl, storage: core.storage.description, tenantId: core.tenantId, ca: tls.caFile }, 'listening');
     const app = http;
     const directoryServer = ldap;
@@ -97,7 +101,7 @@ export async function startServer(configured: ResolvedConfig, options: StartOpti
       ldapPort,
       ldapsPort,
       caFile: tls.caFile,
-      close: () => (closing ??= shutdown(app, directoryServer, core, config.shutdownTimeoutMs, logger)),
+      close: () => (closing ??= (readiness.markStopping(), shutdown(app, directoryServer, core, config.shutdownTimeoutMs, logger))),
     };
   } catch (err) {
     await ldap?.close().catch(() => undefined);

@@ -33,7 +33,12 @@ export async function buildServices(core: CoreServices): Promise<Services> {
     maxDelaySeconds: config.lockoutMaxDelaySeconds,
     trustedSources: config.trustedSources,
   });
-  const directory = new DirectoryService(core, policy, throttle);
+  const directory = new DirectoryService(core, policy, throttle, {
+    reservedGroupNames: config.reservedGroupNames,
+    userPrivateGroups: config.userPrivateGroups,
+  });
+  // The in-process read model is loaded at start (and its change watch set up), not by the first search.
+  await directory.readModel();
   const signingKeys = await SigningKeys.open(core.secrets);
   const audiences = new Audiences({
     publicUrl: config.publicUrl,

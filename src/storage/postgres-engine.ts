@@ -44,5 +44,6 @@ export async function openPostgres(url: string, poolSize: number): Promise<Engin
     db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
     begin: 'begin',
     description: describePostgresUrl(url),
+    url,
   };
 }

@@ -18,7 +18,30 @@ import { ServicePrincipalRepo } from './repos/service-principal-repo.js';
 import { SettingsRepo } from './repos/settings-repo.js';
 import { UserRepo } from './repos/user-repo.js';
 import { LoginThrottleRepo } from './repos/login-throttle-repo.js';
+import { LdapEntryRepo } from './repos/ldap-entry-repo.js';
 import { openSqlite } from './sqlite-engine.js';
+import { ChangeRecorder, DIRECTORY_CHANNEL, notifyPayload, parsePayload, type DirectoryChanges } from './directory-changes.js';
+import { PostgresListener } from './postgres-listener.js';
+import { randomUUID } from 'node:crypto';
+
+export type { DirectoryChanges } from './directory-changes.js';
+
+/** Told of the directory changes other processes commit (directory-changes.ts). */
+export interface DirectoryWatchHandlers {
+  /** Another replica committed these changes (PostgreSQL NOTIFY). */
+  changed(changes: DirectoryChanges): void;
+  /**
+   * Changes may have been missed — the listening connection was (re)established, or (SQLite)
+   * another process committed: reload everything.
+   */
+  resync(): void;
+}
+
+export interface DirectoryWatch {
+  /** SQLite: resyncs if another process (an admin command) committed since the last check; PostgreSQL: nothing to do. */
+  check(): Promise<void>;
+  close(): Promise<void>;
+}
 
 export type Engine = 'sqlite' | 'postgres';
 
@@ -34,6 +57,7 @@ export interface Repos {
   servicePrincipals: ServicePrincipalRepo;
   roleAssignments: RoleAssignmentRepo;
   loginThrottle: LoginThrottleRepo;
+  ldapEntries: LdapEntryRepo;
 }
 
 /** Repositories bound to one open transaction, plus savepoints (used by group commit). */
@@ -53,6 +77,8 @@ export interface EngineHandle {
   /** The statement that opens a write transaction (SQLite takes its write lock up front). */
   begin: string;
   description: string;
+  /** PostgreSQL: the connection URL, for the LISTEN connection. */
+  url?: string;
 }
 
 export class Storage {
@@ -61,6 +87,11 @@ export class Storage {
   readonly description: string;
   readonly #db: Kysely<Database>;
   readonly #begin: string;
+  readonly #url: string | undefined;
+  /** Tags this process's NOTIFYs, so its own listener skips them (it applied them at commit). */
+  readonly #origin = randomUUID();
+  readonly #commitListeners = new Set<(changes: DirectoryChanges) => Promise<void> | void>();
+  readonly #watches = new Set<DirectoryWatch>();
   #closed = false;
 
   private constructor(handle: EngineHandle) {
@@ -68,6 +99,7 @@ export class Storage {
     this.#db = handle.db;
     this.#begin = handle.begin;
     this.description = handle.description;
+    this.#url = handle.url;
     this.read = makeRepos(handle.db, handle.engine);
   }
 
@@ -112,10 +144,12 @@ export class Storage {
    */
   async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     this.#assertOpen();
-    return this.#db.connection().execute(async (conn) => {
+    let changes: ChangeRecorder | undefined;
+    const outcome = await this.#db.connection().execute(async (conn) => {
       await sql.raw(this.#begin).execute(conn);
+      changes = new ChangeRecorder();
       const tx: Tx = {
-        ...makeRepos(conn, this.engine),
+        ...makeRepos(conn, this.engine, changes),
         savepoint: async () => void (await sql.raw('savepoint kh_job').execute(conn)),
         rollbackToSavepoint: async () => void (await sql.raw('rollback to savepoint kh_job').execute(conn)),
         releaseSavepoint: async () => void (await sql.raw('release savepoint kh_job').execute(conn)),
@@ -128,6 +162,10 @@ export class Storage {
         throw err;
       }
       try {
+        // Sent inside the transaction: PostgreSQL delivers it to listeners only once (and if) it commits.
+        if (this.engine === 'postgres' && !changes!.empty) {
+          await sql`select pg_notify(${DIRECTORY_CHANNEL}, ${notifyPayload(this.#origin, changes!.changes())})`.execute(conn);
+        }
         await sql.raw('commit').execute(conn);
       } catch (err) {
         await sql.raw('rollback').execute(conn).catch(() => undefined);
@@ -135,6 +173,79 @@ export class Storage {
       }
       return result;
     });
+    // Committed: this process's read models reload what changed before the writer hears back,
+    // so its next request sees the write. Outside the connection callback (SQLite has one).
+    if (changes && !changes.empty) await this.#announce(changes.changes());
+    return outcome;
+  }
+
+  /**
+   * Calls `listener` after every commit of this process that wrote users, groups or
+   * memberships, before the transaction's caller resumes. A listener's failure is its own
+   * (the commit stands): it must record it and recover (a full reload).
+   */
+  onDirectoryCommit(listener: (changes: DirectoryChanges) => Promise<void> | void): () => void {
+    this.#commitListeners.add(listener);
+    return () => this.#commitListeners.delete(listener);
+  }
+
+  /**
+   * Watches the directory changes other processes commit: on PostgreSQL a dedicated LISTEN
+   * connection (resolves once it listens; resync after every reconnect); on SQLite the
+   * database's data_version, checked by `check()` (one pragma, no I/O when nothing changed).
+   */
+  async watchDirectory(handlers: DirectoryWatchHandlers): Promise<DirectoryWatch> {
+    this.#assertOpen();
+    let watch: DirectoryWatch;
+    if (this.engine === 'postgres') {
+      const origin = this.#origin;
+      const listener = new PostgresListener(this.#url!, DIRECTORY_CHANNEL, {
+        notify: (payload) => {
+          const { origin: from, changes } = parsePayload(payload);
+          if (from === origin) return;
+          if (changes.all) handlers.resync();
+          else handlers.changed(changes);
+        },
+        reconnected: () => handlers.resync(),
+      });
+      await listener.start();
+      watch = { check: async () => undefined, close: () => listener.close() };
+    } else {
+      let seen = await this.#dataVersion();
+      watch = {
+        check: async () => {
+          const now = await this.#dataVersion();
+          if (now !== seen) {
+            seen = now;
+            handlers.resync();
+          }
+        },
+        close: async () => undefined,
+      };
+    }
+    this.#watches.add(watch);
+    const close = watch.close;
+    watch.close = async () => {
+      this.#watches.delete(watch);
+      await close();
+    };
+    return watch;
+  }
+
+  async #dataVersion(): Promise<number> {
+    // https://www.sqlite.org/pragma.html#pragma_data_version: changes when another connection commits.
+    const { rows } = await sql<{ data_version: number }>`pragma data_version`.execute(this.#db);
+    return Number(rows[0]?.data_version ?? 0);
+  }
+
+  async #announce(changes: DirectoryChanges): Promise<void> {
+    for (const listener of [...this.#commitListeners]) {
+      try {
+        await listener(changes);
+      } catch {
+        // The listener owns its recovery (see onDirectoryCommit).
+      }
+    }
   }
 
   /** Readiness: a trivial query round trip. */
@@ -150,6 +261,7 @@ export class Storage {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    for (const w of [...this.#watches]) await w.close().catch(() => undefined);
     await this.#db.destroy();
   }
 
@@ -158,19 +270,20 @@ export class Storage {
   }
 }
 
-function makeRepos(db: Kysely<Database>, engine: Engine): Repos {
+function makeRepos(db: Kysely<Database>, engine: Engine, changes?: ChangeRecorder): Repos {
   return {
     settings: new SettingsRepo(db),
     dataKeys: new DataKeyRepo(db),
     serverSecrets: new ServerSecretRepo(db),
     audit: new AuditRepo(db, engine),
-    users: new UserRepo(db),
-    groups: new GroupRepo(db),
-    groupMembers: new GroupMemberRepo(db),
+    users: new UserRepo(db, changes),
+    groups: new GroupRepo(db, changes),
+    groupMembers: new GroupMemberRepo(db, changes),
     applications: new ApplicationRepo(db),
     servicePrincipals: new ServicePrincipalRepo(db),
     roleAssignments: new RoleAssignmentRepo(db),
     loginThrottle: new LoginThrottleRepo(db, engine),
+    ldapEntries: new LdapEntryRepo(db),
   };
 }
 

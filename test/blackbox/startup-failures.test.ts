@@ -2,11 +2,11 @@
 // nothing behind that a corrected start would trip over.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { runCli, serverArgs, startServerProcess, tempHome, TEST_CA_CERT, TEST_CA_KEY } from '../helpers/server-process.js';
+import { ROOT, runCli, serverArgs, startServerProcess, tempHome, TEST_CA_CERT, TEST_CA_KEY } from '../helpers/server-process.js';
 
 function assertOneLineError(result: { code: number | null; stderr: string; stdout: string }, pattern: RegExp): void {
   assert.notEqual(result.code, 0, 'exit code');
@@ -22,6 +22,28 @@ function home(): string {
   const h = tempHome();
   homes.push(h.remove);
   return h.home;
+}
+
+/**
+ * What `node bin/keyhaven.js` reads, staged in `dir` (world-readable): bin/, dist/, data/,
+ * package.json, and node_modules as hard links (no copy of the 170 MB; a copy where the
+ * links cannot be made, e.g. across file systems).
+ */
+function stageProgram(dir: string): string {
+  mkdirSync(dir, { mode: 0o755 });
+  for (const part of ['bin', 'dist', 'data', 'package.json']) cpSync(join(ROOT, part), join(dir, part), { recursive: true });
+  const modules = realpathSync(join(ROOT, 'node_modules'));
+  try {
+    execFileSync('cp', ['-al', modules, join(dir, 'node_modules')]);
+  } catch {
+    rmSync(join(dir, 'node_modules'), { recursive: true, force: true });
+    cpSync(modules, join(dir, 'node_modules'), { recursive: true });
+  }
+  // The copies may be opened to all; the linked files are the checkout's own (never chmod a
+  // shared inode), only the new directories above them are.
+  for (const part of ['bin', 'dist', 'data', 'package.json']) execFileSync('chmod', ['-R', 'a+rX', join(dir, part)]);
+  execFileSync('find', [join(dir, 'node_modules'), '-type', 'd', '-exec', 'chmod', 'a+rx', '{}', '+']);
+  return dir;
 }
 
 async function startsFine(dir: string, extra: string[] = []): Promise<void> {
@@ -75,6 +97,9 @@ describe('start failures', () => {
     if (process.getuid?.() !== 0) return t.skip('needs root to switch to an unprivileged user');
     const parent = home();
     chmodSync(parent, 0o755);
+    // nobody runs a copy of the program it can read: the checkout may sit under a directory
+    // nobody cannot enter (a `mktemp -d` clone is 0700).
+    const root = stageProgram(join(parent, 'keyhaven'));
     const dir = join(parent, 'readonly-home');
     mkdirSync(dir, { mode: 0o755 }); // owned by root: nobody may not write
     const nobody = Number(execFileSync('id', ['-u', 'nobody']).toString().trim());
@@ -87,11 +112,11 @@ describe('start failures', () => {
     chownSync(join(caDir, 'ca-key.pem'), nobody, nogroup);
     const args = serverArgs(dir, `sqlite:${join(dir, 'keyhaven.db')}`, false);
     args.push('--tls-ca-cert-file', join(caDir, 'ca.pem'), '--tls-ca-key-file', join(caDir, 'ca-key.pem'));
-    const result = await runCli(args, { uid: nobody, gid: nogroup, env: { HOME: parent } });
+    const result = await runCli(args, { uid: nobody, gid: nogroup, env: { HOME: parent }, root });
     assertOneLineError(result, /not writable by this user/);
     // Corrected: the directory handed to that user.
     chownSync(dir, nobody, nogroup);
-    const fixed = await runCli([...args, '--https-port', '1'], { uid: nobody, gid: nogroup, env: { HOME: parent } });
+    const fixed = await runCli([...args, '--https-port', '1'], { uid: nobody, gid: nogroup, env: { HOME: parent }, root });
     // Port 1 is privileged: the start gets past the home check and fails only at listen.
     assertOneLineError(fixed, /HTTPS port 1 on 127.0.0.1 needs privileges/);
   });

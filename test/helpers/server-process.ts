@@ -54,13 +54,17 @@ export interface StartOptions {
 }
 
 /** Runs the CLI to completion (for admin/audit commands and failed starts). */
-export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; uid?: number; gid?: number } = {}): Promise<Exit & { stdout: string; stderr: string }> {
+export function runCli(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; uid?: number; gid?: number; /** Another copy of the checkout (one another user can read). */ root?: string } = {},
+): Promise<Exit & { stdout: string; stderr: string }> {
   return new Promise((resolvePromise, reject) => {
     const env = cleanEnv(options.env);
     // Another user cannot read the test CA under this checkout; node would warn about it.
     if (options.uid !== undefined) delete env.NODE_EXTRA_CA_CERTS;
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: ROOT,
+    const root = options.root ?? ROOT;
+    const child = spawn(process.execPath, [join(root, 'bin/keyhaven.js'), ...args], {
+      cwd: root,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
       uid: options.uid,

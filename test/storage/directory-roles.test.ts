@@ -49,11 +49,13 @@ for (const engine of engines) {
     });
 
     it('the bootstrap admin holds Global Administrator, idempotently', async () => {
-      const core = { ...d.deps, config: { home, adminPassword: GOOD_PASSWORD } } as unknown as CoreServices;
+      const core = { ...d.deps, config: { home, adminPassword: GOOD_PASSWORD, directoryDomain: 'corp.example' } } as unknown as CoreServices;
       assert.equal((await ensureBootstrapAdmin(core)).created, true);
       const admin = (await d.storage.read.users.byUsername('admin'))!;
       adminId = admin.id;
-      assert.ok(admin.uid_number! >= 10000);
+      // A directory administrator, not an OS login: no POSIX attributes; its UPN in directoryDomain.
+      assert.deepEqual([admin.uid_number, admin.gid_number, admin.home_directory, admin.login_shell], [null, null, null, null]);
+      assert.equal(admin.user_principal_name, 'admin@corp.example');
       // A database from before roles existed: the assignment is added on the next start.
       const p = fx.name === 'sqlite' ? '?' : '$1';
       await fx.exec(`delete from directory_role_assignments where principal_id = ${p}`, [adminId]);

@@ -1,11 +1,14 @@
-// `keyhaven ad group create|list|show|delete` and `ad group member add|remove|list|check`, as
+// `keyhaven ad group create|update|list|show|delete` and `ad group member add|remove|list|check`, as
 // az's create_group, list_groups, add_group_member, check_group_membership, … do them.
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
-import { adCommand, filterQuery, odataString, resolveGroup, seg, type DirectoryObject } from '../graph.js';
+import { adCommand, filterQuery, memberTable, odataString, resolveGroup, resolveMember, seg, type DirectoryObject } from '../graph.js';
 import { ApiClient } from '../http-client.js';
+import { addGroupPosixOptions } from '../posix-options.js';
+import { UsageError } from '../usage-error.js';
 
 interface GroupOptions {
+  gidNumber?: number;
   displayName?: string;
   mailNickname?: string;
   description?: string;
@@ -18,13 +21,13 @@ interface GroupOptions {
 export function register(program: Command, ctx: CliContext): void {
   const group = adCommand(program).command('group').description('Manage security groups.');
 
-  group
+  addGroupPosixOptions(group
     .command('create')
     .description('Create a security group.')
     .requiredOption('--display-name <name>', 'The display name.')
     .requiredOption('--mail-nickname <nickname>', 'Mail alias.')
     .option('--description <text>', 'A description.')
-    .option('--force', 'Create even if a group with the same display name and mail nickname exists.')
+    .option('--force', 'Create even if a group with the same display name and mail nickname exists.'), 'create')
     .action(async (opts: GroupOptions) => {
       const client = await ApiClient.open(ctx);
       if (!opts.force) {
@@ -46,8 +49,33 @@ export function register(program: Command, ctx: CliContext): void {
         mailEnabled: false,
         securityEnabled: true,
         ...(opts.description !== undefined ? { description: opts.description } : {}),
+        ...(opts.gidNumber !== undefined ? { keyhavenPosix: { gidNumber: opts.gidNumber } } : {}),
       };
       ctx.print(await client.graph('POST', '/groups', body));
+    });
+
+  // az has no `ad group update`; this one PATCHes Graph's group as `ad user update` does a user.
+  addGroupPosixOptions(group
+    .command('update')
+    .description('Update a security group.')
+    .requiredOption('-g, --group <group>', "The group's object id or display name.")
+    .option('--display-name <name>', 'The display name.')
+    .option('--mail-nickname <nickname>', 'Mail alias (served as the cn over LDAP).')
+    .option('--description <text>', "A description ('' clears it)."), 'update')
+    .action(async (opts: GroupOptions) => {
+      const body: Record<string, unknown> = {};
+      if (opts.displayName !== undefined) body.displayName = opts.displayName;
+      if (opts.mailNickname !== undefined) body.mailNickname = opts.mailNickname;
+      if (opts.description !== undefined) body.description = opts.description === '' ? null : opts.description;
+      if (opts.gidNumber !== undefined) body.keyhavenPosix = { gidNumber: opts.gidNumber };
+      if (Object.keys(body).length === 0) {
+        throw new UsageError('usage error: give at least one of --display-name, --mail-nickname, --description, --gid-number');
+      }
+      const client = await ApiClient.open(ctx);
+      const id = await resolveGroup(client, opts.group!);
+      // Graph answers 204; print the group as it now is, as az's update commands do.
+      await client.graph('PATCH', `/groups/${seg(id)}`, body);
+      ctx.print(await client.graph('GET', `/groups/${seg(id)}`));
     });
 
   group
@@ -90,28 +118,33 @@ export function register(program: Command, ctx: CliContext): void {
       .command(name)
       .description(description)
       .requiredOption('-g, --group <group>', "The group's object id or display name.");
-    return withMember ? cmd.requiredOption('--member-id <id>', 'The object id of the member (user, group or service principal).') : cmd;
+    return withMember ? cmd.requiredOption(
+      '--member-id <member>',
+      'The member: an object id (user, group or service principal), a userPrincipalName, a login name, or an exact group or service principal display name.',
+    ) : cmd;
   };
 
   memberCommand('add', 'Add a member to a group.').action(async (opts: GroupOptions) => {
     const client = await ApiClient.open(ctx);
     const id = await resolveGroup(client, opts.group!);
     // Graph's reference body: the member as a directoryObjects URL (az's _build_directory_object_json).
+    const memberId = await resolveMember(client, opts.memberId!);
     await client.graph('POST', `/groups/${seg(id)}/members/$ref`, {
-      '@odata.id': `${client.graphBase}/directoryObjects/${seg(opts.memberId!)}`,
+      '@odata.id': `${client.graphBase}/directoryObjects/${seg(memberId)}`,
     });
   });
 
   memberCommand('remove', 'Remove a member from a group.').action(async (opts: GroupOptions) => {
     const client = await ApiClient.open(ctx);
     const id = await resolveGroup(client, opts.group!);
-    await client.graph('DELETE', `/groups/${seg(id)}/members/${seg(opts.memberId!)}/$ref`);
+    const memberId = await resolveMember(client, opts.memberId!);
+    await client.graph('DELETE', `/groups/${seg(id)}/members/${seg(memberId)}/$ref`);
   });
 
   memberCommand('list', "List a group's direct members.", false).action(async (opts: GroupOptions) => {
     const client = await ApiClient.open(ctx);
     const id = await resolveGroup(client, opts.group!);
-    ctx.print((await client.graphList(`/groups/${seg(id)}/members`)).items);
+    ctx.print((await client.graphList(`/groups/${seg(id)}/members`)).items, { table: memberTable });
   });
 
   memberCommand('check', 'Check whether an object is a member of a group, directly or through nested groups.').action(
@@ -119,7 +152,8 @@ export function register(program: Command, ctx: CliContext): void {
       const client = await ApiClient.open(ctx);
       const id = await resolveGroup(client, opts.group!);
       // az: POST /directoryObjects/{member}/checkMemberGroups {groupIds:[group]} → {"value": bool}.
-      const answer = await client.graph<{ value?: string[] }>('POST', `/directoryObjects/${seg(opts.memberId!)}/checkMemberGroups`, {
+      const memberId = await resolveMember(client, opts.memberId!);
+      const answer = await client.graph<{ value?: string[] }>('POST', `/directoryObjects/${seg(memberId)}/checkMemberGroups`, {
         groupIds: [id],
       });
       const groups = (answer?.value ?? []).map((g) => g.toLowerCase());

@@ -5,9 +5,10 @@ import { expandAtFile, parseBool } from '../args.js';
 import type { CliContext } from '../context.js';
 import { adCommand, filterQuery, odataString, seg } from '../graph.js';
 import { ApiClient } from '../http-client.js';
+import { addUserPosixOptions, posixBody, USER_POSIX_FLAG_NAMES, type PosixFlags } from '../posix-options.js';
 import { UsageError } from '../usage-error.js';
 
-interface UserOptions {
+interface UserOptions extends PosixFlags {
   id?: string;
   displayName?: string;
   userPrincipalName?: string;
@@ -33,26 +34,28 @@ const userPath = (id: string) => `/users/${seg(id)}`;
 export function register(program: Command, ctx: CliContext): void {
   const user = adCommand(program).command('user').description('Manage users.');
 
-  user
+  const create = user
     .command('create')
     .description('Create a user.')
     .requiredOption('--display-name <name>', 'The display name.')
     .requiredOption('--user-principal-name <upn>', 'The user principal name, e.g. alice@example.org.')
     .addOption(passwordOption().makeOptionMandatory())
     .addOption(forceChangeOption())
-    .option('--mail-nickname <nickname>', 'Mail alias (default: the UPN before @).')
-    .action(async (opts: UserOptions) => {
-      const client = await ApiClient.open(ctx);
-      const upn = opts.userPrincipalName!;
-      const body = {
-        accountEnabled: true,
-        displayName: opts.displayName,
-        mailNickname: opts.mailNickname ?? upn.split('@')[0],
-        userPrincipalName: upn,
-        passwordProfile: { password: opts.password, forceChangePasswordNextSignIn: opts.forceChangePasswordNextSignIn === true },
-      };
-      ctx.print(await client.graph('POST', '/users', body));
-    });
+    .option('--mail-nickname <nickname>', 'Mail alias (default: the UPN before @).');
+  addUserPosixOptions(create, 'create').action(async (opts: UserOptions) => {
+    const client = await ApiClient.open(ctx);
+    const upn = opts.userPrincipalName!;
+    const posix = posixBody(opts);
+    const body = {
+      accountEnabled: true,
+      displayName: opts.displayName,
+      mailNickname: opts.mailNickname ?? upn.split('@')[0],
+      userPrincipalName: upn,
+      passwordProfile: { password: opts.password, forceChangePasswordNextSignIn: opts.forceChangePasswordNextSignIn === true },
+      ...(posix ? { keyhavenPosix: posix } : {}),
+    };
+    ctx.print(await client.graph('POST', '/users', body));
+  });
 
   user
     .command('list')
@@ -79,7 +82,7 @@ export function register(program: Command, ctx: CliContext): void {
       ctx.print(await client.graph('GET', userPath(opts.id!)));
     });
 
-  user
+  const update = user
     .command('update')
     .description('Update a user.')
     .requiredOption('--id <id>', 'Object id or user principal name.')
@@ -87,9 +90,12 @@ export function register(program: Command, ctx: CliContext): void {
     .addOption(new Option('--account-enabled <bool>', 'Enable or disable sign-in.').argParser(parseBool))
     .addOption(passwordOption())
     .addOption(forceChangeOption())
-    .option('--mail-nickname <nickname>', 'Mail alias.')
+    .option('--mail-nickname <nickname>', 'Mail alias.');
+  addUserPosixOptions(update, 'update')
     .action(async (opts: UserOptions) => {
       const body: Record<string, unknown> = {};
+      const posix = posixBody(opts);
+      if (posix) body.keyhavenPosix = posix;
       if (opts.displayName !== undefined) body.displayName = opts.displayName;
       if (opts.accountEnabled !== undefined) body.accountEnabled = opts.accountEnabled;
       if (opts.mailNickname !== undefined) body.mailNickname = opts.mailNickname;
@@ -100,7 +106,7 @@ export function register(program: Command, ctx: CliContext): void {
         };
       }
       if (Object.keys(body).length === 0) {
-        throw new UsageError('usage error: give at least one of --display-name, --account-enabled, --password, --force-change-password-next-sign-in, --mail-nickname');
+        throw new UsageError(`usage error: give at least one of --display-name, --account-enabled, --password, --force-change-password-next-sign-in, --mail-nickname, ${USER_POSIX_FLAG_NAMES}`);
       }
       const client = await ApiClient.open(ctx);
       // Graph answers 204; az prints nothing.

@@ -25,6 +25,8 @@ const PosixUser = Type.Object(
   {
     uidNumber: Type.Optional(Type.Integer()),
     gidNumber: Type.Optional(Type.Integer()),
+    // Write-only: sets gidNumber to that group's (object id or mailNickname).
+    primaryGroup: Type.Optional(Text(256)),
     homeDirectory: Type.Optional(Text(1024)),
     loginShell: Type.Optional(Text(1024)),
     sshPublicKeys: Type.Optional(Type.Array(Text(16384), { maxItems: 64 })),

@@ -18,6 +18,7 @@ import type { FilterNode } from './filter-ast.js';
 import { requiredEqualities, type EvalEntry } from './filter-eval.js';
 import { groupEntry } from './group-entry.js';
 import { lookupSafe, odataString, type DirectoryReads } from './directory-reads.js';
+import { PrivateGroupPlan } from './private-group-plan.js';
 import { userEntry } from './user-entry.js';
 
 export interface PlannedEntry {
@@ -70,9 +71,19 @@ export class SearchPlan {
     if (target.asGroup && !isObjectId(target.name.toLowerCase())) {
       const group = await this.reads.group(target.name);
       if (group) return this.#group(group, access, same);
+      // No real group by that name: perhaps a user's private group.
+      const own = await this.privateGroups.named(target.name, access);
+      if (own && (!dn || own.evalEntry.dn?.key === dn.key)) return own;
     }
     return undefined;
   }
+
+  /** User private groups (private-group-plan.ts), planned by the same filter. */
+  get privateGroups(): PrivateGroupPlan {
+    return (this.#privateGroups ??= new PrivateGroupPlan(this.layout, this.reads, this.tree));
+  }
+
+  #privateGroups: PrivateGroupPlan | undefined;
 
   /** An object found by its DN (DirectoryReads.byDn), as this viewer may see it. */
   entryOf(named: NamedObject, access: ViewerAccess): Promise<PlannedEntry | undefined> {

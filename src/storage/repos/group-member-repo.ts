@@ -7,6 +7,7 @@
 // (A ⊃ B, A ⊃ C, B ⊃ D, C ⊃ D) is visited once rather than once per path.
 import { sql, type Kysely } from 'kysely';
 import type { Database, MemberType } from '../database.js';
+import type { ChangeRecorder } from '../directory-changes.js';
 
 export interface MemberRef {
   id: string;
@@ -20,13 +21,21 @@ export interface IdPage {
 }
 
 export class GroupMemberRepo {
-  constructor(private readonly db: Kysely<Database>) {}
+  /** `changes`: inside a transaction, where the rows it writes are noted (directory-changes.ts). */
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly changes?: ChangeRecorder,
+  ) {}
 
   async add(groupId: string, member: MemberRef): Promise<void> {
+    this.changes?.members.add(groupId);
+    this.changes?.memberOf.add(member.id);
     await this.db.insertInto('group_members').values({ group_id: groupId, member_id: member.id, member_type: member.type }).execute();
   }
 
   async remove(groupId: string, memberId: string): Promise<boolean> {
+    this.changes?.members.add(groupId);
+    this.changes?.memberOf.add(memberId);
     const result = await this.db.deleteFrom('group_members').where('group_id', '=', groupId).where('member_id', '=', memberId).executeTakeFirst();
     return Number(result.numDeletedRows) === 1;
   }
@@ -38,6 +47,7 @@ export class GroupMemberRepo {
 
   /** Removes an object from every group it is in (the object is being deleted). */
   async removeMemberEverywhere(memberId: string): Promise<number> {
+    this.changes?.memberOf.add(memberId);
     const result = await this.db.deleteFrom('group_members').where('member_id', '=', memberId).executeTakeFirst();
     return Number(result.numDeletedRows);
   }
@@ -100,5 +110,26 @@ export class GroupMemberRepo {
       )
       select 1 as found from closure where group_id = ${groupId} limit 1`.execute(this.db);
     return rows.length > 0;
+  }
+
+  /** Every membership edge, one page at a time in (group_id, member_id) order: loading the read model. */
+  async edges(page: { limit: number; after?: { groupId: string; memberId: string } | undefined }): Promise<(MemberRef & { groupId: string })[]> {
+    let q = this.db.selectFrom('group_members').select(['group_id as groupId', 'member_id as id', 'member_type as type']);
+    const after = page.after;
+    if (after) q = q.where((eb) => eb.or([eb('group_id', '>', after.groupId), eb.and([eb('group_id', '=', after.groupId), eb('member_id', '>', after.memberId)])]));
+    return q.orderBy('group_id').orderBy('member_id').limit(page.limit).execute();
+  }
+
+  /** The membership edges of these groups (as containers) and of these objects (as members). */
+  async edgesOf(groupIds: readonly string[], memberIds: readonly string[]): Promise<(MemberRef & { groupId: string })[]> {
+    if (groupIds.length === 0 && memberIds.length === 0) return [];
+    return this.db
+      .selectFrom('group_members')
+      .select(['group_id as groupId', 'member_id as id', 'member_type as type'])
+      .where((eb) => eb.or([
+        ...(groupIds.length > 0 ? [eb('group_id', 'in', [...groupIds])] : []),
+        ...(memberIds.length > 0 ? [eb('member_id', 'in', [...memberIds])] : []),
+      ]))
+      .execute();
   }
 }

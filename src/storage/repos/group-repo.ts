@@ -1,4 +1,5 @@
 import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
+import type { ChangeRecorder } from '../directory-changes.js';
 import { versionBumped } from '../optimistic-concurrency.js';
 import type { Database, GroupsTable } from '../database.js';
 import { afterKeyset, compileFilter, toPage, type PageRequest, type PageResult, type RowFilter } from '../row-filter.js';
@@ -8,7 +9,11 @@ export type GroupRow = Selectable<GroupsTable>;
 const FILTERABLE = new Set(['id', 'display_name', 'mail_nickname', 'description', 'gid_number', 'security_enabled', 'created_at']);
 
 export class GroupRepo {
-  constructor(private readonly db: Kysely<Database>) {}
+  /** `changes`: inside a transaction, where the rows it writes are noted (directory-changes.ts). */
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly changes?: ChangeRecorder,
+  ) {}
 
   async byId(id: string): Promise<GroupRow | undefined> {
     return this.db.selectFrom('groups').selectAll().where('id', '=', id).executeTakeFirst();
@@ -42,6 +47,7 @@ export class GroupRepo {
   }
 
   async insert(row: Insertable<GroupsTable>): Promise<void> {
+    this.changes?.groups.add(row.id);
     await this.db.insertInto('groups').values(row).execute();
   }
 
@@ -54,6 +60,7 @@ export class GroupRepo {
   }
 
   async updateVersioned(id: string, expectedVersion: number, patch: Omit<Updateable<GroupsTable>, 'id' | 'version'>): Promise<number> {
+    this.changes?.groups.add(id);
     const result = await this.db
       .updateTable('groups')
       .set((eb) => ({ ...patch, version: eb('version', '+', 1) }))
@@ -65,6 +72,9 @@ export class GroupRepo {
 
   /** Deletes the group and its member rows (the foreign key would cascade too; this does not rely on it). */
   async delete(id: string): Promise<boolean> {
+    this.changes?.groups.add(id);
+    this.changes?.members.add(id);
+    this.changes?.memberOf.add(id);
     await this.db.deleteFrom('group_members').where('group_id', '=', id).execute();
     const result = await this.db.deleteFrom('groups').where('id', '=', id).executeTakeFirst();
     return Number(result.numDeletedRows) === 1;

@@ -1,4 +1,5 @@
 import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
+import type { ChangeRecorder } from '../directory-changes.js';
 import { versionBumped } from '../optimistic-concurrency.js';
 import type { Database, UsersTable } from '../database.js';
 import { afterKeyset, compileFilter, toPage, type PageRequest, type PageResult, type RowFilter } from '../row-filter.js';
@@ -12,7 +13,11 @@ const FILTERABLE = new Set([
 ]);
 
 export class UserRepo {
-  constructor(private readonly db: Kysely<Database>) {}
+  /** `changes`: inside a transaction, where the rows it writes are noted (directory-changes.ts). */
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly changes?: ChangeRecorder,
+  ) {}
 
   async byUsername(username: string): Promise<UserRow | undefined> {
     return this.db.selectFrom('users').selectAll().where('username', '=', username.toLowerCase()).executeTakeFirst();
@@ -50,6 +55,7 @@ export class UserRepo {
   }
 
   async insert(row: Insertable<UsersTable>): Promise<void> {
+    this.changes?.users.add(row.id);
     await this.db.insertInto('users').values({ ...row, username: row.username.toLowerCase() }).execute();
   }
 
@@ -72,6 +78,7 @@ export class UserRepo {
    * (the etag a client read), and bumps the version; otherwise PreconditionFailedError.
    */
   async updateVersioned(id: string, expectedVersion: number, patch: Omit<Updateable<UsersTable>, 'id' | 'version'>): Promise<number> {
+    this.changes?.users.add(id);
     const result = await this.db
       .updateTable('users')
       .set((eb) => ({ ...patch, version: eb('version', '+', 1) }))
@@ -97,6 +104,9 @@ export class UserRepo {
   }
 
   async delete(id: string): Promise<boolean> {
+    // The member rows go with it (foreign key or not): its groups' member lists change too.
+    this.changes?.users.add(id);
+    this.changes?.memberOf.add(id);
     const result = await this.db.deleteFrom('users').where('id', '=', id).executeTakeFirst();
     return Number(result.numDeletedRows) === 1;
   }

@@ -112,7 +112,7 @@ async function pull(iterator: AsyncIterator<LdapEntry>, deadline: number): Promi
 }
 
 async function searchRootDse(ctx: OperationContext, request: SearchRequest, selection: AttributeSelection): Promise<void> {
-  const entry = withProtocolFeatures(ctx.directory.rootDse());
+  const entry = withProtocolFeatures(await ctx.directory.rootDse());
   if (matches(request, entry)) {
     await ctx.reply(encodeSearchEntry({ dn: '', attributes: selectAttributes(entry, selection, true) }, request.typesOnly));
     ctx.outcome.entries++;

@@ -1,0 +1,28 @@
+// Whether this server is usable, for /readyz. The HTTPS listener opens before the LDAP
+// listeners and before the bootstrap admin exists (its password is hashed only once the ports
+// are ours, so that a start that cannot listen shows no password), so "the port answers" is
+// not "ready": a load balancer or a script that signs in as soon as /readyz says ready would
+// get AADSTS50126 for an admin about to exist. startServer marks it ready after the last
+// start-up step and not ready again when shutdown begins (Kubernetes' readiness semantics:
+// take the instance out of rotation before it stops serving).
+export type ReadinessState = 'starting' | 'ready' | 'stopping';
+
+export class Readiness {
+  #state: ReadinessState = 'starting';
+
+  get state(): ReadinessState {
+    return this.#state;
+  }
+
+  get ready(): boolean {
+    return this.#state === 'ready';
+  }
+
+  markReady(): void {
+    if (this.#state === 'starting') this.#state = 'ready';
+  }
+
+  markStopping(): void {
+    this.#state = 'stopping';
+  }
+}
