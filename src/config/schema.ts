@@ -46,6 +46,13 @@ export const ConfigSchema = Type.Object(
       description: "Most entries one LDAP search returns (the client's smaller limit wins); also the largest page of a paged search (RFC 2696), whose total is not capped.",
     }),
     ldapTimeLimitSeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 60, description: "Longest time one LDAP search may run (the client's smaller limit wins)." }),
+    ldapAccessLog: Type.Union(
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'off'].map((l) => Type.Literal(l)),
+      {
+        default: 'info',
+        description: "Level of the LDAP access log: one JSON line per LDAP operation (connection id, client address, TLS, operation, bind DN, base, scope, filter, requested attributes, result code, entries returned, elapsed ms; as slapd's `stats` level) and per connection opened and closed, shaped like the HTTP request lines with `face: \"ldap\"`. Written when `logLevel` admits this level (`debug` keeps them out of an `info` log); `off`: none. Never a password.",
+      },
+    ),
     agentPort: Port('Port of the local metadata agent (Azure IMDS-compatible), always on 127.0.0.1.', 50342),
     bindAddress: Type.String({ minLength: 1, default: '0.0.0.0', description: 'Address the HTTPS, LDAP and LDAPS listeners bind to.' }),
     publicUrl: Type.Optional(Type.String({

@@ -20,6 +20,7 @@ import type { AuditDetails } from '../audit/audit-log.js';
 import type { UserRow } from '../storage/repos/user-repo.js';
 import type { DirectoryDeps } from './directory-context.js';
 import type { LoginThrottle } from './login-throttle.js';
+import { findEntryByDn } from './ldap-entries.js';
 import { isObjectId } from './odata-query.js';
 import type { UserAccounts } from './user-accounts.js';
 
@@ -118,6 +119,63 @@ export class Authentication {
       }),
       (tx) => tx.users.replacePasswordHash(user.id, user.password_hash!, hash),
     );
+  }
+
+  /**
+   * A bind-only account an LDIF import brought in (`cn=reader,dc=…`, ldap-entries.ts): its
+   * original DN and password, verified against the imported hash under the login throttle (the
+   * DN is the account name it counts), the hash replaced by Keyhaven's at the first success as
+   * for users. Unknown DNs and wrong passwords get the same error and the same hashing work.
+   * Returns the service principal the account binds as (its rights are its role assignments).
+   */
+  async authenticateLdapAccount(dn: string, password: string, ctx: AttemptContext): Promise<AuthenticatedServicePrincipal> {
+    const typed = typeof dn === 'string' ? dn.trim().slice(0, MAX_NAME_LENGTH) : '';
+    const repos = this.deps.storage.read;
+    const audit = (actor: string, target: string, outcome: 'success' | 'denied', details: AuditDetails) =>
+      this.deps.audit.record({ actor, action: 'serviceprincipal.signin', target, outcome, source: ctx.source, correlationId: ctx.correlationId, details });
+    let attempt;
+    try {
+      attempt = await this.throttle.begin(typed, ctx.source);
+    } catch (err) {
+      if (err instanceof ThrottledError) await audit('anonymous', '', 'denied', { dn: typed, method: 'ldap-password', error: err.code });
+      throw err;
+    }
+    const entry = typed === '' ? undefined : await findEntryByDn(repos, typed);
+    const sp = entry?.service_principal_id ? await repos.servicePrincipals.byId(entry.service_principal_id) : undefined;
+    let verdict: { ok: boolean; needsRehash: boolean };
+    try {
+      verdict = entry?.password_hash && sp
+        ? await this.deps.passwords.verify(password, entry.password_hash)
+        : { ok: await this.deps.passwords.verifyDummy(password), needsRehash: false };
+    } catch {
+      verdict = { ok: false, needsRehash: false };
+    }
+    if (!entry || !sp || !verdict.ok) {
+      await attempt.failed();
+      await audit('anonymous', sp?.id ?? '', 'denied', { dn: typed, method: 'ldap-password', error: 'KH_INVALID_CREDENTIALS' });
+      throw new UnauthenticatedError('KH_INVALID_CREDENTIALS', INVALID_USER_CREDENTIALS);
+    }
+    await attempt.succeeded();
+    if (sp.account_enabled !== 1) {
+      await audit(sp.id, sp.id, 'denied', { method: 'ldap-password', error: 'KH_CLIENT_DISABLED' });
+      throw new UnauthenticatedError('KH_CLIENT_DISABLED', `Application '${sp.app_id}' is disabled.`);
+    }
+    if (verdict.needsRehash) {
+      const hash = await this.deps.passwords.hash(password);
+      await this.deps.audit.write(
+        (replaced: boolean) => ({
+          actor: sp.id, action: 'serviceprincipal.signin', target: sp.id, outcome: 'success', source: ctx.source,
+          correlationId: ctx.correlationId, details: { method: 'ldap-password', rehashed: replaced },
+        }),
+        (tx) => tx.ldapEntries.replacePasswordHash(entry.id, entry.password_hash!, hash),
+      );
+    } else {
+      await audit(sp.id, sp.id, 'success', { method: 'ldap-password' });
+    }
+    return {
+      kind: 'servicePrincipal', objectId: sp.id, appId: sp.app_id, displayName: sp.display_name,
+      servicePrincipalType: sp.service_principal_type, credentialKeyId: 'ldap-password',
+    };
   }
 
   async authenticateClientSecret(appId: string, secret: string, ctx: AttemptContext): Promise<AuthenticatedServicePrincipal> {

@@ -111,6 +111,15 @@ export class DirectoryService {
     return this.#auth.authenticateClientSecret(appId, secret, { source, correlationId });
   }
 
+  /**
+   * An LDIF-imported bind-only account's original DN and password (ldap-entries.ts): the
+   * service principal it binds as. Throws UnauthenticatedError KH_INVALID_CREDENTIALS (unknown
+   * DN and wrong password alike) or KH_CLIENT_DISABLED, or ThrottledError.
+   */
+  authenticateLdapAccount(dn: string, password: string, source: string, correlationId?: string): Promise<AuthenticatedServicePrincipal> {
+    return this.#auth.authenticateLdapAccount(dn, password, { source, correlationId });
+  }
+
   /** The user or service principal behind an object id, or undefined if it no longer exists. */
   async principal(objectId: string): Promise<DirectoryPrincipal | undefined> {
     const id = typeof objectId === 'string' ? objectId.toLowerCase() : '';

@@ -66,6 +66,7 @@ export async function startServer(configured: ResolvedConfig, options: StartOpti
       tls,
       limits: ldapLimits(config),
       logger,
+      accessLog: config.ldapAccessLog,
     });
     // Port 0 (tests) listens on any free port; nothing else names the LDAP ports, so the
     // actual ones are simply read back and logged.

@@ -5,6 +5,7 @@ import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import { directoryMigration } from './migration-0002-directory.js';
 import { ldifSourceMigration } from './migration-0003-ldif-source.js';
 import { loginThrottleMigration } from './migration-0004-login-throttle.js';
+import { ldifEntriesMigration } from './migration-0005-ldif-entries.js';
 
 const migrations: Record<string, Migration> = {
   '0001_foundation': {
@@ -67,6 +68,7 @@ const migrations: Record<string, Migration> = {
   '0002_directory': directoryMigration,
   '0003_ldif_source': ldifSourceMigration,
   '0004_login_throttle': loginThrottleMigration,
+  '0005_ldif_entries': ldifEntriesMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

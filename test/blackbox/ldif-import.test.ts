@@ -187,14 +187,17 @@ describe('LDIF import and export through the CLI', () => {
     writeFileSync(file, fx.ldif);
     const r = await runCli(['directory', 'import-ldif', file, ...store(), '--password-scrypt-log-n', '10', '--dry-run', '-o', 'json']);
     assert.equal(r.code, 0, r.stderr);
-    const result = JSON.parse(r.stdout) as { dryRun: boolean; users: number; groups: number; nestedGroups: number; skipped: number };
+    const result = JSON.parse(r.stdout) as { dryRun: boolean; users: number; groups: number; nestedGroups: number; skipped: number; entriesKept: number };
     assert.equal(result.dryRun, true);
     assert.equal(result.users, USERS);
     assert.equal(result.groups, GROUPS + 1);
     assert.equal(result.nestedGroups, GROUPS);
-    assert.equal(result.skipped, 4);
+    // The base and containers are kept and served as they are (issue 8, item 2); nothing is skipped.
+    assert.equal(result.skipped, 0);
+    assert.equal(result.entriesKept, 4);
     const exported = await exportEntries();
-    assert.equal(exported.length, 1, 'only the bootstrap admin');
+    // The bootstrap admin, and the layout's base and users container above it.
+    assert.deepEqual(exported.map((e) => e.dn), ['dc=keyhaven,dc=local', 'ou=people,dc=keyhaven,dc=local', 'uid=admin,ou=people,dc=keyhaven,dc=local']);
   });
 
   it('imports every user and group in one audited transaction', async () => {

@@ -27,7 +27,7 @@ export function register(program: Command, ctx: CliContext): void {
     .requiredOption('--display-name <name>', 'The display name.')
     .requiredOption('--mail-nickname <nickname>', 'Mail alias.')
     .option('--description <text>', 'A description.')
-    .option('--force', 'Create even if a group with the same display name and mail nickname exists.'))
+    .option('--force', 'Create even if a group with the same display name and mail nickname exists.'), 'create')
     .action(async (opts: GroupOptions) => {
       const client = await ApiClient.open(ctx);
       if (!opts.force) {
@@ -61,7 +61,7 @@ export function register(program: Command, ctx: CliContext): void {
     .requiredOption('-g, --group <group>', "The group's object id or display name.")
     .option('--display-name <name>', 'The display name.')
     .option('--mail-nickname <nickname>', 'Mail alias (served as the cn over LDAP).')
-    .option('--description <text>', "A description ('' clears it)."))
+    .option('--description <text>', "A description ('' clears it)."), 'update')
     .action(async (opts: GroupOptions) => {
       const body: Record<string, unknown> = {};
       if (opts.displayName !== undefined) body.displayName = opts.displayName;

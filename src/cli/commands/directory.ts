@@ -52,7 +52,8 @@ export function register(program: Command, ctx: CliContext): void {
       .command('export-ldif')
       .description('Write every user and group as LDIF (imported ones under their original DNs), without password hashes unless asked.')
       .option('--include-password-hashes', 'Also write userPassword (imported hashes as they are, Keyhaven\'s as {SCRYPT}).')
-      .option('--output-file <file>', 'Write to this file (mode 0600) instead of standard output.'),
+      .option('--output-file <file>', 'Write to this file (mode 0600) instead of standard output.')
+      .option('--subtree <dn>', 'Only the entries at or under this DN (e.g. one imported tree: dc=example,dc=org).'),
     EXPORT_KEYS,
   ).action(async (opts: Record<string, unknown>) => {
     const config = loadServerConfig(opts, ctx, EXPORT_KEYS);
@@ -68,6 +69,7 @@ export function register(program: Command, ctx: CliContext): void {
         groupsContainer: config.ldapGroupsContainer,
         userDnTemplate: config.ldapUserDnTemplate,
         groupDnTemplate: config.ldapGroupDnTemplate,
+        subtree: typeof opts.subtree === 'string' ? opts.subtree : undefined,
       });
       await core.audit.record({
         actor: 'system', action: 'directory.export', target: '',

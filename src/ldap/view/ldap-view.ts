@@ -14,13 +14,18 @@
 // membership agree with it the moment a change commits (on every replica). It never touches
 // storage itself.
 //
-// Users and groups an LDIF import brought in are served under the DN they came with (when it
-// lies under the base DN; dit-layout.ts): bind, compare, a search's base and a filter's DN
-// values (member=…, IN_CHAIN) try those DNs first, then the templates. An entry is in a
-// subtree iff its DN is under the base; a DN above imported entries that names no entry of
-// its own (`OU=Staff,DC=corp,DC=example`, an OU the import skipped) answers as an
-// organizational unit while anything lies beneath it.
+// Users and groups an LDIF import brought in are served under the DN they came with
+// (dit-layout.ts): bind, compare, a search's base and a filter's DN values (member=…,
+// IN_CHAIN) try those DNs first, then the templates. The import's other entries — its base,
+// containers and bind-only accounts (ldap-entries.ts) — are served as imported, in place of
+// the base and containers the layout would make up at the same DNs; a bind-only account binds
+// with its DN and password as a service account. Each imported tree's suffix is a naming
+// context of its own (Root DSE namingContexts), searchable with that suffix as base, however
+// far from ldapBaseDn. An entry is in a subtree iff its DN is under the base; a DN above
+// imported entries that names no entry of its own (`OU=Staff,DC=corp,DC=example` when the
+// LDIF lacked it) answers as an organizational unit while anything lies beneath it.
 import type { DirectoryService } from '../../directory/directory-service.js';
+import type { ImportedLdapEntry } from '../../directory/ldap-entries.js';
 import { isObjectId } from '../../directory/odata-query.js';
 import {
   LDAP_RESULT, LdapResultError,
@@ -34,11 +39,12 @@ import { DirectoryReads } from './directory-reads.js';
 import { DitLayout } from './dit-layout.js';
 import { isAtOrUnder, parentOf, parseDn, tidyDn, type ParsedDn } from './distinguished-name.js';
 import { EntryBuilder } from './entry-builder.js';
+import { importedEntry } from './imported-entry.js';
 import { filterTree, type FilterNode } from './filter-ast.js';
 import { evaluate, filterAttributes, inChainAssertions, type EvalContext } from './filter-eval.js';
 import { matchEquality } from './matching-rules.js';
 import { attributeType, importedType } from './schema.js';
-import { importedNames } from './imported-names.js';
+import { ImportedNamesIndex } from './imported-names.js';
 import { subschemaValues, type ImportedNames } from '../schema/subschema-entry.js';
 import { SearchPlan, type NamedObject } from './search-plan.js';
 import type { LdapViewConfig } from './view-config.js';
@@ -71,6 +77,7 @@ export class LdapView implements LdapDirectory {
   readonly #domainSid: [number, number, number];
   readonly #subschemaKey: string;
   readonly #writes: LdapWrites;
+  readonly #importedNames: ImportedNamesIndex;
 
   constructor(deps: LdapViewDeps) {
     this.#directory = deps.directory;
@@ -78,6 +85,7 @@ export class LdapView implements LdapDirectory {
     this.layout = new DitLayout(deps.config);
     this.#domainSid = domainSubAuthorities(this.layout.base.key);
     this.#subschemaKey = parseDn(SUBSCHEMA_DN)!.key;
+    this.#importedNames = new ImportedNamesIndex(deps.directory);
     this.#writes = new LdapWrites(deps.directory, this.layout, (dn, text, reads) => this.#objectAt(dn, text, reads), deps.config.upnDomain);
   }
 
@@ -95,10 +103,16 @@ export class LdapView implements LdapDirectory {
     return this.#writes.delete(dn, writer);
   }
 
-  rootDse(): LdapEntry {
+  /** The Root DSE (RFC 4512 §5.1): ldapBaseDn first, then the suffix of each imported tree. */
+  async rootDse(): Promise<LdapEntry> {
+    const contexts = [this.layout.baseText];
+    for (const c of await new DirectoryReads(this.#directory.system().reader()).namingContexts()) {
+      const parsed = parseDn(c);
+      if (parsed && parsed.rdns.length > 0 && !contexts.some((k) => parseDn(k)?.key === parsed.key)) contexts.push(tidyDn(c));
+    }
     return new EntryBuilder('')
       .set('objectClass', 'top')
-      .set('namingContexts', this.layout.baseText)
+      .set('namingContexts', ...contexts)
       .set('defaultNamingContext', this.layout.baseText)
       .set('subschemaSubentry', SUBSCHEMA_DN)
       .set('supportedLDAPVersion', '3')
@@ -129,7 +143,7 @@ export class LdapView implements LdapDirectory {
   }
 
   async #currentSubschema(): Promise<LdapEntry> {
-    return this.subschema(await importedNames(new DirectoryReads(this.#directory.system().reader())));
+    return this.subschema(await this.#importedNames.current());
   }
 
   // Bind ---------------------------------------------------------------------------------
@@ -148,6 +162,14 @@ export class LdapView implements LdapDirectory {
     const target = parsed && parsed.rdns.length > 0 ? this.layout.resolve(parsed) : undefined;
     try {
       const reads = new DirectoryReads(this.#directory.system().reader());
+      // An imported bind-only account (`cn=reader,dc=…`): a service account by DN and password.
+      const account = parsed && parsed.rdns.length > 0 && target?.kind !== 'service'
+        ? (await reads.importedEntries()).find((e) => e.servicePrincipalId !== null && parseDn(e.dn)?.key === parsed.key)
+        : undefined;
+      if (account) {
+        const sp = await this.#directory.authenticateLdapAccount(dn, password, source);
+        return { viewer: { kind: 'serviceAccount', id: sp.objectId, dn: tidyDn(account.dn) } };
+      }
       // An imported user's original DN, wherever it lies.
       const named = parsed && parsed.rdns.length > 0 && target?.kind !== 'service' ? await reads.byDn(dn) : undefined;
       if (target?.kind === 'service') {
@@ -177,7 +199,8 @@ export class LdapView implements LdapDirectory {
     if (!base) throw new LdapResultError(LDAP_RESULT.invalidDnSyntax, 'the search base is not a DN');
     if (base.rdns.length === 0) {
       // The Root DSE is a base-scope search of the empty DN (RFC 4512 §5.1); nothing lies beneath it.
-      if (params.scope === 'base' && this.#matches(tree, this.rootDse())) yield this.rootDse();
+      const dse = await this.rootDse();
+      if (params.scope === 'base' && this.#matches(tree, dse)) yield dse;
       return;
     }
     if (base.key === this.#subschemaKey) {
@@ -187,7 +210,8 @@ export class LdapView implements LdapDirectory {
     }
     const access = await ViewerAccess.of(viewer, this.#config, this.#directory);
     const reads = new DirectoryReads(this.#directory.system().reader());
-    const target = await this.#resolve(base, params.baseDn, reads);
+    const imported = await this.#imported(reads);
+    const target = await this.#resolve(base, params.baseDn, reads, imported);
     if (!target || target.kind === 'service') throw this.#noSuchObject(base);
     const ctx = await this.#evalContext(tree, reads);
     const plan = new SearchPlan(this.layout, reads, this.#domainSid, tree, needs(params.attributes, tree));
@@ -200,11 +224,11 @@ export class LdapView implements LdapDirectory {
       return;
     }
     if (target.kind === 'virtual') {
-      if (!(await plan.anyUnder(base, isBelow))) throw this.#noSuchObject(base);
+      if (!imported.entries.some((e) => isBelow(e.dn, base)) && !(await plan.anyUnder(base, isBelow))) throw this.#noSuchObject(base);
       const entry = intermediateEntry(base, params.baseDn);
       if (params.scope !== 'one' && this.#matches(tree, entry)) yield entry;
     }
-    for (const s of this.#structuralEntries()) {
+    for (const s of this.#structuralEntries(imported)) {
       if (inScope(s.dn, base, params.scope) && this.#matches(tree, s.entry)) yield s.entry;
     }
     if (params.scope === 'base') return;
@@ -221,17 +245,30 @@ export class LdapView implements LdapDirectory {
    * object under that original DN; else a template's user, group or service account; else,
    * under the base, possibly a node above imported entries.
    */
-  async #resolve(dn: ParsedDn, text: string, reads: DirectoryReads): Promise<Resolved | undefined> {
+  async #resolve(dn: ParsedDn, text: string, reads: DirectoryReads, imported: ImportedView): Promise<Resolved | undefined> {
     const t = this.layout.resolve(dn);
     if (t?.kind === 'root') return undefined;
     if (t?.kind === 'base' || t?.kind === 'container') return { kind: 'structural' };
+    if (imported.entries.some((e) => e.dn.key === dn.key)) return { kind: 'structural' };
     if (t?.kind !== 'service') {
       const named = await this.#namedByDn(dn, text, reads);
       if (named) return { kind: 'named', named };
     }
     if (t?.kind === 'service') return { kind: 'service' };
     if (t?.kind === 'userOrGroup') return { kind: 'template', target: t };
-    return isAtOrUnder(dn, this.layout.base) ? { kind: 'virtual' } : undefined;
+    const inContext = isAtOrUnder(dn, this.layout.base) || imported.contexts.some((c) => isAtOrUnder(dn, c));
+    return inContext ? { kind: 'virtual' } : undefined;
+  }
+
+  /** The imported entries (parsed DNs) and naming contexts, read once per operation. */
+  async #imported(reads: DirectoryReads): Promise<ImportedView> {
+    const entries: ImportedView['entries'] = [];
+    for (const e of await reads.importedEntries()) {
+      const dn = parseDn(e.dn);
+      if (dn && dn.rdns.length > 0) entries.push({ dn, entry: e });
+    }
+    const contexts = (await reads.namingContexts()).map((c) => parseDn(c)).filter((c): c is ParsedDn => c !== undefined && c.rdns.length > 0);
+    return { entries, contexts };
   }
 
   /** The imported user or group served under exactly this DN. */
@@ -265,8 +302,17 @@ export class LdapView implements LdapDirectory {
     return new LdapResultError(LDAP_RESULT.noSuchObject, 'no such object', this.layout.matchedDn(dn));
   }
 
-  /** The base entry and the containers. */
-  #structuralEntries(): { dn: ParsedDn; entry: LdapEntry }[] {
+  /**
+   * The base entry and the containers — the imported ones where an import brought them, as the
+   * layout makes them up otherwise — and every other imported entry.
+   */
+  #structuralEntries(imported: ImportedView): { dn: ParsedDn; entry: LdapEntry }[] {
+    const own = this.#layoutEntries().filter((s) => !imported.entries.some((e) => e.dn.key === s.dn.key));
+    return [...own, ...imported.entries.map((e) => ({ dn: e.dn, entry: importedEntry(e.entry) }))];
+  }
+
+  /** The base entry and the containers as the layout makes them up. */
+  #layoutEntries(): { dn: ParsedDn; entry: LdapEntry }[] {
     const base = this.layout.base;
     const [type, value] = base.rdns[0]!.pairs[0]!;
     const baseEntry = new EntryBuilder(this.layout.baseText)
@@ -318,17 +364,20 @@ export class LdapView implements LdapDirectory {
     const parsed = parseDn(dn);
     if (!parsed) throw new LdapResultError(LDAP_RESULT.invalidDnSyntax, 'the entry name is not a DN');
     let entry: LdapEntry | undefined;
-    if (parsed.rdns.length === 0) entry = this.rootDse();
+    if (parsed.rdns.length === 0) entry = await this.rootDse();
     else if (parsed.key === this.#subschemaKey) entry = await this.#currentSubschema();
     else {
       const access = await ViewerAccess.of(viewer, this.#config, this.#directory);
       const reads = new DirectoryReads(this.#directory.system().reader());
-      const target = await this.#resolve(parsed, dn, reads);
+      const imported = await this.#imported(reads);
+      const target = await this.#resolve(parsed, dn, reads, imported);
       const plan = new SearchPlan(this.layout, reads, this.#domainSid, undefined, { memberOf: true, members: true });
       if (target?.kind === 'named') entry = (await plan.entryOf(target.named, access))?.entry;
       else if (target?.kind === 'template') entry = (await plan.entryNamed(target.target, access, parsed))?.entry;
-      else if (target?.kind === 'structural') entry = this.#structuralEntries().find((s) => s.dn.key === parsed.key)?.entry;
-      else if (target?.kind === 'virtual' && (await plan.anyUnder(parsed, isBelow))) entry = intermediateEntry(parsed, dn);
+      else if (target?.kind === 'structural') entry = this.#structuralEntries(imported).find((s) => s.dn.key === parsed.key)?.entry;
+      else if (target?.kind === 'virtual' && (imported.entries.some((e) => isBelow(e.dn, parsed)) || (await plan.anyUnder(parsed, isBelow)))) {
+        entry = intermediateEntry(parsed, dn);
+      }
     }
     if (!entry) throw this.#noSuchObject(parsed);
     const attr = entry.attributes.get((attributeType(attribute)?.name ?? attribute).toLowerCase());
@@ -368,6 +417,12 @@ export class LdapView implements LdapDirectory {
 
 const NO_CHAIN: EvalContext = { inChain: () => undefined };
 
+/** What LDIF imports brought beyond users and groups, for one operation. */
+interface ImportedView {
+  entries: { dn: ParsedDn; entry: ImportedLdapEntry }[];
+  contexts: ParsedDn[];
+}
+
 function passwordChangeError(err: unknown): LdapResultError {
   const kind = (err as { kind?: string }).kind;
   const message = err instanceof Error ? err.message : 'password change failed';
@@ -384,7 +439,7 @@ function needs(requested: readonly string[], tree: FilterNode): { memberOf: bool
   const all = requested.length === 0 || names.has('*');
   const inFilter = filterAttributes(tree);
   const wanted = (n: string) => all || names.has(n) || inFilter.has(n) || inFilter.has('*');
-  return { memberOf: wanted('memberof'), members: wanted('member') || wanted('memberuid') };
+  return { memberOf: wanted('memberof'), members: wanted('member') || wanted('memberuid') || wanted('uniquemember') };
 }
 
 function inScope(dn: ParsedDn, base: ParsedDn, scope: SearchParams['scope']): boolean {
