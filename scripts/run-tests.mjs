@@ -46,7 +46,7 @@ const child = spawn(
     '--import', 'tsx',
     '--test',
     '--test-concurrency=2',
-    '--test-timeout=120000',
+    '--test-timeout=480000', // per test file as a whole (Node 20 applies it to each file's run): a bound, not a pace
     ...patterns,
   ],
   {

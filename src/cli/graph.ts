@@ -94,3 +94,48 @@ export async function resolvePrincipal(client: ApiClient, assignee: string): Pro
 export function notFound(message: string): NotFoundError {
   return new NotFoundError(NOT_FOUND, message);
 }
+
+/**
+ * `--member-id` of `ad group member add|remove|check`. az takes only an object id there and
+ * sends anything else inside the `@odata.id` URL, so a UPN is answered with an error about
+ * `@odata.id`. Keyhaven also takes what a person knows a member by: a userPrincipalName, a
+ * user's short login name, or the exact display name of a group or service principal. A name
+ * that fits several objects is refused rather than guessed.
+ */
+export async function resolveMember(client: ApiClient, identifier: string): Promise<string> {
+  if (isGuid(identifier)) return identifier;
+  const user = await client.graph<DirectoryObject>('GET', `/users/${seg(identifier)}?$select=id`).catch((err: unknown) => {
+    if (err instanceof NotFoundError) return undefined;
+    throw err;
+  });
+  if (identifier.includes('@')) {
+    if (user) return user.id;
+    throw new NotFoundError(NOT_FOUND, `Cannot find a user with the userPrincipalName '${identifier}' in the directory.`);
+  }
+  const byName = filterQuery([`displayName eq ${odataString(identifier)}`]);
+  const found = [
+    ...(user ? [{ kind: 'user', id: user.id }] : []),
+    ...(await client.graphList<DirectoryObject>(`/groups${byName}`)).items.map((g) => ({ kind: 'group', id: g.id })),
+    ...(await client.graphList<DirectoryObject>(`/servicePrincipals${byName}`)).items.map((s) => ({ kind: 'service principal', id: s.id })),
+  ];
+  if (found.length === 1) return found[0]!.id;
+  if (found.length === 0) {
+    throw new NotFoundError(NOT_FOUND, `Cannot find a user, group or service principal named '${identifier}' in the directory.`);
+  }
+  throw new Error(`'${identifier}' names more than one directory object (${found.map((f) => `${f.kind} ${f.id}`).join(', ')}); use its object id.`);
+}
+
+/**
+ * `ad group member list --output table`. The table rule drops `id` (knack's auto table), but
+ * the object id is what `--member-id` and the Graph API take, so this command shows it, as
+ * az's table transformers shape single commands' tables.
+ */
+export function memberTable(result: unknown): unknown {
+  if (!Array.isArray(result)) return result;
+  return (result as DirectoryObject[]).map((m) => ({
+    displayName: m.displayName ?? '',
+    objectType: typeof m['@odata.type'] === 'string' ? m['@odata.type'].replace(/^#microsoft\.graph\./, '') : '',
+    userPrincipalName: m.userPrincipalName ?? m.appId ?? '',
+    objectId: m.id,
+  }));
+}

@@ -28,18 +28,22 @@ function collectKeys(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), ...lines];
 }
 
-export function addUserPosixOptions(cmd: Command): Command {
+/** `create` documents the defaults a new user gets; `update` changes only what is given. */
+export function addUserPosixOptions(cmd: Command, mode: 'create' | 'update'): Command {
+  const fresh = (text: string) => (mode === 'create' ? ` (default: ${text})` : '');
   return cmd
-    .addOption(new Option('--uid-number <n>', 'POSIX uidNumber (default: the next free id from 10000).').argParser(parseId))
-    .addOption(new Option('--gid-number <n>', "POSIX gidNumber of the user's primary group (default: the uidNumber, served as the user's private group).").argParser(parseId))
+    .addOption(new Option('--uid-number <n>', `POSIX uidNumber${fresh('the next free id from 10000')}.`).argParser(parseId))
+    .addOption(new Option('--gid-number <n>', `POSIX gidNumber of the user's primary group${fresh("the uidNumber, served as the user's private group")}.`).argParser(parseId))
     .option('--primary-group <group>', "The primary group by object id or mail nickname: sets gidNumber to that group's.")
-    .option('--home-directory <path>', 'POSIX homeDirectory (default: /home/{name}).')
-    .option('--login-shell <path>', 'POSIX loginShell (default: /bin/bash).')
-    .addOption(new Option('--ssh-public-key <key>', "An OpenSSH public key line, or @FILE; repeat for several. On update the keys given replace the user's ('' clears them).").argParser(collectKeys));
+    .option('--home-directory <path>', `POSIX homeDirectory${fresh('/home/{name}')}.`)
+    .option('--login-shell <path>', `POSIX loginShell${fresh('/bin/bash')}.`)
+    .addOption(new Option('--ssh-public-key <key>', mode === 'create'
+      ? 'An OpenSSH public key line, or @FILE (one key a line); repeat for several.'
+      : "An OpenSSH public key line, or @FILE (one key a line); repeat for several. The keys given replace the user's ('' clears them).").argParser(collectKeys));
 }
 
-export function addGroupPosixOptions(cmd: Command): Command {
-  return cmd.addOption(new Option('--gid-number <n>', 'POSIX gidNumber (default: the next free id from 10000).').argParser(parseId));
+export function addGroupPosixOptions(cmd: Command, mode: 'create' | 'update'): Command {
+  return cmd.addOption(new Option('--gid-number <n>', `POSIX gidNumber${mode === 'create' ? ' (default: the next free id from 10000)' : ''}.`).argParser(parseId));
 }
 
 /** The keyhavenPosix object the flags given make, or undefined when none was. */

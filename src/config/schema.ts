@@ -46,6 +46,13 @@ export const ConfigSchema = Type.Object(
       description: "Most entries one LDAP search returns (the client's smaller limit wins); also the largest page of a paged search (RFC 2696), whose total is not capped.",
     }),
     ldapTimeLimitSeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 60, description: "Longest time one LDAP search may run (the client's smaller limit wins)." }),
+    ldapAccessLog: Type.Union(
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'off'].map((l) => Type.Literal(l)),
+      {
+        default: 'info',
+        description: "Level of the LDAP access log: one JSON line per LDAP operation (connection id, client address, TLS, operation, bind DN, base, scope, filter, requested attributes, result code, entries returned, elapsed ms; as slapd's `stats` level) and per connection opened and closed, shaped like the HTTP request lines with `face: \"ldap\"`. Written when `logLevel` admits this level (`debug` keeps them out of an `info` log); `off`: none. Never a password.",
+      },
+    ),
     agentPort: Port('Port of the local metadata agent (Azure IMDS-compatible), always on 127.0.0.1.', 50342),
     bindAddress: Type.String({ minLength: 1, default: '0.0.0.0', description: 'Address the HTTPS, LDAP and LDAPS listeners bind to.' }),
     publicUrl: Type.Optional(Type.String({
@@ -78,9 +85,19 @@ export const ConfigSchema = Type.Object(
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
       { default: 'info', description: 'Structured log level (JSON lines on standard output).' },
     ),
+    passwordHashAlgorithm: Type.Union([Type.Literal('argon2id'), Type.Literal('scrypt')], {
+      default: 'argon2id',
+      description: 'What new and upgraded password hashes are made with: `argon2id` (OWASP m = 19 MiB, t = 2, p = 1: ~20 ms a sign-in) or `scrypt` (~0.4 s at OWASP N = 2^17). Hashes of the other algorithm, or under other parameters, still verify and are upgraded at that user\'s next successful sign-in.',
+    }),
+    passwordArgon2MemoryKib: Type.Integer({
+      minimum: 64, maximum: 1048576, default: 19456,
+      description: 'argon2id memory in KiB (OWASP: 19456 = 19 MiB). Hashes are upgraded on the next successful login when it changes.',
+    }),
+    passwordArgon2TimeCost: Type.Integer({ minimum: 1, maximum: 16, default: 2, description: 'argon2id passes t (OWASP: 2).' }),
+    passwordArgon2Parallelism: Type.Integer({ minimum: 1, maximum: 16, default: 1, description: 'argon2id lanes p (OWASP: 1).' }),
     passwordScryptLogN: Type.Integer({
       minimum: 10, maximum: 22, default: 17,
-      description: 'scrypt cost as log2(N) for password hashes (OWASP: 17). Hashes are upgraded on the next successful login when it changes.',
+      description: 'scrypt cost as log2(N) for password hashes when `passwordHashAlgorithm` is scrypt (OWASP: 17). Hashes are upgraded on the next successful login when it changes.',
     }),
     passwordScryptR: Type.Integer({ minimum: 1, maximum: 32, default: 8, description: 'scrypt block size r (OWASP: 8).' }),
     passwordScryptP: Type.Integer({ minimum: 1, maximum: 16, default: 1, description: 'scrypt parallelism p (OWASP: 1).' }),
@@ -132,6 +149,14 @@ export const ConfigSchema = Type.Object(
     passwordGrant: Type.Boolean({
       default: true,
       description: 'Whether the token endpoint accepts the OAuth password grant (scripts, `keyhaven login --username`).',
+    }),
+    clientAssertionReuse: Type.Union([Type.Literal('same-source'), Type.Literal('once')], {
+      default: 'same-source',
+      description: 'Replay rule for client assertions (private_key_jwt, RFC 7523): `once` accepts each `jti` once; `same-source` also accepts it again from the address that used it first, as MSAL reuses one assertion for each token request in its 10-minute life and Entra accepts that.',
+    }),
+    clientAssertionMaxLifetimeSeconds: Type.Integer({
+      minimum: 60, maximum: 86400, default: 3600,
+      description: 'Longest lifetime of a client assertion (`exp` − `iat`, and `exp` − now); MSAL makes them for 600 s. Used `jti` values are kept this long at most.',
     }),
     passwordMinLength: Type.Integer({ minimum: 8, maximum: 256, default: 12, description: 'Shortest password the password policy accepts (NIST SP 800-63B: at least 8).' }),
     lockoutThreshold: Type.Integer({ minimum: 1, maximum: 100, default: 5, description: 'Consecutive failed sign-ins after which an account is locked for a growing delay.' }),

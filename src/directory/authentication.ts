@@ -15,11 +15,13 @@
 // an expired one (AADSTS7000222) and a disabled application (AADSTS7000112) apart; so does
 // Keyhaven, through distinct codes. A presented secret is compared with every stored digest in
 // constant time, without stopping at the first match, so timing says nothing about which one.
+import { SecretValue } from '../crypto/secret-value.js';
 import { ThrottledError, UnauthenticatedError } from '../errors.js';
 import type { AuditDetails } from '../audit/audit-log.js';
 import type { UserRow } from '../storage/repos/user-repo.js';
 import type { DirectoryDeps } from './directory-context.js';
 import type { LoginThrottle } from './login-throttle.js';
+import { findEntryByDn } from './ldap-entries.js';
 import { isObjectId } from './odata-query.js';
 import type { UserAccounts } from './user-accounts.js';
 
@@ -52,6 +54,8 @@ export interface AuthenticatedServicePrincipal {
 export interface AttemptContext {
   source: string;
   correlationId?: string | undefined;
+  /** The caller records the success (the token endpoint: one record per issued token). Refusals are always recorded here. */
+  deferSuccessAudit?: boolean | undefined;
 }
 
 const MAX_NAME_LENGTH = 256;
@@ -66,7 +70,7 @@ export class Authentication {
     private readonly users: UserAccounts,
   ) {}
 
-  async authenticateUser(name: string, password: string, ctx: AttemptContext): Promise<AuthenticatedUser> {
+  async authenticateUser(name: string, secret: SecretValue, ctx: AttemptContext): Promise<AuthenticatedUser> {
     const typed = typeof name === 'string' ? name.trim().slice(0, MAX_NAME_LENGTH) : '';
     const audit = (actor: string, target: string, outcome: 'success' | 'failure' | 'denied', details: AuditDetails) =>
       this.deps.audit.record({ actor, action: 'user.signin', target, outcome, source: ctx.source, correlationId: ctx.correlationId, details });
@@ -78,6 +82,7 @@ export class Authentication {
       throw err;
     }
     const user = typed === '' ? undefined : await this.users.findBySignInName(typed);
+    const password = secret instanceof SecretValue ? secret.reveal() : '';
     let verdict: { ok: boolean; needsRehash: boolean };
     try {
       verdict = user?.password_hash
@@ -98,7 +103,7 @@ export class Authentication {
       throw new UnauthenticatedError('KH_ACCOUNT_DISABLED', 'The user account is disabled.');
     }
     if (verdict.needsRehash) await this.#rehash(user, password, ctx);
-    else await audit(user.id, user.id, 'success', { username: user.username });
+    else if (!ctx.deferSuccessAudit) await audit(user.id, user.id, 'success', { username: user.username });
     const result: AuthenticatedUser = {
       kind: 'user', objectId: user.id, userPrincipalName: user.user_principal_name, username: user.username, displayName: user.display_name,
     };
@@ -120,7 +125,64 @@ export class Authentication {
     );
   }
 
-  async authenticateClientSecret(appId: string, secret: string, ctx: AttemptContext): Promise<AuthenticatedServicePrincipal> {
+  /**
+   * A bind-only account an LDIF import brought in (`cn=reader,dc=…`, ldap-entries.ts): its
+   * original DN and password, verified against the imported hash under the login throttle (the
+   * DN is the account name it counts), the hash replaced by Keyhaven's at the first success as
+   * for users. Unknown DNs and wrong passwords get the same error and the same hashing work.
+   * Returns the service principal the account binds as (its rights are its role assignments).
+   */
+  async authenticateLdapAccount(dn: string, password: string, ctx: AttemptContext): Promise<AuthenticatedServicePrincipal> {
+    const typed = typeof dn === 'string' ? dn.trim().slice(0, MAX_NAME_LENGTH) : '';
+    const repos = this.deps.storage.read;
+    const audit = (actor: string, target: string, outcome: 'success' | 'denied', details: AuditDetails) =>
+      this.deps.audit.record({ actor, action: 'serviceprincipal.signin', target, outcome, source: ctx.source, correlationId: ctx.correlationId, details });
+    let attempt;
+    try {
+      attempt = await this.throttle.begin(typed, ctx.source);
+    } catch (err) {
+      if (err instanceof ThrottledError) await audit('anonymous', '', 'denied', { dn: typed, method: 'ldap-password', error: err.code });
+      throw err;
+    }
+    const entry = typed === '' ? undefined : await findEntryByDn(repos, typed);
+    const sp = entry?.service_principal_id ? await repos.servicePrincipals.byId(entry.service_principal_id) : undefined;
+    let verdict: { ok: boolean; needsRehash: boolean };
+    try {
+      verdict = entry?.password_hash && sp
+        ? await this.deps.passwords.verify(password, entry.password_hash)
+        : { ok: await this.deps.passwords.verifyDummy(password), needsRehash: false };
+    } catch {
+      verdict = { ok: false, needsRehash: false };
+    }
+    if (!entry || !sp || !verdict.ok) {
+      await attempt.failed();
+      await audit('anonymous', sp?.id ?? '', 'denied', { dn: typed, method: 'ldap-password', error: 'KH_INVALID_CREDENTIALS' });
+      throw new UnauthenticatedError('KH_INVALID_CREDENTIALS', INVALID_USER_CREDENTIALS);
+    }
+    await attempt.succeeded();
+    if (sp.account_enabled !== 1) {
+      await audit(sp.id, sp.id, 'denied', { method: 'ldap-password', error: 'KH_CLIENT_DISABLED' });
+      throw new UnauthenticatedError('KH_CLIENT_DISABLED', `Application '${sp.app_id}' is disabled.`);
+    }
+    if (verdict.needsRehash) {
+      const hash = await this.deps.passwords.hash(password);
+      await this.deps.audit.write(
+        (replaced: boolean) => ({
+          actor: sp.id, action: 'serviceprincipal.signin', target: sp.id, outcome: 'success', source: ctx.source,
+          correlationId: ctx.correlationId, details: { method: 'ldap-password', rehashed: replaced },
+        }),
+        (tx) => tx.ldapEntries.replacePasswordHash(entry.id, entry.password_hash!, hash),
+      );
+    } else {
+      await audit(sp.id, sp.id, 'success', { method: 'ldap-password' });
+    }
+    return {
+      kind: 'servicePrincipal', objectId: sp.id, appId: sp.app_id, displayName: sp.display_name,
+      servicePrincipalType: sp.service_principal_type, credentialKeyId: 'ldap-password',
+    };
+  }
+
+  async authenticateClientSecret(appId: string, secret: SecretValue, ctx: AttemptContext): Promise<AuthenticatedServicePrincipal> {
     const clientId = typeof appId === 'string' ? appId.trim().toLowerCase() : '';
     const repos = this.deps.storage.read;
     const sp = isObjectId(clientId) ? await repos.servicePrincipals.byAppId(clientId) : undefined;
@@ -139,7 +201,8 @@ export class Authentication {
     }
     const app = await repos.applications.byAppId(clientId);
     const credentials = app ? await repos.applications.credentials(app.id, 'password') : [];
-    const presented = typeof secret === 'string' && secret.length <= MAX_SECRET_LENGTH ? secret : '';
+    const revealed = secret instanceof SecretValue ? secret.reveal() : '';
+    const presented = revealed.length <= MAX_SECRET_LENGTH ? revealed : '';
     let matched: (typeof credentials)[number] | undefined;
     for (const c of credentials) {
       // No early exit: every digest is compared, whichever matches.
@@ -158,7 +221,7 @@ export class Authentication {
       await record('denied', 'KH_CLIENT_DISABLED', matched.key_id);
       throw new UnauthenticatedError('KH_CLIENT_DISABLED', `Application '${clientId}' is disabled.`);
     }
-    await record('success', undefined, matched.key_id);
+    if (!ctx.deferSuccessAudit) await record('success', undefined, matched.key_id);
     return {
       kind: 'servicePrincipal', objectId: sp.id, appId: sp.app_id, displayName: sp.display_name,
       servicePrincipalType: sp.service_principal_type, credentialKeyId: matched.key_id,

@@ -6,6 +6,7 @@ import type { DirectoryParts } from './directory-parts.js';
 import type { RoleAssignmentListOptions } from './directory-roles.js';
 import { toGraphGroup, toGraphUser } from './graph-objects.js';
 import { findBySourceDn } from './source-dns.js';
+import { importedNamingContexts, toImportedEntry, type ImportedLdapEntry } from './ldap-entries.js';
 import type {
   DirectoryObject, GraphApplication, GraphGroup, GraphRoleAssignment, GraphServicePrincipal, GraphUser,
 } from './graph-objects.js';
@@ -70,6 +71,16 @@ export class DirectoryReader {
     const found = await findBySourceDn(this.parts.deps.storage.read, dn);
     if (!found) return undefined;
     return found.kind === 'user' ? { kind: 'user', user: toGraphUser(found.row) } : { kind: 'group', group: toGraphGroup(found.row) };
+  }
+
+  /** Imported entries that are neither users nor groups: bases, containers, bind-only accounts (ldap-entries.ts). */
+  async importedLdapEntries(): Promise<ImportedLdapEntry[]> {
+    return (await this.parts.deps.storage.read.ldapEntries.all()).map(toImportedEntry);
+  }
+
+  /** The suffixes of the trees LDIF imports brought in (ldap-entries.ts). */
+  importedNamingContexts(): Promise<string[]> {
+    return importedNamingContexts(this.parts.deps.storage.read);
   }
 
   members(groupKey: string, options?: ListOptions): Promise<ListResult<DirectoryObject>> {

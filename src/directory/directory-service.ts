@@ -12,6 +12,7 @@
 //    system() is the same with every right, for the server's own start-up work and the
 //    `keyhaven admin` commands that hold the master key.
 import { UnauthenticatedError } from '../errors.js';
+import type { SecretValue } from '../crypto/secret-value.js';
 import { AppCredentials, type PublicCertificate } from './app-credentials.js';
 import { Applications } from './applications.js';
 import { Authentication, type AuthenticatedServicePrincipal, type AuthenticatedUser } from './authentication.js';
@@ -47,6 +48,19 @@ export interface DirectoryPrincipal {
   /** Service principals: the client id. */
   appId?: string;
   displayName: string;
+}
+
+/** Options of a sign-in check (see src/tokens/token-principals.ts). */
+export interface SignInOptions {
+  /** The caller writes the success record itself, with what it did (one record per token). */
+  deferSuccessAudit?: boolean;
+}
+
+export interface ClientApplication {
+  appId: string;
+  displayName: string;
+  servicePrincipal: { objectId: string; displayName: string; enabled: boolean } | undefined;
+  certificates: PublicCertificate[];
 }
 
 export class DirectoryService {
@@ -99,16 +113,25 @@ export class DirectoryService {
    * KH_ACCOUNT_DISABLED (only after the right password), or ThrottledError KH_ACCOUNT_LOCKED /
    * KH_SOURCE_THROTTLED with retryAfterSeconds. `source`: the client's IP address.
    */
-  authenticateUser(name: string, password: string, source: string, correlationId?: string): Promise<AuthenticatedUser> {
-    return this.#auth.authenticateUser(name, password, { source, correlationId });
+  authenticateUser(name: string, password: SecretValue, source: string, correlationId?: string, options: SignInOptions = {}): Promise<AuthenticatedUser> {
+    return this.#auth.authenticateUser(name, password, { source, correlationId, ...options });
   }
 
   /**
    * An application's client id and secret. Throws UnauthenticatedError KH_CLIENT_NOT_FOUND,
    * KH_INVALID_CLIENT_SECRET, KH_CLIENT_SECRET_EXPIRED or KH_CLIENT_DISABLED.
    */
-  authenticateClientSecret(appId: string, secret: string, source: string, correlationId?: string): Promise<AuthenticatedServicePrincipal> {
-    return this.#auth.authenticateClientSecret(appId, secret, { source, correlationId });
+  authenticateClientSecret(appId: string, secret: SecretValue, source: string, correlationId?: string, options: SignInOptions = {}): Promise<AuthenticatedServicePrincipal> {
+    return this.#auth.authenticateClientSecret(appId, secret, { source, correlationId, ...options });
+  }
+
+  /**
+   * An LDIF-imported bind-only account's original DN and password (ldap-entries.ts): the
+   * service principal it binds as. Throws UnauthenticatedError KH_INVALID_CREDENTIALS (unknown
+   * DN and wrong password alike) or KH_CLIENT_DISABLED, or ThrottledError.
+   */
+  authenticateLdapAccount(dn: string, password: string, source: string, correlationId?: string): Promise<AuthenticatedServicePrincipal> {
+    return this.#auth.authenticateLdapAccount(dn, password, { source, correlationId });
   }
 
   /** The user or service principal behind an object id, or undefined if it no longer exists. */
@@ -135,8 +158,27 @@ export class DirectoryService {
 
   /** An application's certificates by its client id, for client assertions; empty if none. */
   async clientCertificates(appId: string): Promise<PublicCertificate[]> {
-    const app = await this.#parts.applications.find(appId);
-    return app ? this.#parts.credentials.publicCertificates(app) : [];
+    return (await this.clientApplication(appId))?.certificates ?? [];
+  }
+
+  /**
+   * What the token endpoint knows of a client id: the application's name, its service
+   * principal and its certificates. By appId only — never by object id, so an assertion's
+   * `iss` cannot name an application by its object id.
+   */
+  async clientApplication(appId: string): Promise<ClientApplication | undefined> {
+    const id = typeof appId === 'string' ? appId.trim().toLowerCase() : '';
+    if (!isObjectId(id)) return undefined;
+    const repos = this.#parts.deps.storage.read;
+    const app = await repos.applications.byAppId(id);
+    const sp = await repos.servicePrincipals.byAppId(id);
+    if (!app && !sp) return undefined;
+    return {
+      appId: id,
+      displayName: app?.display_name ?? sp!.display_name,
+      servicePrincipal: sp ? { objectId: sp.id, displayName: sp.display_name, enabled: sp.account_enabled === 1 } : undefined,
+      certificates: app ? await this.#parts.credentials.publicCertificates(app) : [],
+    };
   }
 
   /**

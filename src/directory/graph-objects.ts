@@ -29,6 +29,12 @@ export interface UserPosix {
 export interface LdapSource {
   sourceDn: string;
   objectClasses: string[];
+  /**
+   * The imported values of the attributes Keyhaven models itself (cn, displayName, mail,
+   * description, …) exactly as the entry had them: the view serves them where they still agree
+   * with the object's current properties (user-entry.ts, source-attributes.ts).
+   */
+  attributes: ExtraAttributes;
 }
 
 export interface GraphUser {
@@ -177,7 +183,7 @@ export function toGraphGroup(row: GroupRow): GraphGroup {
 }
 
 /** `{ keyhavenLdap }` for an imported row, `{}` for one made in Keyhaven. */
-function ldapSource(row: { source_dn: string | null; source_object_classes: string | null }): { keyhavenLdap?: LdapSource } {
+function ldapSource(row: { source_dn: string | null; source_object_classes: string | null; source_attributes?: string | null }): { keyhavenLdap?: LdapSource } {
   if (row.source_dn === null || row.source_dn === '') return {};
   let objectClasses: string[] = [];
   try {
@@ -186,7 +192,14 @@ function ldapSource(row: { source_dn: string | null; source_object_classes: stri
   } catch {
     // A damaged column costs the classes, not the object.
   }
-  return { keyhavenLdap: { sourceDn: row.source_dn, objectClasses } };
+  let attributes: ExtraAttributes = {};
+  try {
+    const parsed: unknown = row.source_attributes ? JSON.parse(row.source_attributes) : {};
+    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) attributes = parsed as ExtraAttributes;
+  } catch {
+    // Likewise: the object is served from its properties alone.
+  }
+  return { keyhavenLdap: { sourceDn: row.source_dn, objectClasses, attributes } };
 }
 
 export function toPasswordCredential(row: AppCredentialRow): PasswordCredential {

@@ -247,7 +247,7 @@ export class UserAccounts {
     }
     // A user whose group was their private one keeps it when their uidNumber changes.
     const followsUid = set.uid_number !== undefined && fresh.uid_number !== null && fresh.gid_number === fresh.uid_number && set.gid_number === undefined;
-    if (posix.primaryGroup !== undefined || (becomesPosix && set.gid_number === undefined) || followsUid) {
+    if (posix.primaryGroup !== undefined || posix.gidNumber !== undefined || becomesPosix || followsUid) {
       out.gid_number = await this.#primaryGid(tx, {
         uid: uid!, gidNumber: set.gid_number ?? undefined, primaryGroup: posix.primaryGroup, uidGiven: posix.uidNumber !== undefined,
       });
@@ -256,8 +256,8 @@ export class UserAccounts {
   }
 
   /**
-   * A user's gidNumber: the primary group's, the given one, or the user's own uid (their
-   * private group). A uid given explicitly that a group already holds as its gid would make
+   * A user's gidNumber: the primary group's, the given one (a group's, or the user's own
+   * uid), or the user's own uid (their private group). A uid given explicitly that a group already holds as its gid would make
    * that group the user's primary group unasked: refused, naming the way to choose it.
    */
   async #primaryGid(tx: Tx, p: { uid: number; gidNumber: number | undefined; primaryGroup: string | undefined; uidGiven: boolean }): Promise<number> {
@@ -272,7 +272,14 @@ export class UserAccounts {
       }
       return group.gid_number;
     }
-    if (p.gidNumber !== undefined) return p.gidNumber;
+    if (p.gidNumber !== undefined) {
+      // While private groups are on, every POSIX user's gid names a group: their own (gid =
+      // uid) or a real one. A gid no group has would be nameless on every SSSD client.
+      if (this.options.userPrivateGroups && p.gidNumber !== p.uid && !(await tx.groups.byGidNumber(p.gidNumber))) {
+        throw new InvalidInputError('KH_PRIMARY_GROUP_INVALID', `gidNumber ${p.gidNumber} is no group's: create the group first, or name it with primaryGroup (without either, the user's own private group is their primary group).`);
+      }
+      return p.gidNumber;
+    }
     if (p.uidGiven) {
       const holder = await tx.groups.byGidNumber(p.uid);
       if (holder) {

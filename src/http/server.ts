@@ -53,9 +53,9 @@ export async function buildHttpServer(deps: HttpServerDeps) {
     void reply.status(404).send({ error: { code: 'KH_NO_SUCH_PATH', message: `no route for ${request.method} ${request.url.split('?')[0]}` } });
   });
   const { core, tokens, signingKeys, verifier, directory } = deps.services;
-  await app.register(healthRoutes, { storage: core.storage, readiness: deps.readiness });
-  await app.register(tokenRoutes, { tokens, tenantId: core.tenantId });
-  await app.register(discoveryRoutes, { publicUrl: core.config.publicUrl, tenantId: core.tenantId, keys: signingKeys });
+  await app.register(healthRoutes, { readiness: deps.readiness });
+  await app.register(tokenRoutes, { tokens, tenantId: core.tenantId, publicUrl: core.config.publicUrl });
+  await app.register(discoveryRoutes, { publicUrl: core.config.publicUrl, tenantId: core.tenantId, keys: signingKeys, grantTypes: tokens.grantTypes() });
   const authenticate = bearerAuthentication(verifier, directory);
   // The APIs (directory, management, vaults) register with it.
   await app.register(graphRoutes, {

@@ -102,7 +102,7 @@ export interface LdapWriter {
 
 export interface LdapDirectory {
   /** The Root DSE (RFC 4512 §5.1), readable by anyone. */
-  rootDse(): LdapEntry;
+  rootDse(): LdapEntry | Promise<LdapEntry>;
   /** The subschema subentry (RFC 4512 §4.2). */
   subschema(): LdapEntry;
   /**

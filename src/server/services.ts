@@ -8,6 +8,10 @@ import { SharedThrottleStore } from '../directory/shared-throttle-store.js';
 import { Audiences } from '../tokens/audiences.js';
 import { SigningKeys } from '../tokens/signing-keys.js';
 import { TokenIssuer } from '../tokens/token-issuer.js';
+import { StoredJtiStore } from '../tokens/assertion-jti-store.js';
+import { ClientAssertionVerifier } from '../tokens/client-assertion.js';
+import { ClientAuthenticator } from '../tokens/client-authentication.js';
+import { directoryPrincipals } from '../tokens/directory-principals.js';
 import { TokenService } from '../tokens/token-service.js';
 import { TokenVerifier } from '../tokens/token-verifier.js';
 import type { CoreServices } from './core.js';
@@ -48,6 +52,17 @@ export async function buildServices(core: CoreServices): Promise<Services> {
   });
   const issuer = new TokenIssuer({ keys: signingKeys, publicUrl: config.publicUrl, tenantId: core.tenantId });
   const verifier = new TokenVerifier({ keys: signingKeys, publicUrl: config.publicUrl, tenantId: core.tenantId });
-  const tokens = new TokenService({ issuer, audiences, principals: directory, audit: core.audit, passwordGrantEnabled: config.passwordGrant });
+  const principals = directoryPrincipals(directory);
+  const base = config.publicUrl.replace(/\/+$/, '');
+  const assertions = new ClientAssertionVerifier({
+    principals,
+    jtis: new StoredJtiStore(core.storage, config.clientAssertionReuse),
+    maxLifetimeSeconds: config.clientAssertionMaxLifetimeSeconds,
+    audit: core.audit,
+    // Entra takes an assertion addressed to either of the tenant's token endpoints.
+    audiences: () => [`${base}/${core.tenantId}/oauth2/v2.0/token`, `${base}/${core.tenantId}/oauth2/token`, `${base}/adfs/oauth2/token`],
+  });
+  const clients = new ClientAuthenticator({ principals, assertions });
+  const tokens = new TokenService({ issuer, audiences, clients, principals, audit: core.audit, passwordGrantEnabled: config.passwordGrant });
   return { core, directory, signingKeys, audiences, issuer, verifier, tokens };
 }

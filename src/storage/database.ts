@@ -75,6 +75,8 @@ export interface UsersTable {
   source_dn: string | null;
   /** JSON array of the imported entry's objectClass values; null when not imported. */
   source_object_classes: string | null;
+  /** 0005_ldif_entries: imported values of modelled attributes (cn, displayName, …); null when not imported. */
+  source_attributes: string | null;
 }
 
 export interface GroupsTable {
@@ -93,6 +95,24 @@ export interface GroupsTable {
   source_dn: string | null;
   /** JSON array of the imported entry's objectClass values; null when not imported. */
   source_object_classes: string | null;
+  /** 0005_ldif_entries: imported values of modelled attributes (cn, description, …); null when not imported. */
+  source_attributes: string | null;
+}
+
+/** Imported entries that are neither users nor groups (0005_ldif_entries). */
+export interface LdapEntriesTable {
+  id: string;
+  /** The DN as the LDIF gave it; unique ignoring case. */
+  dn: string;
+  /** JSON array of objectClass values as imported. */
+  object_classes: string;
+  /** JSON object: attribute → values (binary ones { base64 }), objectClass and passwords excluded. */
+  attributes: string;
+  /** A bind-only account: the service principal it binds as. */
+  service_principal_id: string | null;
+  /** A bind-only account's password hash (imported legacy hash until the first bind, then Keyhaven's). */
+  password_hash: string | null;
+  created_at: string;
 }
 
 export type MemberType = 'user' | 'group' | 'servicePrincipal';
@@ -156,6 +176,16 @@ export interface DirectoryRoleAssignmentsTable {
   created_at: string;
 }
 
+/** Used client-assertion ids (0006_assertion_jti). */
+export interface AssertionJtiTable {
+  client_id: string;
+  jti: string;
+  /** Epoch ms after which the row is dead. */
+  expires_at: number;
+  /** The source (IP address) of its first use. */
+  source: string;
+}
+
 /** The login throttle's shared state (0004_login_throttle). */
 export interface LoginThrottleTable {
   key: string;
@@ -179,4 +209,6 @@ export interface Database {
   service_principals: ServicePrincipalsTable;
   directory_role_assignments: DirectoryRoleAssignmentsTable;
   login_throttle: LoginThrottleTable;
+  ldap_entries: LdapEntriesTable;
+  assertion_jti: AssertionJtiTable;
 }

@@ -5,6 +5,8 @@ import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import { directoryMigration } from './migration-0002-directory.js';
 import { ldifSourceMigration } from './migration-0003-ldif-source.js';
 import { loginThrottleMigration } from './migration-0004-login-throttle.js';
+import { ldifEntriesMigration } from './migration-0005-ldif-entries.js';
+import { assertionJtiMigration } from './migration-0006-assertion-jti.js';
 
 const migrations: Record<string, Migration> = {
   '0001_foundation': {
@@ -67,6 +69,8 @@ const migrations: Record<string, Migration> = {
   '0002_directory': directoryMigration,
   '0003_ldif_source': ldifSourceMigration,
   '0004_login_throttle': loginThrottleMigration,
+  '0005_ldif_entries': ldifEntriesMigration,
+  '0006_assertion_jti': assertionJtiMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

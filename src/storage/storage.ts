@@ -18,6 +18,8 @@ import { ServicePrincipalRepo } from './repos/service-principal-repo.js';
 import { SettingsRepo } from './repos/settings-repo.js';
 import { UserRepo } from './repos/user-repo.js';
 import { LoginThrottleRepo } from './repos/login-throttle-repo.js';
+import { LdapEntryRepo } from './repos/ldap-entry-repo.js';
+import { AssertionJtiRepo } from './repos/assertion-jti-repo.js';
 import { openSqlite } from './sqlite-engine.js';
 import { ChangeRecorder, DIRECTORY_CHANNEL, notifyPayload, parsePayload, type DirectoryChanges } from './directory-changes.js';
 import { PostgresListener } from './postgres-listener.js';
@@ -56,6 +58,8 @@ export interface Repos {
   servicePrincipals: ServicePrincipalRepo;
   roleAssignments: RoleAssignmentRepo;
   loginThrottle: LoginThrottleRepo;
+  ldapEntries: LdapEntryRepo;
+  assertionJti: AssertionJtiRepo;
 }
 
 /** Repositories bound to one open transaction, plus savepoints (used by group commit). */
@@ -281,6 +285,8 @@ function makeRepos(db: Kysely<Database>, engine: Engine, changes?: ChangeRecorde
     servicePrincipals: new ServicePrincipalRepo(db),
     roleAssignments: new RoleAssignmentRepo(db),
     loginThrottle: new LoginThrottleRepo(db, engine),
+    ldapEntries: new LdapEntryRepo(db),
+    assertionJti: new AssertionJtiRepo(db),
   };
 }
 

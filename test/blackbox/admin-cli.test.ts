@@ -4,10 +4,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
+import { decodeJwt } from 'jose';
 import { loadConfig } from '../../src/config/load.js';
 import { openCore } from '../../src/server/core.js';
 import { withPgClient } from '../helpers/postgres.js';
 import { blackboxStorage, runCli, startServerProcess, tempHome, type ServerProcess } from '../helpers/server-process.js';
+import { createServicePrincipal, postForm, tenantOf, userToken } from '../helpers/tenant-fixtures.js';
 
 describe('admin and audit commands', () => {
   const { home, remove } = tempHome();
@@ -52,8 +54,6 @@ describe('admin and audit commands', () => {
     assert.equal(list.code, 0, list.stderr);
     const records = JSON.parse(list.stdout) as { action: string; actor: string; details: Record<string, unknown> }[];
     assert.ok(records.some((r) => r.action === 'user.create' && r.actor === 'system' && r.details.username === 'admin'));
-    const none = await runCli(['audit', 'list', ...store(), '--actor', 'nobody-at-all']);
-    assert.deepEqual(JSON.parse(none.stdout), []);
     const table = await runCli(['audit', 'list', ...store(), '-o', 'table']);
     assert.equal(table.code, 0);
     assert.match(table.stdout, /Action/);
@@ -63,6 +63,38 @@ describe('admin and audit commands', () => {
     const verify = await runCli(['audit', 'verify', ...store()]);
     assert.equal(verify.code, 0, verify.stderr);
     assert.equal(JSON.parse(verify.stdout).ok, true);
+  });
+
+  it('audit list --actor takes a login name, a userPrincipalName, an object id or an appId', async () => {
+    const t = await tenantOf(server);
+    const token = await userToken(t, 'admin', t.adminPassword);
+    // A v2 token names the user's userPrincipalName in preferred_username.
+    const { oid, preferred_username: upn } = decodeJwt(token) as { oid: string; preferred_username: string };
+    const sp = await createServicePrincipal(t, token, 'audit-actor-app');
+    const spSignIn = await postForm(t.tokenUrl, { grant_type: 'client_credentials', client_id: sp.appId, client_secret: sp.secret, scope: `${t.url}//.default` });
+    assert.equal(spSignIn.status, 200);
+    const actors = async (actor: string) => {
+      const r = await runCli(['audit', 'list', ...store(), '--actor', actor, '--top', '1000']);
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout) as { actor: string; action: string }[];
+    };
+    // Records name the object id; every way of naming the admin finds the same records.
+    const byId = await actors(oid);
+    assert.ok(byId.some((r) => r.action === 'user.signin'), JSON.stringify(byId));
+    assert.ok(byId.every((r) => r.actor === oid));
+    assert.deepEqual(await actors('admin'), byId);
+    assert.deepEqual(await actors(upn), byId);
+    assert.deepEqual(await actors(upn.toUpperCase()), byId);
+    // A service principal by its appId or object id.
+    const bySp = await actors(sp.servicePrincipalId);
+    assert.ok(bySp.some((r) => r.action === 'serviceprincipal.signin'), JSON.stringify(bySp));
+    assert.deepEqual(await actors(sp.appId), bySp);
+    assert.ok((await actors('system')).some((r) => r.action === 'user.create'));
+    // A name that is no one is an error (exit 3), not an empty list that looks like "no records".
+    const none = await runCli(['audit', 'list', ...store(), '--actor', 'nobody-at-all']);
+    assert.equal(none.code, 3);
+    assert.equal(none.stdout, '');
+    assert.match(none.stderr, /^ERROR: no user named 'nobody-at-all' in the directory[^\n]*\n$/);
   });
 
   it('admin reset-password sets a new password (generated, or from a file), audited', async () => {

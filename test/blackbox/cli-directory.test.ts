@@ -246,6 +246,48 @@ describe('keyhaven CLI against a live server', () => {
     assert.deepEqual(json<unknown[]>(await kh(adminDir, 'ad', 'group', 'member', 'list', '-g', 'data-science')), []);
   });
 
+  it('ad group member add|check|remove take a UPN, a login name or a display name; member list -o table shows object ids', async () => {
+    const team = json<{ id: string }>(await kh(adminDir, 'ad', 'group', 'create', '--display-name', 'member-names', '--mail-nickname', 'member-names'));
+    const sub = json<{ id: string }>(await kh(adminDir, 'ad', 'group', 'create', '--display-name', 'member-names-sub', '--mail-nickname', 'member-names-sub'));
+    const ada = await createUser('ada');
+    const grace = await createUser('grace');
+    const sp = json<{ appId: string }>(await kh(adminDir, 'ad', 'sp', 'create-for-rbac', '--name', 'member-names-app'));
+    const spId = json<{ id: string }[]>(await kh(adminDir, 'ad', 'sp', 'list', '--display-name', 'member-names-app'))[0]!.id;
+    // A userPrincipalName (the error was about @odata.id before), a login name, a group's and a
+    // service principal's display name.
+    ok(await kh(adminDir, 'ad', 'group', 'member', 'add', '-g', 'member-names', '--member-id', ada.userPrincipalName));
+    ok(await kh(adminDir, 'ad', 'group', 'member', 'add', '-g', 'member-names', '--member-id', 'grace'));
+    ok(await kh(adminDir, 'ad', 'group', 'member', 'add', '-g', 'member-names', '--member-id', 'member-names-sub'));
+    ok(await kh(adminDir, 'ad', 'group', 'member', 'add', '-g', 'member-names', '--member-id', 'member-names-app'));
+    const members = json<{ id: string }[]>(await kh(adminDir, 'ad', 'group', 'member', 'list', '-g', team.id));
+    assert.deepEqual(members.map((m) => m.id).sort(), [ada.id, grace.id, sub.id, spId].sort());
+    assert.deepEqual(json(await kh(adminDir, 'ad', 'group', 'member', 'check', '-g', 'member-names', '--member-id', 'ADA@keyhaven.local')), { value: true });
+
+    // The table names each member's object id, which --member-id and the API take.
+    const table = ok(await kh(adminDir, 'ad', 'group', 'member', 'list', '-g', 'member-names', '-o', 'table')).stdout.split('\n');
+    assert.match(table[0]!, /^DisplayName +ObjectType +UserPrincipalName +ObjectId$/);
+    assert.match(table[1]!, /^-+( +-+)+$/);
+    const row = (id: string) => table.find((l) => l.endsWith(id));
+    assert.match(row(ada.id) ?? '', /^ada +user +ada@keyhaven\.local +[0-9a-f-]{36}$/);
+    assert.match(row(sub.id) ?? '', /^member-names-sub +group +[0-9a-f-]{36}$/);
+    assert.match(row(spId) ?? '', new RegExp(`^member-names-app +servicePrincipal +${sp.appId} +${spId}$`));
+    // Other tables keep the global rule: no id column.
+    const groups = ok(await kh(adminDir, 'ad', 'group', 'list', '--display-name', 'member-names', '-o', 'table')).stdout;
+    assert.ok(!groups.includes(team.id), groups);
+
+    ok(await kh(adminDir, 'ad', 'group', 'member', 'remove', '-g', 'member-names', '--member-id', 'grace@keyhaven.local'));
+    assert.deepEqual(json(await kh(adminDir, 'ad', 'group', 'member', 'check', '-g', 'member-names', '--member-id', grace.id)), { value: false });
+    // Nothing by that name: exit 3 with a message that names what was looked for; a name that
+    // fits a user and a group at once is refused rather than guessed.
+    assertOneLineError(await kh(adminDir, 'ad', 'group', 'member', 'add', '-g', 'member-names', '--member-id', 'nobody@keyhaven.local'), 3,
+      /Cannot find a user with the userPrincipalName 'nobody@keyhaven.local'/);
+    assertOneLineError(await kh(adminDir, 'ad', 'group', 'member', 'add', '-g', 'member-names', '--member-id', 'no-such-name'), 3,
+      /Cannot find a user, group or service principal named 'no-such-name'/);
+    json(await kh(adminDir, 'ad', 'group', 'create', '--display-name', 'grace', '--mail-nickname', 'grace-group'));
+    assertOneLineError(await kh(adminDir, 'ad', 'group', 'member', 'add', '-g', 'member-names', '--member-id', 'grace'), 1, /names more than one directory object/);
+    assert.deepEqual(json<{ id: string }[]>(await kh(adminDir, 'ad', 'group', 'member', 'list', '-g', team.id)).length, 3);
+  });
+
   it('ad sp create-for-rbac, then logout and login as the service principal; credential reset', async () => {
     const dir = newConfigDir();
     await loginUser(dir, 'admin', adminPassword);

@@ -2,8 +2,11 @@
 // python3-ldap3 under /usr/bin/python3 runs test/python/jupyterhub_ldap_flow.py, which follows
 // ldapauthenticator 2.x's authenticate() (valid_username_regex, blank-password guard, lookup_dn
 // with escape_filter_chars, bind_dn_template with escape_rdn, StartTLS before the bind,
-// allowed_groups' base-scope member/uniqueMember/memberUid search) and reports one JSON result
-// per attempt with every LDAP operation's outcome. TLS trusts the test CA only, verified.
+// allowed_groups' base-scope member/uniqueMember/memberUid search, auth_state_attributes) and
+// reports one JSON result per attempt with every LDAP operation's outcome. ldap3 runs at its
+// defaults, as the authenticator leaves it: get_info=SCHEMA and check_names=True, so every
+// requested attribute must be in the published subschema or ldap3 refuses it unsent; each
+// search must have been answered by the server. TLS trusts the test CA only, verified.
 //
 // Two layouts, each on its own server:
 //  a. Azure AD Domain Services, as the guides print it: base DC=mytestdomain,DC=onmicrosoft,DC=com,
@@ -37,6 +40,8 @@ interface Operation {
   entries?: number;
   error?: string;
   client_side?: boolean;
+  answered?: boolean;
+  attributes?: string[];
 }
 interface Attempt {
   label: string;
@@ -47,6 +52,7 @@ interface Attempt {
   userdn: string | null;
   whoami?: string;
   groups: string[];
+  auth_state?: Record<string, string[]>;
   operations: Operation[];
   exception?: string;
   message?: string;
@@ -85,10 +91,35 @@ const byLabel = (out: FlowOutput, label: string): Attempt => {
 };
 const show = (a: Attempt) => JSON.stringify(a, null, 1);
 
-/** Every search the flow made succeeded at the protocol level (result 0), whatever it found. */
+/**
+ * Every search the flow made reached the server (ldap3 did not refuse it client-side for an
+ * attribute missing from the subschema) and succeeded at the protocol level (result 0),
+ * whatever it found.
+ */
 function assertNoSearchError(a: Attempt): void {
-  for (const op of a.operations) if (op.op === 'search') assert.equal(op.result, 0, `search error for ${JSON.stringify(a.username)}: ${show(a)}`);
+  for (const op of a.operations) {
+    if (op.op !== 'search') continue;
+    assert.notEqual(op.client_side, true, `ldap3 refused ${JSON.stringify(op.attributes)} on the client side: ${show(a)}`);
+    assert.equal(op.answered, true, `not answered by the server: ${show(a)}`);
+    assert.equal(op.result, 0, `search error for ${JSON.stringify(a.username)}: ${show(a)}`);
+  }
   assert.equal(a.exception, undefined, show(a));
+}
+
+/** What JupyterHub admins put in auth_state_attributes (inetOrgPerson, openssh-lpk, AD). */
+const AUTH_STATE_ATTRIBUTES = ['employeeType', 'title', 'jpegPhoto', 'sshPublicKey', 'mail', 'displayName', 'memberOf', 'uidNumber'];
+const SSH_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl alice@laptop';
+const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0xff, 0xd9]);
+
+/** alice's auth state as the authenticator read it on her own connection. */
+function assertAuthState(a: Attempt): void {
+  const state = a.auth_state ?? {};
+  const get = (n: string) => Object.entries(state).find(([k]) => k.toLowerCase() === n.toLowerCase())?.[1];
+  assert.deepEqual(get('title'), ['Data Scientist'], show(a));
+  assert.deepEqual(get('employeeType'), ['Researcher'], show(a));
+  assert.deepEqual(get('jpegPhoto'), [`base64:${JPEG.toString('base64')}`], show(a));
+  assert.deepEqual(get('sshPublicKey'), [SSH_KEY], show(a));
+  assert.deepEqual(get('uidNumber'), [get('uidNumber')![0]!], 'single-valued');
 }
 
 const HOSTILE = ['*', 'ali*', 'alice)(uid=*', '*)(|(objectClass=*', 'alice\\', 'al\\2a', 'alice\u0000', '(alice)', 'bob)(|(member=*))'];
@@ -126,6 +157,11 @@ async function makeUser(s: Server, name: string, password: string): Promise<stri
     mailNickname: name,
     userPrincipalName: `${name}@example.org`,
     passwordProfile: { password, forceChangePasswordNextSignIn: false },
+    // alice carries what an OpenLDAP import would bring: inetOrgPerson attributes and an SSH key.
+    ...(name === 'alice' ? {
+      keyhavenPosix: { sshPublicKeys: [SSH_KEY] },
+      keyhavenExtraAttributes: { employeeType: ['Researcher'], title: ['Data Scientist'], jpegPhoto: [{ base64: JPEG.toString('base64') }] },
+    } : {}),
   });
   assert.equal(res.status, 201, JSON.stringify(res.body));
   return res.body.id;
@@ -170,6 +206,7 @@ describe('JupyterHub LDAPAuthenticator (python3-ldap3)', { skip: HAVE_LDAP3 ? fa
       user_attribute: 'sAMAccountName',
       lookup_dn_user_dn_attribute: 'sAMAccountName',
       tls_strategy: 'before_bind', // use_ssl = False
+      auth_state_attributes: AUTH_STATE_ATTRIBUTES,
       ...(search === 'service' ? { lookup_dn_search_user: serviceDn, lookup_dn_search_password: serviceSecret } : {}),
       ...extra,
     });
@@ -189,6 +226,7 @@ describe('JupyterHub LDAPAuthenticator (python3-ldap3)', { skip: HAVE_LDAP3 ? fa
         assert.equal(right.name, 'alice');
         assert.equal(right.userdn, `CN=alice,${USERS}`);
         assert.equal(right.whoami?.toLowerCase(), `dn:cn=alice,${USERS}`.toLowerCase(), show(right));
+        assertAuthState(right);
         const lookup = right.operations.find((o) => o.op === 'search');
         assert.equal(lookup?.filter, '(sAMAccountName=alice)');
         assert.equal(lookup?.entries, 1);
@@ -269,6 +307,7 @@ describe('JupyterHub LDAPAuthenticator (python3-ldap3)', { skip: HAVE_LDAP3 ? fa
       bind_dn_template: `uid={username},ou=people,${BASE}`,
       allowed_groups: [GROUP],
       tls_strategy: 'before_bind',
+      auth_state_attributes: AUTH_STATE_ATTRIBUTES,
       ...extra,
     });
 
@@ -284,8 +323,10 @@ describe('JupyterHub LDAPAuthenticator (python3-ldap3)', { skip: HAVE_LDAP3 ? fa
       const right = byLabel(out, 'right');
       assert.equal(right.allowed, true, show(right));
       assert.deepEqual(right.groups, [GROUP]);
+      assertAuthState(right);
       assert.equal(right.whoami?.toLowerCase(), `dn:uid=alice,ou=people,${BASE}`, show(right));
       const groupSearch = right.operations.find((o) => o.op === 'search');
+      assert.deepEqual(groupSearch?.attributes, ['member', 'uniqueMember', 'memberUid']);
       assert.equal(groupSearch?.filter, `(|(member=uid=alice,ou=people,${BASE})(uniqueMember=uid=alice,ou=people,${BASE})(memberUid=alice))`);
       assert.equal(byLabel(out, 'carol').allowed, true, show(byLabel(out, 'carol')));
       for (const a of out.attempts) assertNoSearchError(a);

@@ -105,6 +105,13 @@ describe('POSIX identities through the CLI, as SSSD sees them', () => {
     const admin = json<{ userPrincipalName: string; keyhavenPosix: Posix }>(await lab.kh('ad', 'user', 'show', '--id', 'admin'));
     assert.equal(admin.userPrincipalName, `admin@${DOMAIN}`);
     assert.deepEqual(admin.keyhavenPosix, { uidNumber: null, gidNumber: null, homeDirectory: null, loginShell: null, sshPublicKeys: [] });
+    // Nor does export-ldif write it as one (posixAccount without uidNumber would break slapadd).
+    const out = join(home, 'export.ldif');
+    ok(await runCli(['directory', 'export-ldif', '--home', home, '--storage', storage.url, '--directory-domain', DOMAIN, '--output-file', out]));
+    const exported = parseEntries(readFileSync(out, 'utf8')).get(`uid=admin,ou=people,${BASE}`);
+    assert.ok(exported, 'admin is exported');
+    assert.ok(!exported.get('objectclass')!.includes('posixAccount'), exported.get('objectclass')!.join());
+    assert.equal(exported.get('uidnumber'), undefined);
   });
 
   it('the LDIF import refuses a reserved group name (nothing imported), naming the setting; staff imports', async () => {
@@ -129,6 +136,31 @@ describe('POSIX identities through the CLI, as SSSD sees them', () => {
     // Out of the way of the CLI's own staff below.
     ok(await lab.kh('ad', 'group', 'delete', '--group', 'staff'));
     ok(await lab.kh('ad', 'user', 'delete', '--id', 'erin'));
+  });
+
+  it('the Graph API refuses reserved names in its own error format, naming the setting, and accepts staff', async () => {
+    const token = json<{ accessToken: string }>(await lab.kh('account', 'get-access-token', '--resource', `${lab.server.url}/graph/`)).accessToken;
+    const post = async (path: string, body: unknown) => {
+      const res = await fetch(`${lab.server.url}/graph/v1.0${path}`, {
+        method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as { id?: string; error?: { code: string; message: string } } };
+    };
+    const group = (name: string) => post('/groups', { displayName: name, mailNickname: name, mailEnabled: false, securityEnabled: true });
+    for (const name of ['root', 'ADM', 'kvm', 'systemd-resolve']) {
+      const r = await group(name);
+      assert.equal(r.status, 400, JSON.stringify(r.body));
+      assert.equal(r.body.error?.code, 'Request_BadRequest');
+      assert.match(r.body.error!.message, /reserved group name.*reservedGroupNames \(KEYHAVEN_RESERVED_GROUP_NAMES\)/);
+    }
+    const user = await post('/users', {
+      accountEnabled: true, displayName: 'lxd', userPrincipalName: `lxd@${DOMAIN}`, passwordProfile: { password: PASSWORD },
+    });
+    assert.equal(user.status, 400, JSON.stringify(user.body));
+    assert.match(user.body.error!.message, /private group/);
+    const staff = await group('staff');
+    assert.equal(staff.status, 201, JSON.stringify(staff.body));
+    ok(await lab.kh('ad', 'group', 'delete', '--group', staff.body.id!));
   });
 
   it('creates users and groups with the POSIX flags; refuses reserved names naming the setting; staff is accepted', async () => {
@@ -266,5 +298,16 @@ describe('POSIX identities with other settings', () => {
     assert.equal((await lab.search(`(&(objectClass=posixAccount)(uid=ada))`)).size, 1);
     assert.equal((await lab.search(`(&(objectClass=posixGroup)(gidNumber=${ada.keyhavenPosix.gidNumber}))`)).size, 0);
     assert.equal((await lab.search('(&(objectClass=posixGroup)(memberUid=ada))')).size, 0);
+  });
+
+  it('the import takes the setting too: a name the default refuses imports when the list admits it', async () => {
+    const file = join(home, 'docker.ldif');
+    writeFileSync(file, [`dn: cn=docker,ou=Group,${BASE}`, 'objectClass: posixGroup', 'cn: docker', 'gidNumber: 7100', ''].join('\n'));
+    const store = ['directory', 'import-ldif', file, '--home', home, '--storage', storage.url];
+    const byDefault = await runCli(store);
+    assert.equal(byDefault.code, 1, byDefault.stderr);
+    assert.match(byDefault.stderr, /'docker' is a reserved group name.*reservedGroupNames/);
+    ok(await runCli(store, { env: { KEYHAVEN_RESERVED_GROUP_NAMES: 'root,wheel' } }));
+    assert.equal((await lab.search('(&(objectClass=posixGroup)(cn=docker))')).size, 1);
   });
 });

@@ -22,13 +22,22 @@ behaviour, not copied):
   4. bind as each bind_dn_template formatted with escape_rdn(username) (or the looked-up DN
      when there is no template) until one binds;
   5. allowed_groups: a base-scope search of each group DN for
-     (|(member={userdn})(uniqueMember={userdn})(memberUid={uid})), both escaped;
-     refuse unless one group answers with an entry.
+     (|(member={userdn})(uniqueMember={userdn})(memberUid={uid})), both escaped, asking for
+     member, uniqueMember and memberUid; refuse unless one group answers with an entry;
+  6. auth_state_attributes (when set): a search of the user's DN for (objectClass=*) asking
+     for them, on the user's own connection; the values become the auth state.
 TLS trusts only the given CA and requires a valid certificate; verification is never off.
+
+Connections are made as the authenticator makes them: ldap3.Server and ldap3.Connection with
+ldap3's defaults for get_info (SCHEMA: the subschema is read after each bind) and check_names
+(True: ldap3 refuses on the client side, before sending anything, a requested or filtered
+attribute the subschema does not list). Such a refusal is recorded with "client_side": true
+and raised, as it would be inside the authenticator.
 
 Every LDAP operation's result is recorded, so the test can assert that no search failed
 (a hostile name must give "no entry", never a filter or protocol error).
 """
+import base64
 import json
 import re
 import ssl
@@ -37,7 +46,7 @@ import traceback
 
 import ldap3
 from ldap3 import Server, Connection, Tls, SUBTREE, BASE, AUTO_BIND_TLS_BEFORE_BIND, AUTO_BIND_NO_TLS
-from ldap3.core.exceptions import LDAPException
+from ldap3.core.exceptions import LDAPException, LDAPAttributeError, LDAPObjectClassError
 from ldap3.operation.bind import bind_operation
 from ldap3.protocol.rfc4511 import AuthenticationChoice, Simple
 from ldap3.utils.conv import escape_filter_chars
@@ -58,6 +67,7 @@ DEFAULTS = {
     "group_attributes": ["member", "uniqueMember", "memberUid"],
     "valid_username_regex": r"^[a-z][.a-z0-9_-]*$",
     "use_lookup_dn_username": False,
+    "auth_state_attributes": [],
 }
 
 
@@ -85,8 +95,8 @@ class Flow:
     # -- connections -------------------------------------------------------------------
     def server(self):
         on_connect = self.cfg["tls_strategy"] == "on_connect"
-        return Server(self.host, port=self.port, use_ssl=on_connect, tls=self.tls, get_info=ldap3.NONE,
-                      connect_timeout=10)
+        # get_info left at ldap3's default (SCHEMA), as ldapauthenticator leaves it.
+        return Server(self.host, port=self.port, use_ssl=on_connect, tls=self.tls, connect_timeout=10)
 
     def auto_bind(self):
         return AUTO_BIND_TLS_BEFORE_BIND if self.cfg["tls_strategy"] == "before_bind" else AUTO_BIND_NO_TLS
@@ -107,13 +117,30 @@ class Flow:
         self.operations.append({"op": "bind", "dn": userdn, "ok": True, "tls": conn.tls_started or self.cfg["tls_strategy"] == "on_connect"})
         return conn
 
+    @staticmethod
+    def text(value):
+        """A value as the test can compare it: bytes (Octet String, JPEG syntaxes) as UTF-8 text or base64."""
+        if isinstance(value, bytes):
+            try:
+                return value.decode("utf-8")
+            except UnicodeDecodeError:
+                return "base64:" + base64.b64encode(value).decode()
+        return str(value)
+
     def search(self, conn, base, scope, flt, attributes):
-        conn.search(search_base=base, search_scope=scope, search_filter=flt, attributes=attributes)
+        try:
+            conn.search(search_base=base, search_scope=scope, search_filter=flt, attributes=attributes)
+        except (LDAPAttributeError, LDAPObjectClassError) as e:
+            self.operations.append({"op": "search", "base": base, "filter": flt, "attributes": attributes,
+                                    "client_side": True, "error": type(e).__name__, "message": str(e)})
+            raise
         result = conn.result or {}
-        entries = [{"dn": e.entry_dn, "attributes": {k: [str(v) for v in vals] for k, vals in e.entry_attributes_as_dict.items()}}
+        entries = [{"dn": e.entry_dn, "attributes": {k: [self.text(v) for v in vals] for k, vals in e.entry_attributes_as_dict.items()}}
                    for e in conn.entries]
         self.operations.append({
-            "op": "search", "base": base, "filter": flt,
+            "op": "search", "base": base, "filter": flt, "attributes": attributes,
+            # The server's SearchResultDone (a client-side refusal leaves none).
+            "answered": result.get("type") == "searchResDone",
             "result": result.get("result"), "description": result.get("description"), "message": result.get("message"),
             "entries": len(entries),
         })
@@ -178,6 +205,9 @@ class Flow:
                 if not out["groups"]:
                     out["refused_at"] = "allowed_groups"
                     return out
+            if self.cfg["auth_state_attributes"]:
+                found = self.search(conn, userdn, SUBTREE, "(objectClass=*)", self.cfg["auth_state_attributes"])
+                out["auth_state"] = found[0]["attributes"] if found else {}
         finally:
             conn.unbind()
         out["allowed"] = True

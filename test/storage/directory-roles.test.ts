@@ -1,6 +1,7 @@
 // Directory roles on both engines: the bootstrap admin holds Global Administrator; capabilities
 // are handed out only to role holders; privileged users and applications are fenced; the
 // directory's current state (not a token) decides, so removal takes effect at once.
+import { SecretValue } from '../../src/crypto/secret-value.js';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -100,7 +101,7 @@ for (const engine of engines) {
       await rejectsWith(ua.update(adminId, { accountEnabled: false }), 'KH_FORBIDDEN_PRIVILEGED');
       await rejectsWith(ua.delete(adminId), 'KH_FORBIDDEN_PRIVILEGED');
       await ua.resetPassword('other', 'violet tangerine 9 rocket');
-      await d.directory.authenticateUser('other', 'violet tangerine 9 rocket', '192.0.2.1');
+      await d.directory.authenticateUser('other', new SecretValue('violet tangerine 9 rocket'), '192.0.2.1');
     });
 
     it('never removes, disables or deletes the last Global Administrator', async () => {

@@ -1,7 +1,7 @@
 // LDIF-imported objects in the directory core and the LDAP view, on both engines: the core
-// exposes keyhavenLdap {sourceDn, objectClasses} (never a hash) and finds an object by its
-// original DN ignoring case, spacing and escaping; the view serves it under that DN when it
-// lies under the base DN and under the template otherwise.
+// exposes keyhavenLdap {sourceDn, objectClasses, attributes} (never a hash) and finds an object
+// by its original DN ignoring case, spacing and escaping; the view serves it under that DN,
+// also outside the base DN (its tree is a naming context of its own, issue 8 item 4).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { importLdif } from '../../src/directory/ldif/ldif-import.js';
@@ -23,7 +23,7 @@ const LDIF = [
   'dn: cn=Smith\\, Ann,ou=people,dc=corp,dc=example',
   'objectClass: inetOrgPerson', 'uid: asmith', 'cn: Smith, Ann', 'sn: Smith',
   '',
-  // Outside the naming context: served under the template instead.
+  // Outside ldapBaseDn: served under its own DN, in the naming context dc=elsewhere,dc=org.
   'dn: uid=outsider,ou=people,dc=elsewhere,dc=org',
   'objectClass: inetOrgPerson', 'uid: outsider', 'cn: Outsider', 'sn: Outsider',
   '',
@@ -56,7 +56,10 @@ for (const engine of engines) {
     it('the core exposes keyhavenLdap and finds objects by original DN ignoring case, spacing and escaping', async () => {
       const reader = d.directory.system().reader();
       const jane = await reader.getUser('jdoe');
-      assert.deepEqual(jane.keyhavenLdap, { sourceDn: 'CN=Jane Doe, OU=Staff, DC=corp, DC=example', objectClasses: ['top', 'person', 'organizationalPerson', 'user'] });
+      assert.deepEqual(jane.keyhavenLdap, {
+        sourceDn: 'CN=Jane Doe, OU=Staff, DC=corp, DC=example', objectClasses: ['top', 'person', 'organizationalPerson', 'user'],
+        attributes: { cn: ['Jane Doe'], sn: ['Doe'], sAMAccountName: ['jdoe'] },
+      });
       assert.ok(!JSON.stringify(jane).includes(GOOD_PASSWORD) && !/scrypt|password_hash/i.test(JSON.stringify(jane)));
       for (const dn of ['CN=Jane Doe, OU=Staff, DC=corp, DC=example', 'cn=jane doe,ou=staff,dc=corp,dc=example', ' CN = Jane Doe ,OU=Staff,  DC=corp,DC=example ']) {
         const found = await reader.findBySourceDn(dn);
@@ -74,7 +77,7 @@ for (const engine of engines) {
       assert.equal('keyhavenLdap' in admin, false);
     });
 
-    it('the view serves imported DNs under the base, the template otherwise, and original classes', async () => {
+    it('the view serves imported DNs under the base and outside it (a naming context of their own), and original classes', async () => {
       assert.equal(service.kind === 'user' && service.dn, 'CN=Jane Doe,OU=Staff,DC=corp,DC=example');
       const search = async (filter: string, baseDn = 'dc=corp,dc=example') => {
         const out: LdapEntry[] = [];
@@ -83,10 +86,21 @@ for (const engine of engines) {
       };
       const [crew] = await search('(cn=Crew)');
       assert.equal(crew?.dn, 'cn=Crew,ou=groups,dc=corp,dc=example');
-      assert.deepEqual(crew?.attributes.get('member')?.values.map(String).sort(), ['CN=Jane Doe,OU=Staff,DC=corp,DC=example', 'uid=outsider,ou=people,dc=corp,dc=example']);
+      assert.deepEqual(crew?.attributes.get('member')?.values.map(String).sort(), ['CN=Jane Doe,OU=Staff,DC=corp,DC=example', 'uid=outsider,ou=people,dc=elsewhere,dc=org']);
+      // A groupOfUniqueNames lists them as uniqueMember too, as it was imported.
+      assert.deepEqual(crew?.attributes.get('uniquemember')?.values.map(String).sort(), ['CN=Jane Doe,OU=Staff,DC=corp,DC=example', 'uid=outsider,ou=people,dc=elsewhere,dc=org']);
       assert.ok(crew?.attributes.get('objectclass')?.values.includes('groupOfUniqueNames'));
-      const [outsider] = await search('(uid=outsider)');
-      assert.equal(outsider?.dn, 'uid=outsider,ou=people,dc=corp,dc=example');
+      assert.deepEqual(await search('(uid=outsider)'), []);
+      const [outsider] = await search('(uid=outsider)', 'dc=elsewhere,dc=org');
+      assert.equal(outsider?.dn, 'uid=outsider,ou=people,dc=elsewhere,dc=org');
+      // Both trees are naming contexts in the Root DSE; the base of the second answers as an entry above the imported ones.
+      assert.deepEqual((await view.rootDse()).attributes.get('namingcontexts')?.values, ['dc=corp,dc=example', 'dc=elsewhere,dc=org']);
+      const [context] = await (async () => {
+        const out: LdapEntry[] = [];
+        for await (const e of view.search({ baseDn: 'dc=elsewhere,dc=org', scope: 'base', filter: parseFilterText('(objectClass=*)'), attributes: [], typesOnly: false }, service)) out.push(e);
+        return out;
+      })();
+      assert.equal(context?.dn, 'dc=elsewhere,dc=org');
       const [ann] = await search('(uid=asmith)', 'cn=smith\\2c ann,ou=people,dc=corp,dc=example');
       assert.equal(ann?.dn, 'cn=Smith\\, Ann,ou=people,dc=corp,dc=example');
       // The original DN outside the base still binds.

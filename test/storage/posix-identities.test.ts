@@ -99,6 +99,14 @@ for (const engine of engines) {
       const carol = await newUser('carol');
       const updated = await admin.users().update(carol.id, { keyhavenPosix: { primaryGroup: team.id } });
       assert.equal(updated.keyhavenPosix.gidNumber, team.keyhavenPosix.gidNumber);
+      // A gid no group has would be nameless on every client: refused while private groups are on.
+      const nameless = await rejectsWith(newUser('gus', { gidNumber: 4343 }), 'KH_PRIMARY_GROUP_INVALID');
+      assert.match(nameless.message, /no group's/);
+      await rejectsWith(admin.users().update(carol.id, { keyhavenPosix: { gidNumber: 4343 } }), 'KH_PRIMARY_GROUP_INVALID');
+      const byGid = await admin.users().update(carol.id, { keyhavenPosix: { gidNumber: carol.keyhavenPosix.uidNumber! } });
+      assert.equal(byGid.keyhavenPosix.gidNumber, carol.keyhavenPosix.uidNumber, 'back to her private group');
+      const off = service({ userPrivateGroups: false }).system();
+      assert.equal((await newUser('gus', { gidNumber: 4343 }, off)).keyhavenPosix.gidNumber, 4343);
       // An explicit uid that a group holds as its gid would make that group primary unasked.
       await rejectsWith(newUser('dave', { uidNumber: team.keyhavenPosix.gidNumber! }), 'KH_POSIX_ID_TAKEN');
     });

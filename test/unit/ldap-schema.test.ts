@@ -11,6 +11,7 @@ import { PUBLISHED_ATTRIBUTE_TYPES, PUBLISHED_OBJECT_CLASSES, publishedAttribute
 import { subschemaValues } from '../../src/ldap/schema/subschema-entry.js';
 import { LDAP_SYNTAXES, MATCHING_RULES } from '../../src/ldap/schema/syntaxes.js';
 import { attributeType, importedType, isOperational } from '../../src/ldap/view/schema.js';
+import { gecosOf } from '../../src/ldap/view/user-entry.js';
 
 const at = (name: string) => describeAttributeType(publishedAttributeType(name)!);
 const oc = (name: string) => describeObjectClass(publishedObjectClass(name)!);
@@ -110,5 +111,15 @@ describe('LDAP subschema: names of imported entries', () => {
     assert.ok(values.objectClasses.some((v) => v.includes("NAME 'acmeBadgeHolder'") && v.includes('SUP top AUXILIARY')));
     assert.equal(values.attributeTypes.length, PUBLISHED_ATTRIBUTE_TYPES.length + 2);
     assert.equal(importedType('employeeBadge', false).oid, oid, 'filters and the subschema agree on the OID');
+  });
+});
+
+describe('LDAP subschema: served values follow the declared syntax', () => {
+  it('serves gecos (IA5 String) in ASCII: transliterated, or not at all', () => {
+    assert.equal(gecosOf('Zoë Ångström'), 'Zoe Angstrom');
+    assert.equal(gecosOf('Jürgen Straße'), 'Jurgen Strasse');
+    assert.equal(gecosOf('Ada Lovelace'), 'Ada Lovelace');
+    assert.equal(gecosOf('李小龍'), undefined);
+    assert.equal(gecosOf(''), undefined);
   });
 });

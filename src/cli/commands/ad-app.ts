@@ -1,5 +1,6 @@
 // `keyhaven ad app create|list|show|delete` and `ad app credential reset`, as az's
 // create_application, list_applications and reset_application_credential do them.
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parsePositiveInt } from '../args.js';
 import type { CliContext } from '../context.js';
@@ -14,11 +15,13 @@ interface AppOptions {
   id?: string;
   append?: boolean;
   years?: number;
+  cert?: string;
 }
 
 export interface Application extends DirectoryObject {
   appId: string;
   passwordCredentials?: { keyId: string }[];
+  keyCredentials?: { keyId: string }[];
 }
 
 /** az lists at most this many applications unless --all or a filter is given. */
@@ -116,18 +119,33 @@ export function register(program: Command, ctx: CliContext): void {
       await client.graph('DELETE', `/applications/${seg(id)}`);
     });
 
-  const credential = app.command('credential').description("Manage an application's password credentials.");
+  const credential = app.command('credential').description("Manage an application's password and certificate credentials.");
   credential
     .command('reset')
-    .description("Replace an application's passwords with a new one (or add one with --append); prints it once.")
+    .description("Replace an application's passwords with a new one (or add one with --append); prints it once. With --cert, its certificates instead.")
     .requiredOption('--id <id>', 'appId, object id, api://{appId} or display name.')
     .option('--append', 'Keep the existing passwords.')
     .option('--display-name <name>', 'A name for the new password.')
     .option('--years <n>', 'Years the password is valid.', parsePositiveInt, 1)
+    .option('--cert <cert>', "A public certificate (PEM or base64 DER), or @FILE to read it from a file, as az's --cert: registered as a keyCredential for client assertions.")
     .action(async (opts: AppOptions) => {
       const client = await ApiClient.open(ctx);
       const id = await resolveApplication(client, opts.id!);
       const application = (await client.graph<Application>('GET', `/applications/${seg(id)}`))!;
+      if (opts.cert !== undefined) {
+        const key = opts.cert.startsWith('@') ? readFileSync(opts.cert.slice(1), 'utf8') : opts.cert;
+        // Graph's addKey; as with passwords, the new one is added before the old ones go.
+        const added = await client.graph<{ keyId: string }>('POST', `/applications/${seg(application.id)}/addKey`, {
+          keyCredential: { type: 'AsymmetricX509Cert', usage: 'Verify', key: key.includes('-----BEGIN') ? key : key.replace(/\s+/g, ''), displayName: opts.displayName ?? null },
+          passwordCredential: null,
+          proof: '',
+        });
+        if (!opts.append) {
+          for (const cred of application.keyCredentials ?? []) await client.graph('POST', `/applications/${seg(application.id)}/removeKey`, { keyId: cred.keyId, proof: '' });
+        }
+        ctx.print({ appId: application.appId, keyId: added?.keyId, tenant: client.tenantId });
+        return;
+      }
       // az removes the old passwords first; adding first leaves no moment without a credential
       // (and a failed add changes nothing). `application` lists only the old ones.
       const password = await addPassword(client, application, opts.displayName, opts.years!);

@@ -2,7 +2,7 @@
 // az's create_group, list_groups, add_group_member, check_group_membership, … do them.
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
-import { adCommand, filterQuery, odataString, resolveGroup, seg, type DirectoryObject } from '../graph.js';
+import { adCommand, filterQuery, memberTable, odataString, resolveGroup, resolveMember, seg, type DirectoryObject } from '../graph.js';
 import { ApiClient } from '../http-client.js';
 import { addGroupPosixOptions } from '../posix-options.js';
 import { UsageError } from '../usage-error.js';
@@ -27,7 +27,7 @@ export function register(program: Command, ctx: CliContext): void {
     .requiredOption('--display-name <name>', 'The display name.')
     .requiredOption('--mail-nickname <nickname>', 'Mail alias.')
     .option('--description <text>', 'A description.')
-    .option('--force', 'Create even if a group with the same display name and mail nickname exists.'))
+    .option('--force', 'Create even if a group with the same display name and mail nickname exists.'), 'create')
     .action(async (opts: GroupOptions) => {
       const client = await ApiClient.open(ctx);
       if (!opts.force) {
@@ -61,7 +61,7 @@ export function register(program: Command, ctx: CliContext): void {
     .requiredOption('-g, --group <group>', "The group's object id or display name.")
     .option('--display-name <name>', 'The display name.')
     .option('--mail-nickname <nickname>', 'Mail alias (served as the cn over LDAP).')
-    .option('--description <text>', "A description ('' clears it)."))
+    .option('--description <text>', "A description ('' clears it)."), 'update')
     .action(async (opts: GroupOptions) => {
       const body: Record<string, unknown> = {};
       if (opts.displayName !== undefined) body.displayName = opts.displayName;
@@ -118,28 +118,33 @@ export function register(program: Command, ctx: CliContext): void {
       .command(name)
       .description(description)
       .requiredOption('-g, --group <group>', "The group's object id or display name.");
-    return withMember ? cmd.requiredOption('--member-id <id>', 'The object id of the member (user, group or service principal).') : cmd;
+    return withMember ? cmd.requiredOption(
+      '--member-id <member>',
+      'The member: an object id (user, group or service principal), a userPrincipalName, a login name, or an exact group or service principal display name.',
+    ) : cmd;
   };
 
   memberCommand('add', 'Add a member to a group.').action(async (opts: GroupOptions) => {
     const client = await ApiClient.open(ctx);
     const id = await resolveGroup(client, opts.group!);
     // Graph's reference body: the member as a directoryObjects URL (az's _build_directory_object_json).
+    const memberId = await resolveMember(client, opts.memberId!);
     await client.graph('POST', `/groups/${seg(id)}/members/$ref`, {
-      '@odata.id': `${client.graphBase}/directoryObjects/${seg(opts.memberId!)}`,
+      '@odata.id': `${client.graphBase}/directoryObjects/${seg(memberId)}`,
     });
   });
 
   memberCommand('remove', 'Remove a member from a group.').action(async (opts: GroupOptions) => {
     const client = await ApiClient.open(ctx);
     const id = await resolveGroup(client, opts.group!);
-    await client.graph('DELETE', `/groups/${seg(id)}/members/${seg(opts.memberId!)}/$ref`);
+    const memberId = await resolveMember(client, opts.memberId!);
+    await client.graph('DELETE', `/groups/${seg(id)}/members/${seg(memberId)}/$ref`);
   });
 
   memberCommand('list', "List a group's direct members.", false).action(async (opts: GroupOptions) => {
     const client = await ApiClient.open(ctx);
     const id = await resolveGroup(client, opts.group!);
-    ctx.print((await client.graphList(`/groups/${seg(id)}/members`)).items);
+    ctx.print((await client.graphList(`/groups/${seg(id)}/members`)).items, { table: memberTable });
   });
 
   memberCommand('check', 'Check whether an object is a member of a group, directly or through nested groups.').action(
@@ -147,7 +152,8 @@ export function register(program: Command, ctx: CliContext): void {
       const client = await ApiClient.open(ctx);
       const id = await resolveGroup(client, opts.group!);
       // az: POST /directoryObjects/{member}/checkMemberGroups {groupIds:[group]} → {"value": bool}.
-      const answer = await client.graph<{ value?: string[] }>('POST', `/directoryObjects/${seg(opts.memberId!)}/checkMemberGroups`, {
+      const memberId = await resolveMember(client, opts.memberId!);
+      const answer = await client.graph<{ value?: string[] }>('POST', `/directoryObjects/${seg(memberId)}/checkMemberGroups`, {
         groupIds: [id],
       });
       const groups = (answer?.value ?? []).map((g) => g.toLowerCase());

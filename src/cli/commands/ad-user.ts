@@ -42,7 +42,7 @@ export function register(program: Command, ctx: CliContext): void {
     .addOption(passwordOption().makeOptionMandatory())
     .addOption(forceChangeOption())
     .option('--mail-nickname <nickname>', 'Mail alias (default: the UPN before @).');
-  addUserPosixOptions(create).action(async (opts: UserOptions) => {
+  addUserPosixOptions(create, 'create').action(async (opts: UserOptions) => {
     const client = await ApiClient.open(ctx);
     const upn = opts.userPrincipalName!;
     const posix = posixBody(opts);
@@ -91,7 +91,7 @@ export function register(program: Command, ctx: CliContext): void {
     .addOption(passwordOption())
     .addOption(forceChangeOption())
     .option('--mail-nickname <nickname>', 'Mail alias.');
-  addUserPosixOptions(update)
+  addUserPosixOptions(update, 'update')
     .action(async (opts: UserOptions) => {
       const body: Record<string, unknown> = {};
       const posix = posixBody(opts);

@@ -1,7 +1,8 @@
 // `keyhaven audit list|verify`. The audit key is sealed under the master key, so these read
 // the store directly with the server's configuration, like `keyhaven admin …`.
 import type { Command } from 'commander';
-import { InvalidInputError } from '../../errors.js';
+import { InvalidInputError, NotFoundError } from '../../errors.js';
+import type { CoreServices } from '../../server/core.js';
 import type { CliContext } from '../context.js';
 import { addServerConfigOptions, loadServerConfig } from '../server-config.js';
 
@@ -21,7 +22,7 @@ export function register(program: Command, ctx: CliContext): void {
     audit
       .command('list')
       .description('List audit records, oldest first.')
-      .option('--actor <id>', 'Only records of this actor.')
+      .option('--actor <actor>', 'Only records of this actor: a userPrincipalName, a login name, a service principal\'s appId, an object id, or system.')
       .option('--action <action>', 'Only this action; a trailing * matches a prefix (user.*).')
       .option('--since <time>', 'Only records at or after this time.')
       .option('--until <time>', 'Only records before this time.')
@@ -37,8 +38,9 @@ export function register(program: Command, ctx: CliContext): void {
     const { openCore } = await import('../../server/core.js');
     const core = await openCore(config, { createMasterKey: false });
     try {
+      const actor = opts.actor === undefined ? undefined : await actorId(core, opts.actor);
       const records = await core.audit.list({
-        actor: opts.actor,
+        actor,
         action: opts.action,
         since: isoTime(opts.since, '--since'),
         until: isoTime(opts.until, '--until'),
@@ -67,6 +69,40 @@ export function register(program: Command, ctx: CliContext): void {
       await core.close();
     }
   });
+}
+
+/** Actors that are no directory object (the server itself, unauthenticated callers). */
+const PSEUDO_ACTORS = new Set(['system', 'anonymous', 'unknown']);
+
+/**
+ * Records name their actor by object id (names change, ids do not), but a person asks for
+ * `--actor admin` or `--actor ada@…`: a name is looked up in the directory, as the API would
+ * (userPrincipalName, or login name), and a GUID that is a service principal's appId stands for
+ * that service principal. An object id is taken as it is, so records of deleted objects stay
+ * reachable; a name that is no one is an error, not an empty list.
+ */
+async function actorId(core: CoreServices, given: string): Promise<string> {
+  const value = given.trim();
+  if (PSEUDO_ACTORS.has(value)) return value;
+  const { DirectoryService } = await import('../../directory/directory-service.js');
+  const { LoginThrottle, MemoryThrottleStore } = await import('../../directory/login-throttle.js');
+  const { PasswordPolicy } = await import('../../directory/password-policy.js');
+  const { isObjectId } = await import('../../directory/odata-query.js');
+  // Read only: no password is checked or set here, so the policy needs no common-password list.
+  const directory = new DirectoryService(core, new PasswordPolicy({ commonPasswords: new Set() }), new LoginThrottle(new MemoryThrottleStore()));
+  const reader = directory.system().reader();
+  const missing = (err: unknown) => {
+    if (err instanceof NotFoundError) return undefined;
+    throw err;
+  };
+  const id = value.toLowerCase();
+  if (isObjectId(id)) {
+    if (await reader.getUser(id).catch(missing)) return id;
+    return (await reader.getServicePrincipal(id).catch(missing))?.id ?? id;
+  }
+  const user = await reader.getUser(value).catch(missing);
+  if (user) return user.id;
+  throw new NotFoundError('KH_ACTOR_NOT_FOUND', `no user named '${value}' in the directory; give a userPrincipalName, a login name, an object id or system`);
 }
 
 class AuditChainBroken extends InvalidInputError {

@@ -10,7 +10,7 @@ import { InvalidInputError } from '../../errors.js';
 import type { CliContext } from '../context.js';
 import { addServerConfigOptions, loadServerConfig } from '../server-config.js';
 
-const STORE_KEYS = ['home', 'storage', 'masterKeyFile', 'passwordScryptLogN', 'passwordScryptR', 'passwordScryptP', 'directoryDomain', 'reservedGroupNames'];
+const STORE_KEYS = ['home', 'storage', 'masterKeyFile', 'passwordHashAlgorithm', 'passwordArgon2MemoryKib', 'passwordArgon2TimeCost', 'passwordArgon2Parallelism', 'passwordScryptLogN', 'passwordScryptR', 'passwordScryptP', 'directoryDomain', 'reservedGroupNames'];
 const EXPORT_KEYS = [
   'home', 'storage', 'masterKeyFile', 'directoryDomain', 'ldapBaseDn', 'ldapUsersContainer', 'ldapGroupsContainer',
   'ldapUserDnTemplate', 'ldapGroupDnTemplate',
@@ -52,7 +52,8 @@ export function register(program: Command, ctx: CliContext): void {
       .command('export-ldif')
       .description('Write every user and group as LDIF (imported ones under their original DNs), without password hashes unless asked.')
       .option('--include-password-hashes', 'Also write userPassword (imported hashes as they are, Keyhaven\'s as {SCRYPT}).')
-      .option('--output-file <file>', 'Write to this file (mode 0600) instead of standard output.'),
+      .option('--output-file <file>', 'Write to this file (mode 0600) instead of standard output.')
+      .option('--subtree <dn>', 'Only the entries at or under this DN (e.g. one imported tree: dc=example,dc=org).'),
     EXPORT_KEYS,
   ).action(async (opts: Record<string, unknown>) => {
     const config = loadServerConfig(opts, ctx, EXPORT_KEYS);
@@ -68,6 +69,7 @@ export function register(program: Command, ctx: CliContext): void {
         groupsContainer: config.ldapGroupsContainer,
         userDnTemplate: config.ldapUserDnTemplate,
         groupDnTemplate: config.ldapGroupDnTemplate,
+        subtree: typeof opts.subtree === 'string' ? opts.subtree : undefined,
       });
       await core.audit.record({
         actor: 'system', action: 'directory.export', target: '',

@@ -88,3 +88,31 @@ function parseDn(dn: string): Rdn[] | undefined {
 function escapeValue(value: string): string {
   return value.replace(/[\\,+"<>;=#]/g, (c) => `\\${c}`).replace(/^ | $/g, '\\ ');
 }
+
+/** The RDNs of a DN as written (split at unescaped commas, outer spaces dropped), leaf first. */
+export function splitDn(dn: string): string[] | undefined {
+  if (parseDn(dn) === undefined) return undefined;
+  const parts: string[] = [];
+  let current = '';
+  for (let i = 0; i < dn.length; i++) {
+    const c = dn[i]!;
+    if (c === '\\' && i + 1 < dn.length) {
+      current += c + dn[i + 1]!;
+      i++;
+      continue;
+    }
+    if (c === ',' || c === ';') {
+      parts.push(current.trim());
+      current = '';
+      continue;
+    }
+    current += c;
+  }
+  if (current.trim() !== '') parts.push(current.trim());
+  return parts;
+}
+
+/** The lower-cased attribute type of an RDN as written (`dc` of `DC=corp`). */
+export function rdnType(rdn: string): string {
+  return (/^\s*([^=]+)=/.exec(rdn)?.[1] ?? '').trim().toLowerCase();
+}

@@ -20,7 +20,19 @@
 //  - The DN as written goes to users.source_dn / groups.source_dn and the objectClass values
 //    to source_object_classes (migration-0003-ldif-source.ts): the LDAP view serves those
 //    DNs, and export-ldif writes them back.
-//  - Entries of other classes (organizationalUnit, domain, …) are skipped and counted.
+//  - The imported values of the attributes mapped to Keyhaven's own properties (cn,
+//    displayName, mail, description, …) are kept as written in source_attributes (migration
+//    0005), so the view serves several cn values, or a displayName unlike cn, as they were.
+//  - Entries of other classes — the base (`dc=…` / `o=…`), containers (organizationalUnit), any
+//    other — are kept whole (ldap_entries: DN, object classes, attributes) and served as
+//    imported. One of them with a userPassword (OpenLDAP's `cn=reader` search accounts:
+//    person / simpleSecurityObject / organizationalRole) becomes a bind-only LDAP service
+//    account: an application and service principal with no role (an admin grants Directory
+//    Readers), binding with the original DN and password (ldap-entries.ts).
+//  - Skipped, each listed by DN with the reason: AD computer accounts, the Root DSE, the
+//    subschema entry and cn=config (the server's own).
+//  - The suffix of each imported tree becomes a naming context the LDAP view serves
+//    (settings `ldap.importedNamingContexts`, merged with earlier imports).
 //
 // The whole import is one transaction with one audit record (directory.import, with counts):
 // any malformed entry, unknown member, or name, DN or id already taken aborts it with the
@@ -40,7 +52,8 @@ import {
 import {
   checkDisplayName, checkGroupNickname, checkMail, checkOptionalText, checkShortName, checkUserPrincipalName, ReservedGroupNames,
 } from '../principal-names.js';
-import { normalizeDn } from './ldif-dn.js';
+import { findEntryByDn, importedNamingContexts, NAMING_CONTEXTS_SETTING } from '../ldap-entries.js';
+import { normalizeDn, rdnType, splitDn } from './ldif-dn.js';
 import { groupAttributes, LdifError, parseLdif, type LdifEntry, type LdifValue } from './ldif-parser.js';
 
 export interface LdifImportOptions {
@@ -64,10 +77,24 @@ export interface LdifImportResult {
   members: number;
   nestedGroups: number;
   skipped: number;
+  /** Every entry not imported, by DN, with the reason. */
+  skippedEntries: SkippedEntry[];
+  /** Entries kept as they are (bases, containers, …), bind-only accounts among them. */
+  entriesKept: number;
+  /** Bind-only accounts (`cn=reader`) imported as LDAP service accounts. */
+  serviceAccounts: { dn: string; servicePrincipalId: string; appId: string }[];
+  /** The naming contexts (suffixes) of the imported trees. */
+  namingContexts: string[];
   /** Users by password kind: clear (hashed now), SSHA, CRYPT-SHA512, …, none. */
   passwords: Record<string, number>;
   /** Attribute names dropped (operational, computed or password attributes). */
   droppedAttributes: string[];
+}
+
+export interface SkippedEntry {
+  dn: string;
+  line: number;
+  reason: string;
 }
 
 const USER_CLASSES = new Set(['inetorgperson', 'posixaccount', 'user']);
@@ -100,6 +127,10 @@ const BINARY = new Set([
   'audio', 'objectguid', 'mssfu30objectguid', 'msexchmailboxguid', 'msds-consistencyguid', 'x500uniqueidentifier',
 ]);
 
+/** Mapped attributes whose imported values are kept as written (source_attributes). */
+const USER_SOURCE_KEPT = new Set([...USER_MAPPED].filter((a) => !['objectclass', 'userpassword', 'objectguid', 'entryuuid'].includes(a)));
+const GROUP_SOURCE_KEPT = new Set([...GROUP_MAPPED].filter((a) => !['objectclass', 'member', 'uniquemember', 'memberuid', 'objectguid', 'entryuuid'].includes(a)));
+
 const SCRYPT_PHC = /^\$scrypt\$ln=\d{1,2},r=\d{1,2},p=\d{1,2}\$[A-Za-z0-9+/]{11,86}\$[A-Za-z0-9+/]{22,86}$/;
 
 interface UserPlan {
@@ -124,6 +155,7 @@ interface UserPlan {
   passwordHash: string | null;
   passwordKind: string;
   extra: string;
+  sourceAttributes: string;
   objectClasses: string[];
 }
 
@@ -138,12 +170,31 @@ interface GroupPlan {
   gidNumber: number | undefined;
   securityEnabled: boolean;
   extra: string;
+  sourceAttributes: string;
   objectClasses: string[];
   memberDns: LdifValue[];
   memberUids: LdifValue[];
 }
 
-type Plan = UserPlan | GroupPlan;
+/** An entry kept as it is; with `account`, a bind-only account. */
+interface EntryPlan {
+  kind: 'entry';
+  entry: LdifEntry;
+  key: string;
+  id: string;
+  objectClasses: string[];
+  attributes: string;
+  account?: { applicationId: string; appId: string; displayName: string } & PasswordPlan;
+}
+
+interface PasswordPlan {
+  /** A clear password still to hash, or a stored hash kept as is. */
+  clearPassword: string | undefined;
+  passwordHash: string | null;
+  passwordKind: string;
+}
+
+type Plan = UserPlan | GroupPlan | EntryPlan;
 
 /** Runs `fn`; an InvalidInputError it throws becomes an LdifError on `line`. */
 function at<T>(line: number, fn: () => T): T {
@@ -240,6 +291,37 @@ function planUser(entry: LdifEntry, attrs: Map<string, LdifValue[]>, classes: st
   const keys = attrs.get('sshpublickey') ?? [];
   const uac = single(attrs, 'useraccountcontrol');
   const enabled = uac ? (integer(uac) & 2) === 0 : true;
+  const { clearPassword, passwordHash, passwordKind } = passwordOf(attrs);
+  const description = attrs.get('description');
+  const keep: ExtraAttributes = description ? { description: description.map((v) => text(v)) } : {};
+  return {
+    kind: 'user',
+    entry,
+    key: normalizeDnAt(entry),
+    id: objectIdOf(attrs) ?? randomUUID(),
+    username,
+    upn,
+    displayName,
+    givenName: opt('givenname', 64),
+    surname: opt('sn', 64),
+    mail,
+    uidNumber: uidNumberValue ? at(uidNumberValue.line, () => checkPosixId(integer(uidNumberValue), 'uidNumber')) : undefined,
+    gidNumber: gidNumberValue ? at(gidNumberValue.line, () => checkPosixId(integer(gidNumberValue), 'gidNumber')) : undefined,
+    homeDirectory: home ? at(home.line, () => checkHomeDirectory(text(home))) : `${options.homeDirectoryBase}/${username}`,
+    loginShell: shell ? at(shell.line, () => checkLoginShell(text(shell))) : options.defaultLoginShell,
+    sshKeys: keys.length === 0 ? [] : at(keys[0]!.line, () => checkSshPublicKeys(keys.map(text))),
+    enabled,
+    clearPassword,
+    passwordHash,
+    passwordKind,
+    extra: extraOf(entry, attrs, new Set([...USER_MAPPED, 'description']), dropped, keep),
+    sourceAttributes: JSON.stringify(valuesOf(attrs, (a) => USER_SOURCE_KEPT.has(a))),
+    objectClasses: classes,
+  };
+}
+
+/** userPassword: clear text (hashed later), Keyhaven's {SCRYPT}, or a legacy hash kept as is. */
+function passwordOf(attrs: Map<string, LdifValue[]>): PasswordPlan {
   const passwordValues = attrs.get('userpassword') ?? [];
   let clearPassword: string | undefined;
   let passwordHash: string | null = null;
@@ -267,31 +349,58 @@ function planUser(entry: LdifEntry, attrs: Map<string, LdifValue[]>, classes: st
       passwordKind = 'clear';
     }
   }
-  const description = attrs.get('description');
-  const keep: ExtraAttributes = description ? { description: description.map((v) => text(v)) } : {};
-  return {
-    kind: 'user',
-    entry,
-    key: normalizeDnAt(entry),
-    id: objectIdOf(attrs) ?? randomUUID(),
-    username,
-    upn,
-    displayName,
-    givenName: opt('givenname', 64),
-    surname: opt('sn', 64),
-    mail,
-    uidNumber: uidNumberValue ? at(uidNumberValue.line, () => checkPosixId(integer(uidNumberValue), 'uidNumber')) : undefined,
-    gidNumber: gidNumberValue ? at(gidNumberValue.line, () => checkPosixId(integer(gidNumberValue), 'gidNumber')) : undefined,
-    homeDirectory: home ? at(home.line, () => checkHomeDirectory(text(home))) : `${options.homeDirectoryBase}/${username}`,
-    loginShell: shell ? at(shell.line, () => checkLoginShell(text(shell))) : options.defaultLoginShell,
-    sshKeys: keys.length === 0 ? [] : at(keys[0]!.line, () => checkSshPublicKeys(keys.map(text))),
-    enabled,
-    clearPassword,
-    passwordHash,
-    passwordKind,
-    extra: extraOf(entry, attrs, new Set([...USER_MAPPED, 'description']), dropped, keep),
-    objectClasses: classes,
-  };
+  return { clearPassword, passwordHash, passwordKind };
+}
+
+/** The values of the named attributes as written (text, or { base64 } for binary), under the file's spelling. */
+function valuesOf(attrs: Map<string, LdifValue[]>, include: (lower: string) => boolean): ExtraAttributes {
+  const out: ExtraAttributes = {};
+  for (const values of attrs.values()) {
+    const first = values[0]!;
+    const lower = first.name.toLowerCase();
+    const base = lower.split(';')[0]!;
+    if (!include(base)) continue;
+    // An attribute with options (`description;lang-de`) keeps them in its name.
+    const list = (out[first.name.split(';').filter((o) => o.toLowerCase() !== 'binary').join(';')] ??= []);
+    for (const v of values) list.push(isText(base, v) ? v.value.toString('utf8') : { base64: v.value.toString('base64') });
+  }
+  return out;
+}
+
+function isPasswordAttribute(lower: string): boolean {
+  return lower.startsWith('pwd') || lower.includes('password');
+}
+
+/** Why an entry that is neither a user nor a group is not imported; undefined when it is kept. */
+function skipReason(key: string | undefined, classes: Set<string>): string | undefined {
+  if (key === '') return "the Root DSE is the server's own";
+  if (key === 'cn=subschema') return "the subschema entry is the server's own (cn=Subschema)";
+  if (key !== undefined && (key === 'cn=config' || key.endsWith(',cn=config'))) return 'server configuration (cn=config) is not directory data';
+  if (classes.has('computer')) return 'a computer account: machines get a managed identity in Keyhaven, not an LDIF entry';
+  return undefined;
+}
+
+function planEntry(entry: LdifEntry, attrs: Map<string, LdifValue[]>, classes: string[], dropped: Set<string>): EntryPlan {
+  const key = normalizeDnAt(entry);
+  const attributes = valuesOf(attrs, (a) => {
+    // The object id (entryUUID / objectGUID) is the entry's id, served as entryUUID.
+    if (a === 'objectclass' || a === 'entryuuid' || a === 'objectguid') return false;
+    if (DROPPED.has(a) || isPasswordAttribute(a)) {
+      if (a !== 'userpassword') dropped.add(a);
+      return false;
+    }
+    return true;
+  });
+  const plan: EntryPlan = { kind: 'entry', entry, key, id: objectIdOf(attrs) ?? randomUUID(), objectClasses: classes, attributes: JSON.stringify(attributes) };
+  if ((attrs.get('userpassword') ?? []).length > 0) {
+    const password = passwordOf(attrs);
+    const cn = single(attrs, 'cn');
+    const leaf = splitDn(entry.dn)?.[0] ?? entry.dn;
+    const name = cn ? text(cn) : leaf.slice(leaf.indexOf('=') + 1);
+    const displayName = at(cn?.line ?? entry.line, () => checkDisplayName(name.trim() || key));
+    plan.account = { applicationId: randomUUID(), appId: randomUUID(), displayName, ...password };
+  }
+  return plan;
 }
 
 function planGroup(entry: LdifEntry, attrs: Map<string, LdifValue[]>, classes: string[], dropped: Set<string>, reserved: ReservedGroupNames): GroupPlan {
@@ -314,6 +423,7 @@ function planGroup(entry: LdifEntry, attrs: Map<string, LdifValue[]>, classes: s
     // AD: groupType bit 0x80000000 marks a security group; a distribution group is not one.
     securityEnabled: groupType ? (integer(groupType) & 0x80000000) !== 0 : true,
     extra: extraOf(entry, attrs, GROUP_MAPPED, dropped),
+    sourceAttributes: JSON.stringify(valuesOf(attrs, (a) => GROUP_SOURCE_KEPT.has(a))),
     objectClasses: classes,
     memberDns: [...(attrs.get('member') ?? []), ...(attrs.get('uniquemember') ?? [])],
     memberUids: attrs.get('memberuid') ?? [],
@@ -333,7 +443,7 @@ interface Edge {
 }
 
 /** Parses, maps and checks everything that does not need the store; throws LdifError. */
-export function planLdifImport(input: string | Buffer, options: LdifImportOptions): { plans: Plan[]; skipped: number; dropped: Set<string>; entries: number } {
+export function planLdifImport(input: string | Buffer, options: LdifImportOptions): { plans: Plan[]; skipped: SkippedEntry[]; dropped: Set<string>; entries: number; namingContexts: string[] } {
   const resolved = {
     directoryDomain: options.directoryDomain,
     posixIdStart: options.posixIdStart ?? DEFAULT_POSIX_ID_START,
@@ -344,7 +454,7 @@ export function planLdifImport(input: string | Buffer, options: LdifImportOption
   const entries = parseLdif(input);
   const plans: Plan[] = [];
   const dropped = new Set<string>();
-  let skipped = 0;
+  const skipped: SkippedEntry[] = [];
   for (const entry of entries) {
     const attrs = groupAttributes(entry);
     const classes = (attrs.get('objectclass') ?? []).map((v) => text(v).trim());
@@ -355,8 +465,9 @@ export function planLdifImport(input: string | Buffer, options: LdifImportOption
     if (isUser) plans.push(planUser(entry, attrs, classes, resolved, dropped));
     else if (isGroup) plans.push(planGroup(entry, attrs, classes, dropped, reserved));
     else {
-      normalizeDnAt(entry);
-      skipped++;
+      const reason = skipReason(normalizeDn(entry.dn), lower);
+      if (reason !== undefined) skipped.push({ dn: entry.dn, line: entry.line, reason });
+      else plans.push(planEntry(entry, attrs, classes, dropped));
     }
   }
   // Uniqueness inside the file.
@@ -375,12 +486,51 @@ export function planLdifImport(input: string | Buffer, options: LdifImportOption
       unique('user name', p.username, p.entry.line);
       unique('userPrincipalName', p.upn, p.entry.line);
       unique('uidNumber', p.uidNumber, p.entry.line);
-    } else {
+    } else if (p.kind === 'group') {
       unique('group name', p.nickname, p.entry.line);
       unique('group gidNumber', p.gidNumber, p.entry.line);
     }
   }
-  return { plans, skipped, dropped, entries: entries.length };
+  return { plans, skipped, dropped, entries: entries.length, namingContexts: namingContextsOf(plans) };
+}
+
+/**
+ * The suffix of each tree in the file: an entry's top-most ancestor (or itself) that the file
+ * holds; for a user or group with none, its parent; below a run of `dc=` RDNs (RFC 2247), that
+ * run (an AD export of OUs without the domain head names DC=corp,DC=example). Suffixes under
+ * another are dropped.
+ */
+function namingContextsOf(plans: Plan[]): string[] {
+  const keys = new Set(plans.map((p) => p.key));
+  const found = new Map<string, string>();
+  for (const p of plans) {
+    const rdns = splitDn(p.entry.dn);
+    if (!rdns || rdns.length === 0) continue;
+    let top = -1;
+    for (let i = 0; i < rdns.length; i++) if (keys.has(normalizeDn(rdns.slice(i).join(',')) ?? '')) top = i;
+    let suffix = top <= 0 && p.kind !== 'entry' ? rdns.slice(1) : rdns.slice(Math.max(top, 0));
+    let dcRun = suffix.length;
+    while (dcRun > 0 && rdnType(suffix[dcRun - 1]!) === 'dc') dcRun--;
+    if (dcRun > 0 && dcRun < suffix.length) suffix = suffix.slice(dcRun);
+    if (suffix.length === 0) continue;
+    const text = suffix.join(',');
+    found.set(normalizeDn(text)!, text);
+  }
+  return mergeNamingContexts([], [...found.values()]);
+}
+
+/** The union of two lists of suffixes, without duplicates or suffixes under another (kept in first-seen order). */
+export function mergeNamingContexts(existing: readonly string[], added: readonly string[]): string[] {
+  const all = [...existing, ...added].map((dn) => ({ dn, key: normalizeDn(dn) ?? '' })).filter((c) => c.key !== '');
+  const out: string[] = [];
+  const seen = new Set<string>();
+  for (const c of all) {
+    if (seen.has(c.key)) continue;
+    if (all.some((o) => o.key !== c.key && c.key.endsWith(`,${o.key}`))) continue;
+    seen.add(c.key);
+    out.push(c.dn);
+  }
+  return out;
 }
 
 /** Member references: DNs of imported entries or of earlier-imported objects, user names. */
@@ -402,9 +552,10 @@ async function resolveMembers(repos: Repos, plans: Plan[]): Promise<Edge[]> {
       const key = normalizeDn(dn);
       if (key === undefined || key === '') throw new LdifError(v.line, `${v.name}: '${dn.slice(0, 120)}' is not a valid DN`);
       const plan = byKey.get(key);
+      if (plan?.kind === 'entry') throw new LdifError(v.line, `${v.name}: '${dn.slice(0, 120)}' is neither a user nor a group: a group's members are users and groups`);
       if (plan) {
         if (plan === group) throw new LdifError(v.line, 'a group cannot be a member of itself');
-        add({ id: plan.id, type: plan.kind }, v.line);
+        add({ id: plan.id, type: plan.kind as 'user' | 'group' }, v.line);
         continue;
       }
       const user = await repos.users.bySourceDn(dn);
@@ -450,24 +601,29 @@ async function assertFree(repos: Repos, plans: Plan[]): Promise<void> {
   const taken = (p: Plan, what: string) => new LdifError(p.entry.line, `${what} is already taken in the directory`);
   for (const p of plans) {
     if ((await repos.users.byId(p.id)) || (await repos.groups.byId(p.id))) throw taken(p, `the object id ${p.id}`);
-    if ((await repos.users.bySourceDn(p.entry.dn)) || (await repos.groups.bySourceDn(p.entry.dn))) throw taken(p, 'the DN');
+    if ((await repos.ldapEntries.byId(p.id)) || (await repos.servicePrincipals.byId(p.id))) throw taken(p, `the object id ${p.id}`);
+    if ((await repos.users.bySourceDn(p.entry.dn)) || (await repos.groups.bySourceDn(p.entry.dn)) || (await findEntryByDn(repos, p.entry.dn))) {
+      throw taken(p, 'the DN');
+    }
     if (p.kind === 'user') {
       if (await repos.users.byUsername(p.username)) throw taken(p, `the user name '${p.username}'`);
       if (await repos.users.byUpn(p.upn)) throw taken(p, `the userPrincipalName '${p.upn}'`);
       if (p.uidNumber !== undefined && (await repos.users.byUidNumber(p.uidNumber))) throw taken(p, `uidNumber ${p.uidNumber}`);
-    } else {
+    } else if (p.kind === 'group') {
       if (await repos.groups.byMailNickname(p.nickname)) throw taken(p, `the group name '${p.nickname}'`);
       if (p.gidNumber !== undefined && (await repos.groups.byGidNumber(p.gidNumber))) throw taken(p, `gidNumber ${p.gidNumber}`);
     }
   }
 }
 
-/** Imports an LDIF file's users and groups in one audited transaction (or only checks, with dryRun). */
+/** Imports an LDIF file's entries in one audited transaction (or only checks, with dryRun). */
 export async function importLdif(deps: DirectoryDeps, input: string | Buffer, options: LdifImportOptions): Promise<LdifImportResult> {
-  const { plans, skipped, dropped, entries } = planLdifImport(input, options);
+  const { plans, skipped, dropped, entries, namingContexts } = planLdifImport(input, options);
   const posixIdStart = options.posixIdStart ?? DEFAULT_POSIX_ID_START;
   const users = plans.filter((p): p is UserPlan => p.kind === 'user');
   const groups = plans.filter((p): p is GroupPlan => p.kind === 'group');
+  const kept = plans.filter((p): p is EntryPlan => p.kind === 'entry');
+  const accounts = kept.filter((p) => p.account !== undefined);
   const passwords: Record<string, number> = {};
   for (const u of users) passwords[u.passwordKind] = (passwords[u.passwordKind] ?? 0) + 1;
   const edgesPreview = await resolveMembers(deps.storage.read, plans);
@@ -479,18 +635,23 @@ export async function importLdif(deps: DirectoryDeps, input: string | Buffer, op
     groups: groups.length,
     members: edgesPreview.length,
     nestedGroups: edgesPreview.filter((e) => e.member.type === 'group').length,
-    skipped,
+    skipped: skipped.length,
+    skippedEntries: skipped,
+    entriesKept: kept.length,
+    serviceAccounts: accounts.map((a) => ({ dn: a.entry.dn, servicePrincipalId: a.id, appId: a.account!.appId })),
+    namingContexts,
     passwords,
     droppedAttributes: [...dropped].sort(),
   };
   if (options.dryRun) return result;
   // The slow part (hashing clear-text passwords) before the transaction.
-  for (const u of users) {
+  for (const u of [...users, ...accounts.map((a) => a.account!)]) {
     if (u.clearPassword === undefined) continue;
     try {
       u.passwordHash = await deps.passwords.hash(u.clearPassword);
     } catch (err) {
-      const line = u.entry.values.find((v) => v.name.toLowerCase() === 'userpassword')!.line;
+      const owner = users.find((p) => p === u)?.entry ?? accounts.find((a) => a.account === u)!.entry;
+      const line = owner.values.find((v) => v.name.toLowerCase() === 'userpassword')!.line;
       throw err instanceof KeyhavenError ? new LdifError(line, `userPassword: ${err.message}`) : err;
     }
     u.clearPassword = undefined;
@@ -498,15 +659,16 @@ export async function importLdif(deps: DirectoryDeps, input: string | Buffer, op
   const actor = options.actor ?? SYSTEM_ACTOR;
   const details = {
     users: result.users, groups: result.groups, members: result.members, nestedGroups: result.nestedGroups, skipped: result.skipped,
+    entriesKept: result.entriesKept, serviceAccounts: accounts.length,
   };
   await deps.audit.write(auditEvent(actor, 'directory.import', '', details), async (tx) => {
     // Checked again inside the transaction: another writer may have taken a name meanwhile.
     await assertFree(tx, plans);
     const edges = await resolveMembers(tx, plans);
     const now = nowIso();
+    const missingId = (p: Plan) => (p.kind === 'user' ? p.uidNumber === undefined : p.kind === 'group' ? p.gidNumber === undefined : false);
     // Explicit POSIX ids first, so allocation for the others starts above them.
-    const ordered = [...plans].sort((a, b) => Number(a.kind === 'user' ? a.uidNumber === undefined : a.gidNumber === undefined)
-      - Number(b.kind === 'user' ? b.uidNumber === undefined : b.gidNumber === undefined));
+    const ordered = [...plans].sort((a, b) => Number(missingId(a)) - Number(missingId(b)));
     for (const p of ordered) {
       if (p.kind === 'user') {
         const uid = p.uidNumber ?? (await allocatePosixId(tx, posixIdStart));
@@ -516,17 +678,34 @@ export async function importLdif(deps: DirectoryDeps, input: string | Buffer, op
           mail: p.mail, uid_number: uid, gid_number: p.gidNumber ?? uid, home_directory: p.homeDirectory, login_shell: p.loginShell,
           ssh_public_keys: JSON.stringify(p.sshKeys), extra: p.extra, created_at: now, updated_at: now,
           password_changed_at: p.passwordHash === null ? null : now,
-          source_dn: p.entry.dn, source_object_classes: JSON.stringify(p.objectClasses),
+          source_dn: p.entry.dn, source_object_classes: JSON.stringify(p.objectClasses), source_attributes: p.sourceAttributes,
         });
-      } else {
+      } else if (p.kind === 'group') {
         await tx.groups.insert({
           id: p.id, display_name: p.displayName, mail_nickname: p.nickname, description: p.description,
           gid_number: p.gidNumber ?? (await allocatePosixId(tx, posixIdStart)), security_enabled: p.securityEnabled ? 1 : 0,
           extra: p.extra, created_at: now, updated_at: now, source_dn: p.entry.dn, source_object_classes: JSON.stringify(p.objectClasses),
+          source_attributes: p.sourceAttributes,
+        });
+      } else {
+        if (p.account) {
+          // A bind-only account: an application and its service principal, with no role.
+          await tx.applications.insert({ id: p.account.applicationId, app_id: p.account.appId, display_name: p.account.displayName, created_at: now, updated_at: now });
+          await tx.servicePrincipals.insert({
+            id: p.id, app_id: p.account.appId, display_name: p.account.displayName, account_enabled: 1,
+            service_principal_type: 'Application', created_at: now, updated_at: now,
+          });
+        }
+        await tx.ldapEntries.insert({
+          id: p.id, dn: p.entry.dn, object_classes: JSON.stringify(p.objectClasses), attributes: p.attributes,
+          service_principal_id: p.account ? p.id : null, password_hash: p.account?.passwordHash ?? null, created_at: now,
         });
       }
     }
     for (const e of edges) await tx.groupMembers.add(e.group.id, e.member);
+    if (namingContexts.length > 0) {
+      await tx.settings.set(NAMING_CONTEXTS_SETTING, JSON.stringify(mergeNamingContexts(await importedNamingContexts(tx), namingContexts)));
+    }
   });
   return result;
 }

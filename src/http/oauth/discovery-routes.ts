@@ -10,9 +10,11 @@ export interface DiscoveryRoutesOptions {
   publicUrl: string;
   tenantId: string;
   keys: SigningKeys;
+  /** The token service's registered grants (grant-registry.ts): `grant_types_supported`. */
+  grantTypes: readonly string[];
 }
 
-export const discoveryRoutes: FastifyPluginAsync<DiscoveryRoutesOptions> = async (app, { publicUrl, tenantId, keys }) => {
+export const discoveryRoutes: FastifyPluginAsync<DiscoveryRoutesOptions> = async (app, { publicUrl, tenantId, keys, grantTypes }) => {
   app.setErrorHandler(oauthErrorHandler);
   const base = `${publicUrl}/${tenantId}`;
 
@@ -24,8 +26,9 @@ export const discoveryRoutes: FastifyPluginAsync<DiscoveryRoutesOptions> = async
     end_session_endpoint: `${base}/oauth2/v2.0/logout`,
     jwks_uri: `${base}/discovery/v2.0/keys`,
     userinfo_endpoint: `${publicUrl}/graph/oidc/userinfo`,
-    token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic'],
-    grant_types_supported: ['client_credentials', 'password'],
+    token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic', 'private_key_jwt'],
+    token_endpoint_auth_signing_alg_values_supported: ['RS256', 'PS256', 'ES256'],
+    grant_types_supported: [...grantTypes],
     response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
     response_modes_supported: ['query', 'fragment', 'form_post'],
     scopes_supported: ['openid', 'profile', 'email', 'offline_access'],

@@ -1,61 +1,103 @@
 // OAuth 2.0 errors as Microsoft Entra ID renders them (RFC 6749 §5.2 plus Entra's fields):
 //   { error, error_description: "AADSTS…: text Trace ID: … Correlation ID: … Timestamp: …",
 //     error_codes: [n], timestamp, trace_id, correlation_id }
-// MSAL and the Azure SDKs read `error`, `error_codes` and `error_description`. The mapping from
-// Keyhaven's error codes to Entra's is a table keyed by code, never by message text.
+// MSAL and the Azure SDKs read `error`, `error_codes` and `error_description`.
+//
+// One class per wire `error` value, with its HTTP status (node-oidc-provider's lib/helpers/
+// errors.js is the model): InvalidRequest, InvalidClient, InvalidGrant, … The core throws
+// KeyhavenErrors with stable codes; CODE_TABLE turns a code into its wire class, AADSTS number
+// and (for a few) Entra's fixed text — by code, never by message text. oauthErrorHandler is the
+// one place they are rendered. docs/errors.md lists the table (test/unit/oauth-errors.test.ts
+// checks both agree).
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { KeyhavenError, type ErrorKind } from '../../errors.js';
+import type { ErrorKind, KeyhavenError } from '../../errors.js';
 import { logIfServerError, toKeyhavenError } from '../error-handler.js';
 
-interface EntraError {
-  error: string;
-  aadsts: number;
-  status: number;
-  /** Fixed text; when absent the (exposable) Keyhaven message is used. */
-  text?: string;
+/** An OAuth error on the wire: its `error` value, status, Entra's AADSTS number and text. */
+export abstract class OAuthError {
+  abstract readonly error: string;
+  abstract readonly status: number;
+  constructor(
+    readonly aadsts: number,
+    /** Fixed text; when absent the (exposable) Keyhaven message is used. */
+    readonly text?: string,
+  ) {}
 }
 
-const BY_CODE: Record<string, EntraError> = {
-  KH_OAUTH_MISSING_GRANT_TYPE: { error: 'invalid_request', aadsts: 900144, status: 400 },
-  KH_OAUTH_MISSING_PARAMETER: { error: 'invalid_request', aadsts: 900144, status: 400 },
-  KH_OAUTH_MISSING_RESOURCE: { error: 'invalid_request', aadsts: 900144, status: 400 },
-  KH_OAUTH_MISSING_SCOPE: { error: 'invalid_request', aadsts: 900144, status: 400 },
-  KH_OAUTH_DUPLICATE_PARAMETER: { error: 'invalid_request', aadsts: 9000411, status: 400 },
-  KH_OAUTH_BAD_CONTENT_TYPE: { error: 'invalid_request', aadsts: 900144, status: 400 },
-  KH_OAUTH_BAD_REQUEST: { error: 'invalid_request', aadsts: 900144, status: 400 },
-  KH_OAUTH_UNSUPPORTED_GRANT: { error: 'unsupported_grant_type', aadsts: 70003, status: 400 },
-  KH_OAUTH_TENANT_NOT_FOUND: { error: 'invalid_request', aadsts: 90002, status: 400 },
-  KH_OAUTH_CLIENT_AUTH_CONFLICT: { error: 'invalid_request', aadsts: 9002313, status: 400 },
-  KH_UNKNOWN_RESOURCE: { error: 'invalid_resource', aadsts: 500011, status: 400 },
-  KH_UNKNOWN_SCOPE: { error: 'invalid_scope', aadsts: 500011, status: 400 },
-  KH_INVALID_SCOPE: { error: 'invalid_scope', aadsts: 70011, status: 400 },
-  KH_CLIENT_SECRET_REQUIRED: { error: 'invalid_client', aadsts: 7000218, status: 401, text: "The request body must contain the following parameter: 'client_assertion' or 'client_secret'." },
-  KH_CLIENT_NOT_FOUND: { error: 'unauthorized_client', aadsts: 700016, status: 400 },
-  KH_CLIENT_DISABLED: { error: 'unauthorized_client', aadsts: 7000112, status: 400, text: 'Application is disabled.' },
-  KH_INVALID_CLIENT_SECRET: { error: 'invalid_client', aadsts: 7000215, status: 401, text: 'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.' },
-  KH_CLIENT_SECRET_EXPIRED: { error: 'invalid_client', aadsts: 7000222, status: 401, text: 'The provided client secret keys are expired.' },
-  KH_INVALID_CREDENTIALS: { error: 'invalid_grant', aadsts: 50126, status: 400, text: 'Error validating credentials due to invalid username or password.' },
-  KH_ACCOUNT_DISABLED: { error: 'invalid_grant', aadsts: 50057, status: 400, text: 'The user account is disabled.' },
-  KH_ACCOUNT_LOCKED: { error: 'invalid_grant', aadsts: 50053, status: 400, text: 'The account is locked because of too many sign-in attempts with a wrong password. Try again later.' },
-  KH_SOURCE_THROTTLED: { error: 'invalid_grant', aadsts: 50053, status: 400, text: 'Sign-in was blocked because it came from an address with too many failed sign-ins. Try again later.' },
-  KH_OAUTH_PASSWORD_GRANT_DISABLED: { error: 'unsupported_grant_type', aadsts: 70003, status: 400, text: 'The password grant is turned off on this server.' },
+/** RFC 6749 §5.2 */
+export class InvalidRequest extends OAuthError { readonly error = 'invalid_request'; readonly status = 400; }
+/** RFC 6749 §5.2: 401 with WWW-Authenticate when the client authenticated (or should have). */
+export class InvalidClient extends OAuthError { readonly error = 'invalid_client'; readonly status = 401; }
+export class InvalidGrant extends OAuthError { readonly error = 'invalid_grant'; readonly status = 400; }
+export class UnauthorizedClient extends OAuthError { readonly error = 'unauthorized_client'; readonly status = 400; }
+export class UnsupportedGrantType extends OAuthError { readonly error = 'unsupported_grant_type'; readonly status = 400; }
+export class InvalidScope extends OAuthError { readonly error = 'invalid_scope'; readonly status = 400; }
+/** Entra's v1 endpoint: an unknown `resource=` (RFC 8707 calls it invalid_target). */
+export class InvalidResource extends OAuthError { readonly error = 'invalid_resource'; readonly status = 400; }
+/** RFC 6749 §4.1.2.1; Entra answers throttled requests with 429. */
+export class TemporarilyUnavailable extends OAuthError {
+  readonly error = 'temporarily_unavailable';
+  constructor(aadsts: number, text?: string, readonly status = 503) {
+    super(aadsts, text);
+  }
+}
+export class ServerError extends OAuthError { readonly error = 'server_error'; readonly status = 500; }
+
+/** Keyhaven error code → wire error. Grants add their codes here (grant-registry.ts). */
+export const CODE_TABLE: Readonly<Record<string, OAuthError>> = {
+  KH_OAUTH_MISSING_GRANT_TYPE: new InvalidRequest(900144),
+  KH_OAUTH_MISSING_PARAMETER: new InvalidRequest(900144),
+  KH_OAUTH_MISSING_RESOURCE: new InvalidRequest(900144),
+  KH_OAUTH_MISSING_SCOPE: new InvalidRequest(900144),
+  KH_OAUTH_DUPLICATE_PARAMETER: new InvalidRequest(9000411),
+  KH_OAUTH_BAD_CONTENT_TYPE: new InvalidRequest(900144),
+  KH_OAUTH_BAD_REQUEST: new InvalidRequest(900144),
+  KH_OAUTH_UNSUPPORTED_GRANT: new UnsupportedGrantType(70003),
+  KH_OAUTH_TENANT_NOT_FOUND: new InvalidRequest(90002),
+  KH_OAUTH_CLIENT_AUTH_CONFLICT: new InvalidRequest(9002313),
+  KH_OAUTH_PASSWORD_GRANT_DISABLED: new UnsupportedGrantType(70003, 'The password grant is turned off on this server.'),
+  KH_UNKNOWN_RESOURCE: new InvalidResource(500011),
+  KH_UNKNOWN_SCOPE: new InvalidScope(500011),
+  KH_INVALID_SCOPE: new InvalidScope(70011),
+  KH_CLIENT_SECRET_REQUIRED: new InvalidClient(7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'."),
+  KH_CLIENT_NOT_FOUND: new UnauthorizedClient(700016),
+  KH_CLIENT_DISABLED: new UnauthorizedClient(7000112, 'Application is disabled.'),
+  KH_INVALID_CLIENT_SECRET: new InvalidClient(7000215, 'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.'),
+  KH_CLIENT_SECRET_EXPIRED: new InvalidClient(7000222, 'The provided client secret keys are expired.'),
+  KH_CLIENT_ASSERTION_TYPE_INVALID: new InvalidRequest(700023, 'client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer.'),
+  KH_CLIENT_ASSERTION_INVALID: new InvalidClient(50013),
+  KH_CLIENT_ASSERTION_ALGORITHM: new InvalidClient(700027),
+  KH_CLIENT_ASSERTION_SIGNATURE: new InvalidClient(700027),
+  KH_CLIENT_ASSERTION_UNKNOWN_KEY: new InvalidClient(700027),
+  KH_CLIENT_CERTIFICATE_EXPIRED: new InvalidClient(700027),
+  KH_CLIENT_ASSERTION_EXPIRED: new InvalidClient(700024),
+  KH_CLIENT_ASSERTION_NOT_YET_VALID: new InvalidClient(700024),
+  KH_CLIENT_ASSERTION_LIFETIME: new InvalidClient(700024),
+  KH_CLIENT_ASSERTION_AUDIENCE: new InvalidClient(50013),
+  KH_CLIENT_ASSERTION_ISSUER: new InvalidClient(700021),
+  KH_CLIENT_ASSERTION_REPLAYED: new InvalidClient(50013),
+  KH_INVALID_CREDENTIALS: new InvalidGrant(50126, 'Error validating credentials due to invalid username or password.'),
+  KH_ACCOUNT_DISABLED: new InvalidGrant(50057, 'The user account is disabled.'),
+  KH_ACCOUNT_LOCKED: new InvalidGrant(50053, 'The account is locked because of too many sign-in attempts with a wrong password. Try again later.'),
+  KH_SOURCE_THROTTLED: new InvalidGrant(50053, 'Sign-in was blocked because it came from an address with too many failed sign-ins. Try again later.'),
 };
 
-const BY_KIND: Record<ErrorKind, EntraError> = {
-  InvalidInput: { error: 'invalid_request', aadsts: 900144, status: 400 },
-  Unauthenticated: { error: 'invalid_client', aadsts: 7000215, status: 401 },
-  Forbidden: { error: 'unauthorized_client', aadsts: 700016, status: 400 },
-  NotFound: { error: 'invalid_request', aadsts: 90002, status: 400 },
-  Conflict: { error: 'invalid_request', aadsts: 900144, status: 400 },
-  PreconditionFailed: { error: 'invalid_request', aadsts: 900144, status: 400 },
-  Throttled: { error: 'temporarily_unavailable', aadsts: 50196, status: 429 },
-  Unavailable: { error: 'temporarily_unavailable', aadsts: 90033, status: 503, text: 'A transient error has occurred. Please try again.' },
-  Internal: { error: 'server_error', aadsts: 90100, status: 500, text: 'An internal error occurred.' },
+/** By kind, for codes the table does not name (a core error a grant lets through). */
+const KIND_TABLE: Record<ErrorKind, OAuthError> = {
+  InvalidInput: new InvalidRequest(900144),
+  Unauthenticated: new InvalidClient(7000215),
+  Forbidden: new UnauthorizedClient(700016),
+  NotFound: new InvalidRequest(90002),
+  Conflict: new InvalidRequest(900144),
+  PreconditionFailed: new InvalidRequest(900144),
+  Throttled: new TemporarilyUnavailable(50196, undefined, 429),
+  Unavailable: new TemporarilyUnavailable(90033, 'A transient error has occurred. Please try again.'),
+  Internal: new ServerError(90100, 'An internal error occurred.'),
 };
 
-export function entraError(err: KeyhavenError): EntraError {
-  return BY_CODE[err.code] ?? BY_KIND[err.kind];
+export function oauthErrorOf(err: KeyhavenError): OAuthError {
+  return CODE_TABLE[err.code] ?? KIND_TABLE[err.kind];
 }
 
 /** Entra's timestamp format: `2026-11-23 14:30:00Z`. */
@@ -64,21 +106,22 @@ const entraTime = (d: Date) => d.toISOString().replace('T', ' ').replace(/\.\d+Z
 export function oauthErrorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply): void {
   const error = toKeyhavenError(err);
   logIfServerError(request, error, err);
-  const entra = entraError(error);
+  const wire = oauthErrorOf(error);
   const traceId = randomUUID();
   const correlationId = request.id;
   const timestamp = entraTime(new Date());
-  const text = entra.text ?? (error.expose ? error.message : 'An internal error occurred.');
-  const status = error.kind === 'InvalidInput' && error.status !== 400 ? error.status : entra.status;
+  const text = wire.text ?? (error.expose ? error.message : 'An internal error occurred.');
+  // Fastify's own 4xx (body too large, unsupported media type) keep their status.
+  const status = error.kind === 'InvalidInput' && error.status !== 400 ? error.status : wire.status;
   if (status === 401) reply.header('www-authenticate', `Basic realm="${request.hostname}"`);
   if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
   void reply
     .status(status)
     .header('cache-control', 'no-store')
     .send({
-      error: entra.error,
-      error_description: `AADSTS${entra.aadsts}: ${text} Trace ID: ${traceId} Correlation ID: ${correlationId} Timestamp: ${timestamp}`,
-      error_codes: [entra.aadsts],
+      error: wire.error,
+      error_description: `AADSTS${wire.aadsts}: ${text} Trace ID: ${traceId} Correlation ID: ${correlationId} Timestamp: ${timestamp}`,
+      error_codes: [wire.aadsts],
       timestamp,
       trace_id: traceId,
       correlation_id: correlationId,

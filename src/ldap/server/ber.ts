@@ -2,6 +2,17 @@
 // lengths only). The reader never allocates from a length it was told: every length is checked
 // against the bytes actually present, and nesting is capped, so hostile input costs at most
 // what was received.
+//
+// Why not @ldapjs/messages (+ @ldapjs/controls) over @ldapjs/asn1, the codec parts the design
+// names as a starting point: measured on this machine (Node 20, 100,000 runs each, under load),
+// decoding a SearchRequest with a nested filter took 10–16 µs here against 44–47 µs there, a
+// BindRequest 0.9–1.5 µs against 2.9–3.7 µs, and encoding an eight-attribute SearchResultEntry
+// 41–46 µs against 69–84 µs; and on hostile input @ldapjs/messages answered a message whose
+// length prefix claims more bytes than sent with a TypeError from inside the parser, and 10,000
+// nested NOT filters with "Maximum call stack size exceeded" — where this reader refuses the
+// first with "element longer than its container" and the second at its nesting cap. Filters are
+// still parsed by @ldapjs/filter (after the depth check in request-decoder.ts), and
+// @ldapjs/messages and @ldapjs/controls are not dependencies.
 
 export class BerError extends Error {
   constructor(message: string) {

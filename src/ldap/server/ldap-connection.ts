@@ -6,6 +6,7 @@ import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import { LDAP_RESULT, LdapResultError, type LdapDirectory, type LdapViewer } from '../ldap-directory.js';
+import type { LdapAccessLog, OperationOutcome, OperationStart } from './access-log.js';
 import { BerFramer } from './ber-framing.js';
 import type { ConnectionState, LdapLimits, OperationContext } from './operation-context.js';
 import { bind } from './operations/bind.js';
@@ -23,6 +24,7 @@ export interface ConnectionDeps {
   directory: LdapDirectory;
   limits: LdapLimits;
   logger: Logger;
+  accessLog: LdapAccessLog;
   secureContext: SecureContext;
 }
 
@@ -34,6 +36,10 @@ export class LdapConnection implements ConnectionState {
   readonly loopback: boolean;
   readonly source: string;
   readonly paged = new PagedSearches();
+  readonly remotePort: number | undefined;
+  private readonly openedAt = performance.now();
+  private operationCount = 0;
+  private closeReason: string | undefined;
   private socket: Socket;
   private readonly framer: BerFramer;
   private readonly operations = new Map<number, AbortController>();
@@ -43,6 +49,8 @@ export class LdapConnection implements ConnectionState {
   private readonly onData = (chunk: Buffer) => this.receive(chunk);
 
   constructor(
+    /** The connection's number in this process, for the access log (slapd's `conn=`). */
+    readonly id: number,
     socket: Socket,
     secure: boolean,
     private readonly deps: ConnectionDeps,
@@ -53,15 +61,18 @@ export class LdapConnection implements ConnectionState {
     const address = socket.remoteAddress ?? '';
     this.source = address.startsWith('::ffff:') ? address.slice(7) : address;
     this.loopback = this.source === '::1' || this.source.startsWith('127.');
+    this.remotePort = socket.remotePort;
     this.framer = new BerFramer(deps.limits.maxMessageBytes);
     this.attach(socket);
     socket.once('close', () => this.cleanup());
+    deps.accessLog.connectionOpened(this);
   }
 
   /** Ends the connection with a Notice of Disconnection (server shutting down, protocol error). */
   disconnect(resultCode: number, message: string): void {
     if (this.closed) return;
     this.closed = true;
+    this.closeReason = `notice of disconnection (${resultCode}): ${message}`;
     this.abortAll();
     const socket = this.socket;
     if (socket.writable) socket.end(encodeNoticeOfDisconnection(resultCode, message));
@@ -107,6 +118,10 @@ export class LdapConnection implements ConnectionState {
 
   private dispatch(message: DecodedMessage): void {
     const { messageId, request } = message;
+    this.operationCount++;
+    const start: OperationStart = { messageId, request, tls: this.secure, startedAt: performance.now() };
+    const bindDn = dnOf(this.viewer);
+    if (request.type === 'unbind' || request.type === 'abandon') this.deps.accessLog.operation(this, start, bindDn, undefined);
     if (request.type === 'unbind') {
       // RFC 4511 §4.3: no response; the server ends the connection.
       this.closed = true;
@@ -124,20 +139,29 @@ export class LdapConnection implements ConnectionState {
       return;
     }
     if (this.operations.size >= this.deps.limits.maxOperationsPerConnection) {
-      this.answer(messageId, request, { resultCode: LDAP_RESULT.busy, diagnosticMessage: 'too many outstanding operations on this connection' });
+      const busy = { resultCode: LDAP_RESULT.busy, diagnosticMessage: 'too many outstanding operations on this connection' };
+      this.deps.accessLog.operation(this, start, bindDn, { ...busy, entries: 0 });
+      void this.answer(messageId, request, busy);
       return;
     }
     const controller = new AbortController();
     this.operations.set(messageId, controller);
-    const ctx = this.context(message, controller.signal);
+    const outcome: OperationOutcome = { entries: 0 };
+    const ctx = this.context(message, controller.signal, outcome);
     void this.run(ctx, request)
       .catch((err: unknown) => {
         if (controller.signal.aborted || this.closed) return;
         const result = toLdapResult(err, this.deps.logger, request.type);
+        noteResult(outcome, result);
         return this.answer(messageId, request, result);
       })
       .catch(() => undefined)
-      .finally(() => this.operations.delete(messageId));
+      .finally(() => {
+        this.operations.delete(messageId);
+        // A bind is logged with whom it bound as; everything else with who was bound when it ran.
+        const who = request.type === 'bind' ? dnOf(this.viewer) : bindDn;
+        this.deps.accessLog.operation(this, start, who, outcome, outcome.resultCode === undefined && controller.signal.aborted);
+      });
   }
 
   private async run(ctx: OperationContext, request: Answerable): Promise<void> {
@@ -169,7 +193,8 @@ export class LdapConnection implements ConnectionState {
     raw.removeListener('data', this.onData);
     raw.pause();
     raw.setTimeout(0);
-    await ctx.reply(encodeExtendedResponse({ resultCode: LDAP_RESULT.success }, EXTENDED.startTls));
+    const success = { resultCode: LDAP_RESULT.success };
+    await ctx.replyResult(encodeExtendedResponse(success, EXTENDED.startTls), success);
     if (this.closed) return;
     const secured = new TLSSocket(raw, { isServer: true, secureContext: this.deps.secureContext });
     this.secure = true;
@@ -178,8 +203,9 @@ export class LdapConnection implements ConnectionState {
     secured.once('close', () => raw.destroy());
   }
 
-  private context(message: DecodedMessage, signal: AbortSignal): OperationContext {
+  private context(message: DecodedMessage, signal: AbortSignal, outcome: OperationOutcome): OperationContext {
     return {
+      outcome,
       messageId: message.messageId,
       controls: message.controls,
       signal,
@@ -188,6 +214,10 @@ export class LdapConnection implements ConnectionState {
       limits: this.deps.limits,
       logger: this.deps.logger,
       reply: (op, controls) => this.send(encodeMessage(message.messageId, op, controls)),
+      replyResult: (op, result, controls) => {
+        noteResult(outcome, result);
+        return this.send(encodeMessage(message.messageId, op, controls));
+      },
     };
   }
 
@@ -223,7 +253,17 @@ export class LdapConnection implements ConnectionState {
     this.closed = true;
     this.abortAll();
     this.onClose();
+    this.deps.accessLog.connectionClosed(this, this.operationCount, this.openedAt, this.closeReason);
   }
+}
+
+function dnOf(viewer: LdapViewer): string {
+  return viewer.kind === 'anonymous' ? '' : viewer.dn;
+}
+
+function noteResult(outcome: OperationOutcome, result: LdapResult): void {
+  outcome.resultCode = result.resultCode;
+  if (result.diagnosticMessage) outcome.diagnosticMessage = result.diagnosticMessage;
 }
 
 const RESPONSE_TAG = {

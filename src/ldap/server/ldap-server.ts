@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { TlsMaterial } from '../../crypto/tls-ca.js';
 import { StartupError } from '../../errors.js';
 import { LDAP_RESULT, type LdapDirectory } from '../ldap-directory.js';
+import { LdapAccessLog, type AccessLogLevel } from './access-log.js';
 import { LdapConnection } from './ldap-connection.js';
 import type { LdapLimits } from './operation-context.js';
 
@@ -15,15 +16,20 @@ export interface LdapServerOptions {
   tls: Pick<TlsMaterial, 'certPem' | 'keyPem'>;
   limits: LdapLimits;
   logger: Logger;
+  /** `ldapAccessLog`: the level of the per-operation access lines, or `off`. */
+  accessLog?: AccessLogLevel;
 }
 
 export class LdapServer {
   private readonly connections = new Set<LdapConnection>();
   private readonly servers: Server[] = [];
   private readonly secureContext;
+  private readonly accessLog: LdapAccessLog;
+  private nextConnectionId = 1;
 
   constructor(private readonly options: LdapServerOptions) {
     this.secureContext = createSecureContext({ cert: options.tls.certPem, key: options.tls.keyPem, minVersion: 'TLSv1.2' });
+    this.accessLog = new LdapAccessLog(options.logger, options.accessLog ?? 'info');
   }
 
   /** Listens for plain LDAP; resolves with the port (the actual one when `port` is 0). */
@@ -56,9 +62,10 @@ export class LdapServer {
     }
     socket.setNoDelay(true);
     const connection: LdapConnection = new LdapConnection(
+      this.nextConnectionId++,
       socket,
       secure,
-      { directory: this.options.directory, limits: this.options.limits, logger: this.options.logger, secureContext: this.secureContext },
+      { directory: this.options.directory, limits: this.options.limits, logger: this.options.logger, accessLog: this.accessLog, secureContext: this.secureContext },
       () => this.connections.delete(connection),
     );
     this.connections.add(connection);

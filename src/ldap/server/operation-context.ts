@@ -3,9 +3,10 @@
 // that honours the socket's backpressure.
 import type { Logger } from 'pino';
 import type { LdapDirectory, LdapViewer } from '../ldap-directory.js';
+import type { OperationOutcome } from './access-log.js';
 import type { PagedSearches } from './paged-results-control.js';
 import type { RequestControl } from './request-decoder.js';
-import type { ResponseControl } from './response-encoder.js';
+import type { LdapResult, ResponseControl } from './response-encoder.js';
 
 export interface LdapLimits {
   anonymousBind: boolean;
@@ -40,6 +41,10 @@ export interface OperationContext {
   logger: Logger;
   /** Sends one PDU for this operation; resolves once the socket can take more. */
   reply(protocolOp: Buffer, controls?: ResponseControl[]): Promise<void>;
+  /** Sends the operation's final response (`protocolOp`, which encodes `result`) and notes the result for the access log. */
+  replyResult(protocolOp: Buffer, result: LdapResult, controls?: ResponseControl[]): Promise<void>;
+  /** What the access log will say about this operation (entries sent, result); handlers add to it. */
+  outcome: OperationOutcome;
 }
 
 /** Plain-text credentials are refused until TLS is up, except from this machine (RFC 4513 §5.1.3). */

@@ -26,7 +26,7 @@ export const PUBLIC_USER_ATTRIBUTES: ReadonlySet<string> = new Set([
 
 /** Groups: every modelled attribute; imported (LDIF) ones only for full readers. */
 export const PUBLIC_GROUP_ATTRIBUTES: ReadonlySet<string> = new Set([
-  'objectclass', 'cn', 'displayname', 'description', 'gidnumber', 'member', 'memberuid', 'memberof', 'samaccountname',
+  'objectclass', 'cn', 'displayname', 'description', 'gidnumber', 'member', 'uniquemember', 'memberuid', 'memberof', 'samaccountname',
   'grouptype', 'samaccounttype', 'objectguid', 'objectsid', 'whencreated', 'whenchanged', 'entryuuid',
   'createtimestamp', 'modifytimestamp', 'entrydn', 'hassubordinates',
 ]);

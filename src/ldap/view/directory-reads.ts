@@ -4,6 +4,7 @@
 // the core's read model instead (search-plan.ts, served-index.ts).
 import type { DirectoryReader } from '../../directory/directory-reader.js';
 import type { DirectoryObject, GraphGroup, GraphUser } from '../../directory/graph-objects.js';
+import type { ImportedLdapEntry } from '../../directory/ldap-entries.js';
 import type { ListOptions, ListResult } from '../../directory/odata-query.js';
 import type { PrivateGroup, PrivateGroupRules } from '../../directory/private-groups.js';
 import { KeyhavenError } from '../../errors.js';
@@ -81,6 +82,16 @@ export class DirectoryReads {
   /** The imported user or group whose original DN this is (case and spacing ignored). */
   byDn(dn: string): Promise<{ kind: 'user'; user: GraphUser } | { kind: 'group'; group: GraphGroup } | undefined> {
     return this.reader.findBySourceDn(dn);
+  }
+
+  /** Imported bases, containers and bind-only accounts (few: read whole). */
+  importedEntries(): Promise<ImportedLdapEntry[]> {
+    return this.reader.importedLdapEntries();
+  }
+
+  /** The suffixes of imported trees. */
+  namingContexts(): Promise<string[]> {
+    return this.reader.importedNamingContexts();
   }
 
   memberOf(id: string): AsyncGenerator<DirectoryObject> {

@@ -7,10 +7,10 @@
 // bind_dn_template JupyterHub guides print). Both containers may be the same entry (AD DS
 // puts groups in AADDC Users too); a DN is then tried as a user first, then as a group.
 //
-// Users and groups an LDIF import brought in keep the DN they came with (keyhavenLdap.sourceDn)
-// when it lies under the base DN — so an existing bind_dn_template such as
-// `CN={cn},OU=Staff,DC=corp,DC=example` keeps working — and fall back to the templates when it
-// does not (an entry outside the naming context could be reached by no search).
+// Users and groups an LDIF import brought in keep the DN they came with (keyhavenLdap.sourceDn),
+// so an existing bind_dn_template such as `CN={cn},OU=Staff,DC=corp,DC=example` keeps working.
+// A DN outside the base lies in the naming context of its imported tree (the import records
+// each tree's suffix; the view lists them in the Root DSE's namingContexts, issue 8 item 4).
 import type { GraphGroup, GraphUser, LdapSource } from '../../directory/graph-objects.js';
 import { StartupError } from '../../errors.js';
 import { escapeValue, formatDn, isAtOrUnder, parentOf, parseDn, tidyDn, withKeys, type ParsedDn } from './distinguished-name.js';
@@ -58,7 +58,7 @@ export class DitLayout {
     return `${this.groups.rdnTypeAsWritten}=${escapeValue(name)},${this.groups.parentText}`;
   }
 
-  /** The DN a user is served under: its imported DN when under the base, else the template's. */
+  /** The DN a user is served under: its imported DN, else the template's. */
   userDnOf(user: Pick<GraphUser, 'mailNickname' | 'keyhavenLdap'>): string {
     return this.sourceDnOf(user.keyhavenLdap) ?? this.userDn(user.mailNickname);
   }
@@ -67,11 +67,11 @@ export class DitLayout {
     return this.sourceDnOf(group.keyhavenLdap) ?? this.groupDn(group.mailNickname);
   }
 
-  /** An imported DN as served (spaces around separators dropped), if it is a DN under the base. */
+  /** An imported DN as served (spaces around separators dropped), if it is a DN. */
   sourceDnOf(source: LdapSource | undefined): string | undefined {
     if (!source) return undefined;
     const parsed = parseDn(source.sourceDn);
-    if (!parsed || parsed.rdns.length <= this.base.rdns.length || !isAtOrUnder(parsed, this.base)) return undefined;
+    if (!parsed || parsed.rdns.length === 0) return undefined;
     return tidyDn(source.sourceDn);
   }
 

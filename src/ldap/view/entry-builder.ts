@@ -2,7 +2,14 @@
 // spells, empty values dropped, duplicates (by the attribute's equality) left to the caller.
 import type { ExtraAttributes } from '../../directory/extra-attributes.js';
 import type { LdapAttribute, LdapEntry } from '../ldap-directory.js';
+import { SUBSCHEMA_DN } from '../schema/subschema-entry.js';
 import { attributeType } from './schema.js';
+
+/** Attributes an extra attribute never replaces: identity and membership Keyhaven computes. */
+const PROTECTED: ReadonlySet<string> = new Set([
+  'objectclass', 'objectguid', 'objectsid', 'entryuuid', 'entrydn', 'memberof', 'member', 'uniquemember', 'memberuid',
+  'samaccounttype', 'hassubordinates', 'userpassword',
+]);
 
 export class EntryBuilder {
   readonly attributes = new Map<string, LdapAttribute>();
@@ -17,19 +24,25 @@ export class EntryBuilder {
     return this;
   }
 
-  /** Imported attributes (LDIF): text as strings, `{ base64 }` as bytes; never over a modelled one. */
-  extras(extra: ExtraAttributes): this {
+  /**
+   * Imported attributes (LDIF) and those an admin set: text as strings, `{ base64 }` as bytes.
+   * They replace what Keyhaven synthesises under the same name (gecos, whenCreated, …): the
+   * import's value is the entry's. Modelled attributes never reach here (extra-attributes.ts
+   * refuses them); `protect` names the few that must stay Keyhaven's own.
+   */
+  extras(extra: ExtraAttributes, protect: ReadonlySet<string> = PROTECTED): this {
     for (const [name, values] of Object.entries(extra)) {
-      const key = name.toLowerCase();
       const served = attributeType(name)?.name ?? name;
-      if (this.attributes.has(key) || this.attributes.has(served.toLowerCase())) continue;
+      if (protect.has(served.toLowerCase())) continue;
       const decoded = values.map((v) => (typeof v === 'string' ? v : Buffer.from(v.base64, 'base64')));
       if (decoded.length > 0) this.attributes.set(served.toLowerCase(), { name: served, values: decoded });
     }
     return this;
   }
 
+  /** Every entry names the subschema that governs it (RFC 4512 §4.2), an operational attribute. */
   build(): LdapEntry {
+    if (!this.attributes.has('subschemasubentry')) this.attributes.set('subschemasubentry', { name: 'subschemaSubentry', values: [SUBSCHEMA_DN] });
     return { dn: this.dn, attributes: this.attributes };
   }
 }

@@ -7,6 +7,7 @@ import type { GraphGroup } from '../../directory/graph-objects.js';
 import type { LdapEntry } from '../ldap-directory.js';
 import { adTime, GLOBAL_SECURITY_GROUP, ldapTime, objectGuid, objectSid, relativeId, SAM_GROUP_OBJECT } from './ad-identifiers.js';
 import { EntryBuilder, withSourceClasses } from './entry-builder.js';
+import { applySourceAttributes } from './source-attributes.js';
 
 export interface GroupEntryContext {
   dn: string;
@@ -19,13 +20,16 @@ export interface GroupEntryContext {
 
 export function groupEntry(group: GraphGroup, ctx: GroupEntryContext): LdapEntry {
   const objectClasses = withSourceClasses(['top', 'groupOfNames', 'posixGroup', 'group'], group.keyhavenLdap?.objectClasses);
-  return new EntryBuilder(ctx.dn)
+  // An imported groupOfUniqueNames lists its members as uniqueMember (RFC 4519 §3.6) too.
+  const unique = group.keyhavenLdap?.objectClasses.some((c) => c.toLowerCase() === 'groupofuniquenames') === true;
+  const builder = new EntryBuilder(ctx.dn)
     .set('objectClass', ...objectClasses)
     .set('cn', group.mailNickname)
     .set('displayName', group.displayName)
     .set('description', group.description)
     .set('gidNumber', group.keyhavenPosix.gidNumber)
     .set('member', ...(ctx.members?.dns ?? []))
+    .set('uniqueMember', ...(unique ? (ctx.members?.dns ?? []) : []))
     .set('memberUid', ...(ctx.members?.userNames ?? []))
     .set('memberOf', ...(ctx.memberOf ?? []))
     .set('sAMAccountName', group.mailNickname)
@@ -40,6 +44,7 @@ export function groupEntry(group: GraphGroup, ctx: GroupEntryContext): LdapEntry
     .set('createTimestamp', ldapTime(group.createdDateTime))
     .set('modifyTimestamp', ldapTime(group.createdDateTime))
     .set('entryDN', ctx.dn)
-    .set('hasSubordinates', 'FALSE')
-    .build();
+    .set('hasSubordinates', 'FALSE');
+  applySourceAttributes(builder, group.keyhavenLdap?.attributes, ctx.dn);
+  return builder.build();
 }

@@ -1,33 +1,46 @@
 // The attribute and object class names that imported entries carry (users' and groups'
-// keyhavenExtraAttributes, the object classes an import kept), read through the directory
-// core like every other read of the view, so the subschema can define each one that no
-// published schema does (src/ldap/schema/imported-definitions.ts). An attribute counts as
+// keyhavenExtraAttributes, the object classes an import kept), read from the directory core's
+// read model like every other hot read of the view, so the subschema can define each one that
+// no published schema does (src/ldap/schema/imported-definitions.ts). An attribute counts as
 // binary when any of its values is: its definition is then Octet String.
 //
-// It walks every user and group, as a subtree search would; the in-memory read model, once
-// the view has one, can answer it from what it holds.
+// ldap3 reads the subschema after every bind, so the names are gathered once per state of the
+// directory: the answer is kept with the read model's version, which every committed change
+// bumps (read-model/directory-model.ts), and is recomputed at the next read after a change.
+// Never stale, and no time-to-live.
+import type { DirectoryService } from '../../directory/directory-service.js';
+import type { GraphGroup, GraphUser } from '../../directory/graph-objects.js';
 import type { ImportedNames } from '../schema/subschema-entry.js';
-import type { DirectoryReads } from './directory-reads.js';
 
-export async function importedNames(reads: DirectoryReads): Promise<ImportedNames> {
-  const attributes = new Map<string, { binary: boolean }>();
+export function collectImportedNames(objects: Iterable<GraphUser | GraphGroup>): ImportedNames {
+  const attributes = new Map<string, { name: string; binary: boolean }>();
   const objectClasses = new Set<string>();
-  /** Lower-cased name → the spelling first met (entry-builder.ts serves the import's spelling). */
-  const spelling = new Map<string, string>();
-  const note = (o: { keyhavenExtraAttributes?: Record<string, unknown[]>; keyhavenLdap?: { objectClasses: readonly string[] } }) => {
+  for (const o of objects) {
     for (const [name, values] of Object.entries(o.keyhavenExtraAttributes ?? {})) {
       const key = name.toLowerCase();
       const binary = values.some((v) => typeof v !== 'string');
       const known = attributes.get(key);
+      // Published under the spelling first met (entry-builder.ts serves the import's spelling).
       if (known) known.binary ||= binary;
-      else {
-        attributes.set(key, { binary });
-        spelling.set(key, name);
-      }
+      else attributes.set(key, { name, binary });
     }
     for (const c of o.keyhavenLdap?.objectClasses ?? []) objectClasses.add(c.trim());
-  };
-  for await (const u of reads.users()) note(u);
-  for await (const g of reads.groups()) note(g);
-  return { attributes: new Map([...attributes].map(([k, v]) => [spelling.get(k) ?? k, v])), objectClasses };
+  }
+  return { attributes: new Map([...attributes.values()].map((a) => [a.name, { binary: a.binary }])), objectClasses };
+}
+
+export class ImportedNamesIndex {
+  #cached: { model: object; version: number; names: ImportedNames } | undefined;
+
+  constructor(private readonly directory: DirectoryService) {}
+
+  async current(): Promise<ImportedNames> {
+    const model = await this.directory.readModel();
+    const c = this.#cached;
+    if (c && c.model === model && c.version === model.version) return c.names;
+    const version = model.version;
+    const names = collectImportedNames([...model.users(), ...model.groups()]);
+    this.#cached = { model, version, names };
+    return names;
+  }
 }

@@ -16,13 +16,19 @@
 // served (served-index.ts) that follow each change of the model in the same turn. It never
 // touches storage itself.
 //
-// Users and groups an LDIF import brought in are served under the DN they came with (when it
-// lies under the base DN; dit-layout.ts): bind, compare, a search's base and a filter's DN
-// values (member=…, IN_CHAIN) try those DNs first, then the templates. An entry is in a
-// subtree iff its DN is under the base; a DN above imported entries that names no entry of
-// its own (`OU=Staff,DC=corp,DC=example`, an OU the import skipped) answers as an
-// organizational unit while anything lies beneath it.
+// Users and groups an LDIF import brought in are served under the DN they came with
+// (dit-layout.ts): bind, compare, a search's base and a filter's DN values (member=…,
+// IN_CHAIN) try those DNs first, then the templates. The import's other entries — its base,
+// containers and bind-only accounts (ldap-entries.ts) — are served as imported, in place of
+// the base and containers the layout would make up at the same DNs; a bind-only account binds
+// with its DN and password as a service account. Each imported tree's suffix is a naming
+// context of its own (Root DSE namingContexts), searchable with that suffix as base, however
+// far from ldapBaseDn. An entry is in a subtree iff its DN is under the base; a DN above
+// imported entries that names no entry of its own (`OU=Staff,DC=corp,DC=example` when the
+// LDIF lacked it) answers as an organizational unit while anything lies beneath it.
+import { SecretValue } from '../../crypto/secret-value.js';
 import type { DirectoryService } from '../../directory/directory-service.js';
+import type { ImportedLdapEntry } from '../../directory/ldap-entries.js';
 import {
   LDAP_RESULT, LdapResultError,
   type BindResult, type LdapChange, type LdapDirectory, type LdapEntry, type LdapViewer, type LdapWriteAttribute, type LdapWriter, type SearchParams,
@@ -35,12 +41,13 @@ import { DirectoryReads } from './directory-reads.js';
 import { DitLayout } from './dit-layout.js';
 import { isAtOrUnder, parentOf, parseDn, tidyDn, type ParsedDn } from './distinguished-name.js';
 import { EntryBuilder } from './entry-builder.js';
+import { importedEntry } from './imported-entry.js';
 import { filterTree, type FilterNode } from './filter-ast.js';
 import { evaluate, filterAttributes, inChainAssertions, type EvalContext } from './filter-eval.js';
 import { matchEquality } from './matching-rules.js';
 import { attributeType, importedType } from './schema.js';
-import { importedNames } from './imported-names.js';
-import { subschemaValues, type ImportedNames } from '../schema/subschema-entry.js';
+import { ImportedNamesIndex } from './imported-names.js';
+import { SUBSCHEMA_DN, subschemaValues, type ImportedNames } from '../schema/subschema-entry.js';
 import { coversOf, SearchPlan, type NamedObject } from './search-plan.js';
 import { EVERYTHING, ServedEntries, type Needs } from './served-entries.js';
 import { ServedIndex } from './served-index.js';
@@ -53,7 +60,7 @@ export interface LdapViewDeps {
   config: LdapViewConfig;
 }
 
-export const SUBSCHEMA_DN = 'cn=Subschema';
+export { SUBSCHEMA_DN };
 export const SUPPORTED_CONTROLS = ['1.2.840.113556.1.4.319'];
 export const SUPPORTED_EXTENSIONS = ['1.3.6.1.4.1.1466.20037', '1.3.6.1.4.1.4203.1.11.3', '1.3.6.1.4.1.4203.1.11.1'];
 
@@ -77,6 +84,7 @@ export class LdapView implements LdapDirectory {
   readonly #domainSid: [number, number, number];
   readonly #subschemaKey: string;
   readonly #writes: LdapWrites;
+  readonly #importedNames: ImportedNamesIndex;
   readonly #served: ServedEntries;
   /** The search indexes over the directory's read model (one model per directory service). */
   readonly #indexes = new WeakMap<DirectoryModel, ServedIndex>();
@@ -87,6 +95,7 @@ export class LdapView implements LdapDirectory {
     this.layout = new DitLayout(deps.config);
     this.#domainSid = domainSubAuthorities(this.layout.base.key);
     this.#subschemaKey = parseDn(SUBSCHEMA_DN)!.key;
+    this.#importedNames = new ImportedNamesIndex(deps.directory);
     this.#served = new ServedEntries(this.layout, this.#domainSid);
     this.#writes = new LdapWrites(deps.directory, this.layout, (dn) => this.#objectAt(dn), deps.config.upnDomain);
   }
@@ -105,10 +114,16 @@ export class LdapView implements LdapDirectory {
     return this.#writes.delete(dn, writer);
   }
 
-  rootDse(): LdapEntry {
+  /** The Root DSE (RFC 4512 §5.1): ldapBaseDn first, then the suffix of each imported tree. */
+  async rootDse(): Promise<LdapEntry> {
+    const contexts = [this.layout.baseText];
+    for (const c of await new DirectoryReads(this.#directory.system().reader()).namingContexts()) {
+      const parsed = parseDn(c);
+      if (parsed && parsed.rdns.length > 0 && !contexts.some((k) => parseDn(k)?.key === parsed.key)) contexts.push(tidyDn(c));
+    }
     return new EntryBuilder('')
       .set('objectClass', 'top')
-      .set('namingContexts', this.layout.baseText)
+      .set('namingContexts', ...contexts)
       .set('defaultNamingContext', this.layout.baseText)
       .set('subschemaSubentry', SUBSCHEMA_DN)
       .set('supportedLDAPVersion', '3')
@@ -139,7 +154,7 @@ export class LdapView implements LdapDirectory {
   }
 
   async #currentSubschema(): Promise<LdapEntry> {
-    return this.subschema(await importedNames(new DirectoryReads(this.#directory.system().reader())));
+    return this.subschema(await this.#importedNames.current());
   }
 
   // Bind ---------------------------------------------------------------------------------
@@ -158,10 +173,18 @@ export class LdapView implements LdapDirectory {
     const target = parsed && parsed.rdns.length > 0 ? this.layout.resolve(parsed) : undefined;
     try {
       const reads = new DirectoryReads(this.#directory.system().reader());
+      // An imported bind-only account (`cn=reader,dc=…`): a service account by DN and password.
+      const account = parsed && parsed.rdns.length > 0 && target?.kind !== 'service'
+        ? (await reads.importedEntries()).find((e) => e.servicePrincipalId !== null && parseDn(e.dn)?.key === parsed.key)
+        : undefined;
+      if (account) {
+        const sp = await this.#directory.authenticateLdapAccount(dn, password, source);
+        return { viewer: { kind: 'serviceAccount', id: sp.objectId, dn: tidyDn(account.dn) } };
+      }
       // An imported user's original DN, wherever it lies.
       const named = parsed && parsed.rdns.length > 0 && target?.kind !== 'service' ? await reads.byDn(dn) : undefined;
       if (target?.kind === 'service') {
-        const sp = await this.#directory.authenticateClientSecret(target.appId, password, source);
+        const sp = await this.#directory.authenticateClientSecret(target.appId, new SecretValue(password), source);
         return { viewer: { kind: 'serviceAccount', id: sp.objectId, dn: this.layout.serviceDn(sp.appId) } };
       }
       // Unknown DNs still go through the directory (throttle, dummy hash work, audit), so they
@@ -171,7 +194,7 @@ export class LdapView implements LdapDirectory {
           : !parsed && typeof dn === 'string' && dn.includes('@') ? dn.trim() : undefined;
       // A name no account can have (no user name holds a control character or `ldap-dn:`).
       const signIn = name !== undefined && !/\p{Cc}/u.test(name) ? name : `ldap-dn:${String(dn).replace(/\p{Cc}/gu, '?').slice(0, 200)}`;
-      const user = await this.#directory.authenticateUser(signIn, password, source);
+      const user = await this.#directory.authenticateUser(signIn, new SecretValue(password), source);
       const self = named?.kind === 'user' && named.user.id === user.objectId ? named.user : await reads.user(user.objectId);
       return { viewer: { kind: 'user', id: user.objectId, dn: self ? this.layout.userDnOf(self) : this.layout.userDn(user.username) } };
     } catch (err) {
@@ -187,7 +210,8 @@ export class LdapView implements LdapDirectory {
     if (!base) throw new LdapResultError(LDAP_RESULT.invalidDnSyntax, 'the search base is not a DN');
     if (base.rdns.length === 0) {
       // The Root DSE is a base-scope search of the empty DN (RFC 4512 §5.1); nothing lies beneath it.
-      if (params.scope === 'base' && this.#matches(tree, this.rootDse())) yield this.rootDse();
+      const dse = await this.rootDse();
+      if (params.scope === 'base' && this.#matches(tree, dse)) yield dse;
       return;
     }
     if (base.key === this.#subschemaKey) {
@@ -196,8 +220,10 @@ export class LdapView implements LdapDirectory {
       return;
     }
     const access = await ViewerAccess.of(viewer, this.#config, this.#directory);
+    const reads = new DirectoryReads(this.#directory.system().reader());
+    const imported = await this.#imported(reads);
     const plan = await this.#plan(needs(params.attributes, tree));
-    const target = this.#resolve(base, plan);
+    const target = this.#resolve(base, plan, imported);
     if (!target || target.kind === 'service') throw this.#noSuchObject(base);
     const ctx = this.#evalContext(tree, plan);
 
@@ -209,11 +235,11 @@ export class LdapView implements LdapDirectory {
       return;
     }
     if (target.kind === 'virtual') {
-      if (!plan.anyBelow(base)) throw this.#noSuchObject(base);
+      if (!imported.entries.some((e) => isBelow(e.dn, base)) && !plan.anyBelow(base)) throw this.#noSuchObject(base);
       const entry = intermediateEntry(base, params.baseDn);
       if (params.scope !== 'one' && this.#matches(tree, entry)) yield entry;
     }
-    for (const s of this.#structuralEntries()) {
+    for (const s of this.#structuralEntries(imported)) {
       if (inScope(s.dn, base, params.scope) && this.#matches(tree, s.entry)) yield s.entry;
     }
     if (params.scope === 'base') return;
@@ -247,22 +273,36 @@ export class LdapView implements LdapDirectory {
   }
 
   /**
-   * What a (non-empty, non-subschema) DN names: the base or a container; else the user or
-   * group served under that DN (imported ones under their original DN); else a service
-   * account's DN; else a template's DN that names nothing (undefined); else, under the base,
-   * possibly a node above imported entries.
+   * What a (non-empty, non-subschema) DN names: the base or a container (or an entry an
+   * import brought at that DN); else the user, group or user private group served under that
+   * DN (imported ones under their original DN); else a service account's DN; else a
+   * template's DN that names nothing (undefined); else, in a naming context, possibly a node
+   * above imported entries.
    */
-  #resolve(dn: ParsedDn, plan: SearchPlan): Resolved | undefined {
+  #resolve(dn: ParsedDn, plan: SearchPlan, imported: ImportedView): Resolved | undefined {
     const t = this.layout.resolve(dn);
     if (t?.kind === 'root') return undefined;
     if (t?.kind === 'base' || t?.kind === 'container') return { kind: 'structural' };
+    if (imported.entries.some((e) => e.dn.key === dn.key)) return { kind: 'structural' };
     if (t?.kind === 'service') return { kind: 'service' };
     const named = plan.objectAt(dn);
     if (named) return { kind: 'named', named };
     const own = plan.privateAt(dn);
     if (own !== undefined) return { kind: 'private', id: own };
     if (t?.kind === 'userOrGroup') return undefined;
-    return isAtOrUnder(dn, this.layout.base) ? { kind: 'virtual' } : undefined;
+    const inContext = isAtOrUnder(dn, this.layout.base) || imported.contexts.some((c) => isAtOrUnder(dn, c));
+    return inContext ? { kind: 'virtual' } : undefined;
+  }
+
+  /** The imported entries (parsed DNs) and naming contexts, read once per operation. */
+  async #imported(reads: DirectoryReads): Promise<ImportedView> {
+    const entries: ImportedView['entries'] = [];
+    for (const e of await reads.importedEntries()) {
+      const dn = parseDn(e.dn);
+      if (dn && dn.rdns.length > 0) entries.push({ dn, entry: e });
+    }
+    const contexts = (await reads.namingContexts()).map((c) => parseDn(c)).filter((c): c is ParsedDn => c !== undefined && c.rdns.length > 0);
+    return { entries, contexts };
   }
 
   /** The user or group served under a DN (for LDAP writes' member values and targets). */
@@ -278,8 +318,17 @@ export class LdapView implements LdapDirectory {
     return new LdapResultError(LDAP_RESULT.noSuchObject, 'no such object', this.layout.matchedDn(dn));
   }
 
-  /** The base entry and the containers. */
-  #structuralEntries(): { dn: ParsedDn; entry: LdapEntry }[] {
+  /**
+   * The base entry and the containers — the imported ones where an import brought them, as the
+   * layout makes them up otherwise — and every other imported entry.
+   */
+  #structuralEntries(imported: ImportedView): { dn: ParsedDn; entry: LdapEntry }[] {
+    const own = this.#layoutEntries().filter((s) => !imported.entries.some((e) => e.dn.key === s.dn.key));
+    return [...own, ...imported.entries.map((e) => ({ dn: e.dn, entry: importedEntry(e.entry) }))];
+  }
+
+  /** The base entry and the containers as the layout makes them up. */
+  #layoutEntries(): { dn: ParsedDn; entry: LdapEntry }[] {
     const base = this.layout.base;
     const [type, value] = base.rdns[0]!.pairs[0]!;
     const baseEntry = new EntryBuilder(this.layout.baseText)
@@ -332,16 +381,20 @@ export class LdapView implements LdapDirectory {
     const parsed = parseDn(dn);
     if (!parsed) throw new LdapResultError(LDAP_RESULT.invalidDnSyntax, 'the entry name is not a DN');
     let entry: LdapEntry | undefined;
-    if (parsed.rdns.length === 0) entry = this.rootDse();
+    if (parsed.rdns.length === 0) entry = await this.rootDse();
     else if (parsed.key === this.#subschemaKey) entry = await this.#currentSubschema();
     else {
       const access = await ViewerAccess.of(viewer, this.#config, this.#directory);
+      const reads = new DirectoryReads(this.#directory.system().reader());
+      const imported = await this.#imported(reads);
       const plan = await this.#plan(EVERYTHING);
-      const target = this.#resolve(parsed, plan);
+      const target = this.#resolve(parsed, plan, imported);
       if (target?.kind === 'named') entry = plan.entryOf(target.named, access)?.entry;
       else if (target?.kind === 'private') entry = plan.privateEntry(target.id, access)?.entry;
-      else if (target?.kind === 'structural') entry = this.#structuralEntries().find((s) => s.dn.key === parsed.key)?.entry;
-      else if (target?.kind === 'virtual' && plan.anyBelow(parsed)) entry = intermediateEntry(parsed, dn);
+      else if (target?.kind === 'structural') entry = this.#structuralEntries(imported).find((s) => s.dn.key === parsed.key)?.entry;
+      else if (target?.kind === 'virtual' && (imported.entries.some((e) => isBelow(e.dn, parsed)) || plan.anyBelow(parsed))) {
+        entry = intermediateEntry(parsed, dn);
+      }
     }
     if (!entry) throw this.#noSuchObject(parsed);
     const attr = entry.attributes.get((attributeType(attribute)?.name ?? attribute).toLowerCase());
@@ -382,6 +435,12 @@ export class LdapView implements LdapDirectory {
 const NO_CHAIN: EvalContext = { inChain: () => undefined };
 const NOTHING: Needs = { memberOf: false, members: false };
 
+/** What LDIF imports brought beyond users and groups, for one operation. */
+interface ImportedView {
+  entries: { dn: ParsedDn; entry: ImportedLdapEntry }[];
+  contexts: ParsedDn[];
+}
+
 function passwordChangeError(err: unknown): LdapResultError {
   const kind = (err as { kind?: string }).kind;
   const message = err instanceof Error ? err.message : 'password change failed';
@@ -398,13 +457,18 @@ function needs(requested: readonly string[], tree: FilterNode): Needs {
   const all = requested.length === 0 || names.has('*');
   const inFilter = filterAttributes(tree);
   const wanted = (n: string) => all || names.has(n) || inFilter.has(n) || inFilter.has('*');
-  return { memberOf: wanted('memberof'), members: wanted('member') || wanted('memberuid') };
+  return { memberOf: wanted('memberof'), members: wanted('member') || wanted('memberuid') || wanted('uniquemember') };
 }
 
 function inScope(dn: ParsedDn, base: ParsedDn, scope: SearchParams['scope']): boolean {
   if (scope === 'base') return dn.key === base.key;
   if (scope === 'one') return dn.rdnKeys.length === base.rdnKeys.length + 1 && parentOf(dn).key === base.key;
   return isAtOrUnder(dn, base);
+}
+
+/** Whether `dn` lies strictly beneath `base`. */
+function isBelow(dn: ParsedDn, base: ParsedDn): boolean {
+  return dn.rdnKeys.length > base.rdnKeys.length && isAtOrUnder(dn, base);
 }
 
 /** A node above imported entries that the import brought no entry for (its OUs are skipped): an organizationalUnit, domain or container by its RDN. */

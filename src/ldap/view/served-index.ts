@@ -37,8 +37,13 @@ export const INDEXED_ATTRIBUTES: ReadonlySet<string> = new Set([
   'objectclass', 'cn', 'uid', 'mail', 'ou', 'samaccountname', 'userprincipalname', 'uidnumber', 'gidnumber', 'uniquemember',
 ]);
 
-/** Attributes looked up through the model's membership edges (served-entries.ts renders them from those alone). */
-const MEMBERSHIP_ATTRIBUTES: ReadonlySet<string> = new Set(['member', 'memberof', 'memberuid']);
+/**
+ * Attributes looked up through the model's membership edges (served-entries.ts renders them
+ * from those alone; an import keeps no values of its own for them). uniqueMember is served
+ * from the edges on imported groupOfUniqueNames (group-entry.ts), and may also come from a
+ * group's extra attributes: it is looked up both ways.
+ */
+const MEMBERSHIP_ATTRIBUTES: ReadonlySet<string> = new Set(['member', 'memberof', 'memberuid', 'uniquemember']);
 
 /** The membership attributes are not needed to index by value. */
 const NO_MEMBERSHIP: Needs = { memberOf: false, members: false };
@@ -136,11 +141,12 @@ export class ServedIndex {
     }
     const key = equalityKey(rule, value);
     if (key === undefined) return out;
+    if (name === 'uniquemember') for (const id of ids(this.#byValue.get(name)!.get(key)?.ids)) out.add(id);
     const dnKey = parseDn(value)?.key;
     if (dnKey === undefined) return out;
     for (const id of this.atDn(dnKey)) {
-      if (name === 'member') for (const g of this.model.directGroupsOf(id)) out.add(g);
-      else for (const m of this.model.directMembers(id).keys()) out.add(m);
+      if (name === 'memberof') for (const m of this.model.directMembers(id).keys()) out.add(m);
+      else for (const g of this.model.directGroupsOf(id)) out.add(g);
     }
     return out;
   }

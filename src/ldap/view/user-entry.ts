@@ -11,6 +11,7 @@ import {
   adTime, ldapTime, objectGuid, objectSid, relativeId, SAM_USER_OBJECT, UF_ACCOUNTDISABLE, UF_NORMAL_ACCOUNT,
 } from './ad-identifiers.js';
 import { EntryBuilder, withSourceClasses } from './entry-builder.js';
+import { applySourceAttributes } from './source-attributes.js';
 
 export interface UserEntryContext {
   dn: string;
@@ -26,7 +27,7 @@ function changedAt(user: GraphUser): string {
 }
 
 /**
- * One cn, as Active Directory has it: where the DN's leaf RDN is a cn (the AD DS layout
+ * One cn for users made in Keyhaven, as Active Directory has it: where the DN's leaf RDN is a cn (the AD DS layout
  * CN={username}, or an imported CN=Jane Doe), cn is that value, so the entry names itself
  * consistently; otherwise (uid=… layouts) the display name. JupyterHub's ldapauthenticator
  * refuses a lookup whose lookup_dn_user_dn_attribute (often cn) has several values.
@@ -34,6 +35,21 @@ function changedAt(user: GraphUser): string {
 function commonName(user: GraphUser, dn: string): string {
   const leaf = parseDn(dn)?.rdns[0]?.pairs.find(([type]) => type === 'cn');
   return leaf?.[1] ?? (user.displayName || user.mailNickname);
+}
+
+/** Letters NFKD does not decompose into ASCII, spelled as ASCII (as ICU's Latin-ASCII transliterator has them). */
+const LATIN_ASCII: Record<string, string> = { ß: 'ss', æ: 'ae', Æ: 'AE', ø: 'o', Ø: 'O', œ: 'oe', Œ: 'OE', đ: 'd', Đ: 'D', ł: 'l', Ł: 'L', þ: 'th', Þ: 'TH', ð: 'd', Ð: 'D', ı: 'i' };
+
+/**
+ * gecos is an IA5 String (RFC 2307 §2.2, nis.schema): ASCII only. A display name outside
+ * ASCII is transliterated (Zoë Ångström → Zoe Angstrom: accents dropped, ß → ss); one that
+ * still is not ASCII (a name in another script) gets no gecos, and SSSD and nslcd fall back
+ * to cn, which is a Directory String.
+ */
+export function gecosOf(displayName: string | null | undefined): string | undefined {
+  if (!displayName) return undefined;
+  const ascii = displayName.normalize('NFKD').replace(/\p{M}/gu, '').replace(/[^\x00-\x7f]/g, (c) => LATIN_ASCII[c] ?? c);
+  return /^[\x20-\x7e]+$/.test(ascii) ? ascii : undefined;
 }
 
 export function userEntry(user: GraphUser, ctx: UserEntryContext): LdapEntry {
@@ -46,7 +62,7 @@ export function userEntry(user: GraphUser, ctx: UserEntryContext): LdapEntry {
   withSourceClasses(objectClasses, user.keyhavenLdap?.objectClasses);
   const cn = commonName(user, ctx.dn);
   const changed = changedAt(user);
-  return new EntryBuilder(ctx.dn)
+  const builder = new EntryBuilder(ctx.dn)
     .set('objectClass', ...objectClasses)
     .set('uid', user.mailNickname)
     .set('cn', cn)
@@ -57,7 +73,7 @@ export function userEntry(user: GraphUser, ctx: UserEntryContext): LdapEntry {
     .set('mail', user.mail)
     .set('uidNumber', posix.uidNumber)
     .set('gidNumber', posix.gidNumber)
-    .set('gecos', user.displayName)
+    .set('gecos', gecosOf(user.displayName))
     .set('homeDirectory', posix.homeDirectory)
     .set('loginShell', posix.loginShell)
     .set('sshPublicKey', ...posix.sshPublicKeys)
@@ -75,6 +91,8 @@ export function userEntry(user: GraphUser, ctx: UserEntryContext): LdapEntry {
     .set('createTimestamp', ldapTime(user.createdDateTime))
     .set('modifyTimestamp', ldapTime(changed))
     .set('entryDN', ctx.dn)
-    .set('hasSubordinates', 'FALSE')
-    .build();
+    .set('hasSubordinates', 'FALSE');
+  // An imported entry's own values (cn as it was, a second mail, …): source-attributes.ts.
+  applySourceAttributes(builder, user.keyhavenLdap?.attributes, ctx.dn);
+  return builder.build();
 }

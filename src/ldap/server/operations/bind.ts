@@ -10,6 +10,8 @@ import { encodeResult } from '../response-encoder.js';
 
 type BindRequest = Extract<LdapRequest, { type: 'bind' }>;
 
+const SUCCESS = { resultCode: LDAP_RESULT.success };
+
 export async function bind(ctx: OperationContext, request: BindRequest): Promise<void> {
   ctx.connection.viewer = { kind: 'anonymous' };
   if (request.version !== 3) throw new LdapResultError(LDAP_RESULT.protocolError, 'only LDAPv3 is supported');
@@ -20,7 +22,7 @@ export async function bind(ctx: OperationContext, request: BindRequest): Promise
   if (request.name === '' && password.length === 0) {
     // Anonymous bind (RFC 4513 §5.1.1).
     if (!ctx.limits.anonymousBind) throw new LdapResultError(LDAP_RESULT.inappropriateAuthentication, 'anonymous bind is disabled');
-    await ctx.reply(encodeResult(OP.bindResponse, { resultCode: LDAP_RESULT.success }));
+    await ctx.replyResult(encodeResult(OP.bindResponse, SUCCESS), SUCCESS);
     return;
   }
   if (password.length === 0) {
@@ -40,5 +42,5 @@ export async function bind(ctx: OperationContext, request: BindRequest): Promise
   }
   const result = await ctx.directory.bind(request.name, text, ctx.connection.source);
   ctx.connection.viewer = result.viewer;
-  await ctx.reply(encodeResult(OP.bindResponse, { resultCode: LDAP_RESULT.success }));
+  await ctx.replyResult(encodeResult(OP.bindResponse, SUCCESS), SUCCESS);
 }

@@ -10,5 +10,6 @@ type CompareRequest = Extract<LdapRequest, { type: 'compare' }>;
 export async function compare(ctx: OperationContext, request: CompareRequest): Promise<void> {
   const equal = await ctx.directory.compare(request.dn, request.attribute, request.value, ctx.connection.viewer);
   if (ctx.signal.aborted) return;
-  await ctx.reply(encodeResult(OP.compareResponse, { resultCode: equal ? LDAP_RESULT.compareTrue : LDAP_RESULT.compareFalse }));
+  const result = { resultCode: equal ? LDAP_RESULT.compareTrue : LDAP_RESULT.compareFalse };
+  await ctx.replyResult(encodeResult(OP.compareResponse, result), result);
 }

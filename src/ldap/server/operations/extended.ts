@@ -9,6 +9,8 @@ import { encodeExtendedResponse } from '../response-encoder.js';
 
 type ExtendedRequest = Extract<LdapRequest, { type: 'extended' }>;
 
+const SUCCESS = { resultCode: LDAP_RESULT.success };
+
 export const EXTENDED = {
   startTls: '1.3.6.1.4.1.1466.20037',
   whoAmI: '1.3.6.1.4.1.4203.1.11.3',
@@ -30,7 +32,7 @@ export async function extended(ctx: OperationContext, request: ExtendedRequest):
 async function whoAmI(ctx: OperationContext): Promise<void> {
   const viewer = ctx.connection.viewer;
   const authzId = viewer.kind === 'anonymous' ? '' : `dn:${viewer.dn}`;
-  await ctx.reply(encodeExtendedResponse({ resultCode: LDAP_RESULT.success }, undefined, Buffer.from(authzId, 'utf8')));
+  await ctx.replyResult(encodeExtendedResponse(SUCCESS, undefined, Buffer.from(authzId, 'utf8')), SUCCESS);
 }
 
 /**
@@ -56,9 +58,10 @@ async function passwordModify(ctx: OperationContext, value: Buffer | undefined):
       throw new LdapResultError(LDAP_RESULT.protocolError, 'malformed password modify request');
     }
   }
+  if (userIdentity !== undefined) ctx.outcome.target = userIdentity;
   const generated = await ctx.directory.changePassword(ctx.connection.viewer, userIdentity, oldPassword, newPassword, ctx.connection.source);
   const responseValue = generated === undefined ? undefined : tlv(BER.sequence, encodeString(generated, 0x80));
-  await ctx.reply(encodeExtendedResponse({ resultCode: LDAP_RESULT.success }, undefined, responseValue));
+  await ctx.replyResult(encodeExtendedResponse(SUCCESS, undefined, responseValue), SUCCESS);
 }
 
 function optionalString(r: BerReader, tag: number): string | undefined {

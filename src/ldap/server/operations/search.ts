@@ -80,6 +80,7 @@ export async function search(ctx: OperationContext, request: SearchRequest): Pro
       }
       const attributes = selectAttributes(next, selection);
       await ctx.reply(encodeSearchEntry({ dn: next.dn, attributes }, request.typesOnly));
+      ctx.outcome.entries++;
       sent++;
       state.returned++;
     }
@@ -90,7 +91,7 @@ export async function search(ctx: OperationContext, request: SearchRequest): Pro
 
 async function done(ctx: OperationContext, result: { resultCode: number; diagnosticMessage?: string }, controls: ResponseControl[] = []): Promise<void> {
   if (ctx.signal.aborted) return;
-  await ctx.reply(encodeResult(OP.searchResultDone, result), controls);
+  await ctx.replyResult(encodeResult(OP.searchResultDone, result), result, controls);
 }
 
 /** The iterator's next entry, undefined at its end, or TIMED_OUT past the deadline. */
@@ -111,9 +112,10 @@ async function pull(iterator: AsyncIterator<LdapEntry>, deadline: number): Promi
 }
 
 async function searchRootDse(ctx: OperationContext, request: SearchRequest, selection: AttributeSelection): Promise<void> {
-  const entry = withProtocolFeatures(ctx.directory.rootDse());
+  const entry = withProtocolFeatures(await ctx.directory.rootDse());
   if (matches(request, entry)) {
     await ctx.reply(encodeSearchEntry({ dn: '', attributes: selectAttributes(entry, selection, true) }, request.typesOnly));
+    ctx.outcome.entries++;
   }
   await done(ctx, { resultCode: LDAP_RESULT.success });
 }

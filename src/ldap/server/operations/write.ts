@@ -15,14 +15,13 @@ export async function write(ctx: OperationContext, request: WriteRequest): Promi
   const enabled = ctx.limits.adminWrites === true && w.op !== 'modDn'
     && (w.op === 'add' ? directory.add : w.op === 'modify' ? directory.modify : directory.delete) !== undefined;
   if (!enabled) {
-    await ctx.reply(
-      encodeResult(request.responseTag, {
-        resultCode: LDAP_RESULT.unwillingToPerform,
-        diagnosticMessage: w.op === 'modDn' && ctx.limits.adminWrites === true
-          ? 'renaming entries is not supported over LDAP; change the name through the Keyhaven API or CLI'
-          : 'the directory is read-only over LDAP; change it through the Keyhaven API or CLI',
-      }),
-    );
+    const refused = {
+      resultCode: LDAP_RESULT.unwillingToPerform,
+      diagnosticMessage: w.op === 'modDn' && ctx.limits.adminWrites === true
+        ? 'renaming entries is not supported over LDAP; change the name through the Keyhaven API or CLI'
+        : 'the directory is read-only over LDAP; change it through the Keyhaven API or CLI',
+    };
+    await ctx.replyResult(encodeResult(request.responseTag, refused), refused);
     return;
   }
   const viewer = ctx.connection.viewer;
@@ -34,5 +33,6 @@ export async function write(ctx: OperationContext, request: WriteRequest): Promi
   if (w.op === 'add') await directory.add!(w.dn, w.attributes, writer);
   else if (w.op === 'modify') await directory.modify!(w.dn, w.changes, writer);
   else if (w.op === 'delete') await directory.delete!(w.dn, writer);
-  await ctx.reply(encodeResult(request.responseTag, { resultCode: LDAP_RESULT.success }));
+  const success = { resultCode: LDAP_RESULT.success };
+  await ctx.replyResult(encodeResult(request.responseTag, success), success);
 }

@@ -1,0 +1,59 @@
+// The resource owner password credentials grant (RFC 6749 §4.3), for scripts and the CLI.
+// Entra allows it for public clients and for confidential clients that also authenticate; so
+// does Keyhaven, for the Azure CLI's and PowerShell's well-known public client ids. It can be
+// turned off (`passwordGrant: false`), answered then as an unsupported grant (AADSTS70003).
+import { InvalidInputError } from '../../errors.js';
+import { SecretValue } from '../../crypto/secret-value.js';
+import type { ResolvedAudience } from '../audiences.js';
+import type { AuthenticatedClient } from '../client-authentication.js';
+import type { UserPrincipal } from '../token-principals.js';
+import { requiredParam, type Grant, type GrantDeps, type GrantRequest, type GrantResult } from './grant.js';
+import { auditIssuance } from './issuance-audit.js';
+import { resolveAudience } from './resolve-audience.js';
+
+export const PASSWORD = 'password';
+
+interface PasswordInput {
+  username: string;
+  password: SecretValue;
+}
+
+export function passwordGrant(deps: GrantDeps): Grant {
+  return {
+    type: PASSWORD,
+    async handle(request: GrantRequest): Promise<GrantResult> {
+      checkGrantEnabled(deps);
+      const input = parse(request);
+      const client = await deps.clients.authenticate(request.client, request, 'well-known');
+      const audience = await resolveAudience(deps.audiences, request);
+      const user = await deps.principals.authenticateUser(input.username, input.password, {
+        source: request.source, correlationId: request.correlationId, deferSuccessAudit: true,
+      });
+      const issued = await issue(deps, request, client, user, audience);
+      await auditIssuance(deps.audit, { request, client, audience, issued, subjectId: user.objectId, details: { username: user.username, amr: 'pwd' } });
+      return { issued, audience };
+    },
+  };
+}
+
+function checkGrantEnabled(deps: GrantDeps): void {
+  if (!deps.passwordGrantEnabled) throw new InvalidInputError('KH_OAUTH_PASSWORD_GRANT_DISABLED', 'the password grant is turned off');
+}
+
+function parse(request: GrantRequest): PasswordInput {
+  const username = requiredParam(request, 'username');
+  return { username, password: new SecretValue(requiredParam(request, 'password')) };
+}
+
+function issue(deps: GrantDeps, request: GrantRequest, client: AuthenticatedClient, user: UserPrincipal, audience: ResolvedAudience) {
+  return deps.issuer.issue({
+    kind: 'user',
+    version: request.version,
+    audience: audience.audience,
+    clientAppId: client.appId,
+    clientAuth: client.auth,
+    user,
+    scp: 'user_impersonation',
+    amr: ['pwd'],
+  });
+}

@@ -1,0 +1,55 @@
+// What the token service needs from the directory: checking a client's secret or certificate
+// and a user's password. Implemented by DirectoryService; the grants see only this.
+//
+// `deferSuccessAudit`: the token endpoint writes one audit record per issuance holding both the
+// sign-in and the issuance (DESIGN.md: a read's answer is released once its record is durable),
+// so the directory records only refusals there; other callers (LDAP bind) keep their own record.
+import type { SecretValue } from '../crypto/secret-value.js';
+
+export interface SignInContext {
+  source: string;
+  correlationId?: string | undefined;
+  /** Leave the success record to the caller, who writes one record with both facts. */
+  deferSuccessAudit?: boolean;
+}
+
+export interface ClientPrincipal {
+  /** The service principal's object id: a token's `oid` and `sub`. */
+  objectId: string;
+  appId: string;
+  displayName: string;
+  /** Which credential matched (a passwordCredential's or keyCredential's keyId). */
+  credentialKeyId: string;
+}
+
+export interface UserPrincipal {
+  objectId: string;
+  userPrincipalName: string;
+  username: string;
+  displayName?: string;
+  givenName?: string;
+  surname?: string;
+}
+
+/** A registered certificate (Graph keyCredential), public part only. */
+export interface ClientCertificate {
+  keyId: string;
+  /** PEM or DER-decoded X.509 certificate. */
+  certificate: import('node:crypto').X509Certificate;
+  thumbprintSha1: string;
+  thumbprintSha256: string;
+  startDateTime: string;
+  endDateTime: string;
+}
+
+export interface TokenPrincipals {
+  authenticateClientSecret(appId: string, secret: SecretValue, ctx: SignInContext): Promise<ClientPrincipal>;
+  authenticateUser(name: string, password: SecretValue, ctx: SignInContext): Promise<UserPrincipal>;
+  /**
+   * The service principal for `appId` and its application's certificates, for a client
+   * assertion (RFC 7523); undefined when no enabled service principal has that appId.
+   */
+  clientCertificates(appId: string): Promise<{ principal: Omit<ClientPrincipal, 'credentialKeyId'>; enabled: boolean; certificates: ClientCertificate[] } | undefined>;
+  /** An application registered in the directory (a public client's client_id), or undefined. */
+  application(appId: string): Promise<{ appId: string; displayName: string } | undefined>;
+}
