@@ -72,3 +72,8 @@ test('modelled attributes keep their imported values as written', () => {
     uid: ['Grace'], cn: ['Grace', 'Amazing Grace'], sn: ['X'], displayName: ['G.'], mail: ['a@x.org', 'b@x.org'],
   });
 });
+
+test('a kept entry is bounded like a user\'s extra attributes', () => {
+  const big = Array.from({ length: 300 }, (_, i) => `description: ${'x'.repeat(1000)} ${i}`).join('\n');
+  assert.throws(() => plan(`dn: ou=big,dc=x\nobjectClass: organizationalUnit\nou: big\n${big}\n`), (e: unknown) => e instanceof LdifError && e.line === 1 && /KiB/.test(e.message));
+});

@@ -173,16 +173,16 @@ export class LdapView implements LdapDirectory {
     const target = parsed && parsed.rdns.length > 0 ? this.layout.resolve(parsed) : undefined;
     try {
       const reads = new DirectoryReads(this.#directory.system().reader());
+      // An imported user's original DN, wherever it lies.
+      const named = parsed && parsed.rdns.length > 0 && target?.kind !== 'service' ? await reads.byDn(dn) : undefined;
       // An imported bind-only account (`cn=reader,dc=…`): a service account by DN and password.
-      const account = parsed && parsed.rdns.length > 0 && target?.kind !== 'service'
+      const account = parsed && parsed.rdns.length > 0 && target?.kind !== 'service' && named === undefined
         ? (await reads.importedEntries()).find((e) => e.servicePrincipalId !== null && parseDn(e.dn)?.key === parsed.key)
         : undefined;
       if (account) {
         const sp = await this.#directory.authenticateLdapAccount(dn, password, source);
         return { viewer: { kind: 'serviceAccount', id: sp.objectId, dn: tidyDn(account.dn) } };
       }
-      // An imported user's original DN, wherever it lies.
-      const named = parsed && parsed.rdns.length > 0 && target?.kind !== 'service' ? await reads.byDn(dn) : undefined;
       if (target?.kind === 'service') {
         const sp = await this.#directory.authenticateClientSecret(target.appId, new SecretValue(password), source);
         return { viewer: { kind: 'serviceAccount', id: sp.objectId, dn: this.layout.serviceDn(sp.appId) } };
