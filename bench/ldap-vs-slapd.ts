@@ -9,17 +9,18 @@
 // Environment: BENCH_SECONDS (per measurement, default 5), BENCH_LDAP_USERS (default 2000),
 // BENCH_LDAP_GROUPS (default 50), BENCH_LDAP_BIND_USERS (accounts the bind workload cycles
 // through, each bound once before measuring: default 100), BENCH_LDAP_CONCURRENCY (default
-// "1,8,32"), BENCH_SCRYPT_LOG_N (Keyhaven's passwordScryptLogN, default 17 — the shipped default).
+// "1,8,32"), BENCH_PASSWORD_HASH (Keyhaven's passwordHashAlgorithm: argon2id, the shipped default
+// at OWASP's m = 19 MiB, t = 2, p = 1, or scrypt), BENCH_SCRYPT_LOG_N (passwordScryptLogN, default 17).
 //
 // Both servers listen on 127.0.0.1 only, on ports picked here, plain LDAP (loopback binds need no
 // TLS on either). slapd runs from a generated slapd.conf with the mdb backend in a temp dir, as a
 // child started with `-d 0` and killed in `finally`; Keyhaven runs `keyhaven serve` (dist/, built
 // first) on SQLite in a temp home. The same LDIF (inetOrgPerson + posixAccount users with {SSHA}
 // passwords, groupOfNames groups) goes into slapd with slapadd and into Keyhaven with
-// `keyhaven directory import-ldif`. Keyhaven re-hashes an imported password to scrypt at its first
+// `keyhaven directory import-ldif`. Keyhaven re-hashes an imported password to argon2id at its first
 // successful bind, so the accounts the bind workload uses are bound once on both servers first:
-// the bind numbers compare slapd's {SSHA} (one SHA-1) with Keyhaven's scrypt at the configured
-// cost — a password-hashing cost Keyhaven pays on purpose, which dominates its bind rate.
+// the bind numbers compare slapd's {SSHA} (one SHA-1) with Keyhaven's argon2id (or scrypt) at the
+// configured cost — a password-hashing cost Keyhaven pays on purpose, which dominates its bind rate.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,6 +36,7 @@ const GROUPS = Number(process.env.BENCH_LDAP_GROUPS ?? 50);
 const BIND_USERS = Math.min(USERS - 1, Number(process.env.BENCH_LDAP_BIND_USERS ?? 100));
 const CONCURRENCY = (process.env.BENCH_LDAP_CONCURRENCY ?? '1,8,32').split(',').map(Number);
 const SCRYPT_LOG_N = process.env.BENCH_SCRYPT_LOG_N ?? '17';
+const PASSWORD_HASH = process.env.BENCH_PASSWORD_HASH ?? 'argon2id';
 const BASE = 'dc=keyhaven,dc=local';
 const SLAPD = ['/usr/sbin/slapd', '/usr/sbin/slapadd'];
 const SCHEMA = '/etc/ldap/schema';
@@ -148,7 +150,7 @@ async function startKeyhaven(home: string, ldifFile: string): Promise<{ url: str
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('KEYHAVEN_')) env[k] = v;
   const cli = join(ROOT, 'bin/keyhaven.js');
-  const common = ['--home', home, '--storage', storage, '--password-scrypt-log-n', SCRYPT_LOG_N];
+  const common = ['--home', home, '--storage', storage, '--password-hash-algorithm', PASSWORD_HASH, '--password-scrypt-log-n', SCRYPT_LOG_N];
   const child = spawn(process.execPath, [cli, 'serve', ...common, '--bind-address', '127.0.0.1', '--https-port', '0', '--ldap-port', '0', '--ldaps-port', '0'], {
     cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -274,7 +276,7 @@ async function main(): Promise<void> {
     const ldifFile = join(dir, 'bench.ldif');
     writeFileSync(ldifFile, ldif());
     const version = spawnSync('/usr/sbin/slapd', ['-VV'], { encoding: 'utf8' });
-    console.log(`${USERS} users, ${GROUPS} groups; binds cycle over ${BIND_USERS} accounts; ${SECONDS} s per measurement; Keyhaven passwordScryptLogN ${SCRYPT_LOG_N}, slapd {SSHA}`);
+    console.log(`${USERS} users, ${GROUPS} groups; binds cycle over ${BIND_USERS} accounts; ${SECONDS} s per measurement; Keyhaven ${PASSWORD_HASH === 'scrypt' ? `scrypt passwordScryptLogN ${SCRYPT_LOG_N}` : 'argon2id m=19456 t=2 p=1'}, slapd {SSHA}`);
     console.log(`slapd: ${(version.stderr || version.stdout).split('\n').find((l) => l.includes('slapd')) ?? 'unknown version'}; node ${process.version}`);
     const s = await startSlapd(join(dir), ldifFile);
     slapd = s.child;

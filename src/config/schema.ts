@@ -85,9 +85,19 @@ export const ConfigSchema = Type.Object(
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
       { default: 'info', description: 'Structured log level (JSON lines on standard output).' },
     ),
+    passwordHashAlgorithm: Type.Union([Type.Literal('argon2id'), Type.Literal('scrypt')], {
+      default: 'argon2id',
+      description: 'What new and upgraded password hashes are made with: `argon2id` (OWASP m = 19 MiB, t = 2, p = 1: ~20 ms a sign-in) or `scrypt` (~0.4 s at OWASP N = 2^17). Hashes of the other algorithm, or under other parameters, still verify and are upgraded at that user\'s next successful sign-in.',
+    }),
+    passwordArgon2MemoryKib: Type.Integer({
+      minimum: 64, maximum: 1048576, default: 19456,
+      description: 'argon2id memory in KiB (OWASP: 19456 = 19 MiB). Hashes are upgraded on the next successful login when it changes.',
+    }),
+    passwordArgon2TimeCost: Type.Integer({ minimum: 1, maximum: 16, default: 2, description: 'argon2id passes t (OWASP: 2).' }),
+    passwordArgon2Parallelism: Type.Integer({ minimum: 1, maximum: 16, default: 1, description: 'argon2id lanes p (OWASP: 1).' }),
     passwordScryptLogN: Type.Integer({
       minimum: 10, maximum: 22, default: 17,
-      description: 'scrypt cost as log2(N) for password hashes (OWASP: 17). Hashes are upgraded on the next successful login when it changes.',
+      description: 'scrypt cost as log2(N) for password hashes when `passwordHashAlgorithm` is scrypt (OWASP: 17). Hashes are upgraded on the next successful login when it changes.',
     }),
     passwordScryptR: Type.Integer({ minimum: 1, maximum: 32, default: 8, description: 'scrypt block size r (OWASP: 8).' }),
     passwordScryptP: Type.Integer({ minimum: 1, maximum: 16, default: 1, description: 'scrypt parallelism p (OWASP: 1).' }),

@@ -17,11 +17,16 @@ import { join } from 'node:path';
 import { unlinkSync } from 'node:fs';
 import { writeFileAtomic } from '../crypto/master-key.js';
 import { NotFoundError } from '../errors.js';
-import type { CoreServices } from '../server/core.js';
+import type { DirectoryDeps } from './directory-context.js';
 import type { Tx } from '../storage/storage.js';
 import { GLOBAL_ADMINISTRATOR } from './role-definitions.js';
 
 export const ADMIN_USERNAME = 'admin';
+
+/** What making the bootstrap admin needs (the server's CoreServices provides it). */
+export interface BootstrapDeps extends Pick<DirectoryDeps, 'storage' | 'audit' | 'passwords'> {
+  config: { adminPassword?: string | undefined; home: string; directoryDomain: string };
+}
 
 export interface BootstrapResult {
   created: boolean;
@@ -36,7 +41,7 @@ export function generatePassword(): string {
   return randomBytes(24).toString('base64url');
 }
 
-export async function ensureBootstrapAdmin(core: CoreServices): Promise<BootstrapResult> {
+export async function ensureBootstrapAdmin(core: BootstrapDeps): Promise<BootstrapResult> {
   const existing = await core.storage.read.users.byUsername(ADMIN_USERNAME);
   const configured = core.config.adminPassword;
   if (existing) {
@@ -86,7 +91,7 @@ export async function ensureBootstrapAdmin(core: CoreServices): Promise<Bootstra
 }
 
 /** `keyhaven admin reset-password`: sets a user's password, audited. */
-export async function resetPassword(core: CoreServices, username: string, password: string): Promise<void> {
+export async function resetPassword(core: BootstrapDeps, username: string, password: string): Promise<void> {
   const user = await core.storage.read.users.byUsername(username);
   if (!user) throw new NotFoundError('KH_USER_NOT_FOUND', `user ${username} does not exist`);
   const hash = await core.passwords.hash(password);
@@ -96,7 +101,7 @@ export async function resetPassword(core: CoreServices, username: string, passwo
 }
 
 /** Assigns Global Administrator at `/` to the user unless it already holds it (audited when it does). */
-export async function ensureGlobalAdministrator(core: CoreServices, userId: string): Promise<void> {
+export async function ensureGlobalAdministrator(core: BootstrapDeps, userId: string): Promise<void> {
   if (await core.storage.read.roleAssignments.find(GLOBAL_ADMINISTRATOR, userId, '/')) return;
   try {
     await core.audit.write({ actor: 'system', action: 'role.assign', target: userId, details: { roleDefinitionId: GLOBAL_ADMINISTRATOR, directoryScopeId: '/', bootstrap: true } }, (tx) =>

@@ -1,14 +1,25 @@
-// What every part of the directory shares: its dependencies (narrower than CoreServices, so
-// tests can build them without a KEK), its options, who is acting, and two small helpers —
+// What every part of the directory shares: its dependencies (no KEK among them, so tests can
+// build them without one), its options, who is acting, and two small helpers —
 // the audit event of a write, and a retry for creations that lose a uniqueness race.
-import type { AuditDetails, AuditEvent } from '../audit/audit-log.js';
+import type { AuditDetails, AuditEvent, AuditLog } from '../audit/audit-log.js';
+import type { CredentialDigester } from '../crypto/generated-credential.js';
+import type { PasswordHasher } from '../crypto/password-hash.js';
 import { ConflictError, NotFoundError } from '../errors.js';
-import type { CoreServices } from '../server/core.js';
-import { isUniqueViolation } from '../storage/storage.js';
+import { isUniqueViolation, type Storage } from '../storage/storage.js';
 import { DEFAULT_HOME_BASE, DEFAULT_LOGIN_SHELL, DEFAULT_POSIX_ID_START } from './posix-attributes.js';
 import { ReservedGroupNames } from './principal-names.js';
 
-export type DirectoryDeps = Pick<CoreServices, 'storage' | 'audit' | 'passwords' | 'credentials' | 'tenantId'>;
+/**
+ * What the directory is built from. Named here, not taken from the server's CoreServices: the
+ * core says what it needs and the assembly (src/server/core.ts) provides it, never the reverse.
+ */
+export interface DirectoryDeps {
+  storage: Storage;
+  audit: AuditLog;
+  passwords: PasswordHasher;
+  credentials: CredentialDigester;
+  tenantId: string;
+}
 
 export interface DirectoryOptions {
   /** First uidNumber/gidNumber handed out (default 10000). */

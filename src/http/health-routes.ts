@@ -3,17 +3,13 @@
 // shutting down, and storage answers.
 import type { FastifyPluginAsync } from 'fastify';
 import type { Readiness } from '../server/readiness.js';
-import type { Storage } from '../storage/storage.js';
 
-export const healthRoutes: FastifyPluginAsync<{ storage: Storage; readiness: Readiness }> = async (app, { storage, readiness }) => {
+// The face asks the readiness service, which holds the store probe: no storage here.
+export const healthRoutes: FastifyPluginAsync<{ readiness: Readiness }> = async (app, { readiness }) => {
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
-    if (!readiness.ready) return reply.status(503).send({ status: readiness.state, storage: storage.engine });
-    try {
-      await storage.ping();
-      return { status: 'ready', storage: storage.engine };
-    } catch {
-      return reply.status(503).send({ status: 'unavailable', storage: storage.engine });
-    }
+    const report = await readiness.check();
+    const body = { status: report.status, storage: report.storage };
+    return report.ready ? body : reply.status(503).send(body);
   });
 };

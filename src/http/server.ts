@@ -55,7 +55,7 @@ export async function buildHttpServer(deps: HttpServerDeps) {
   const { core, tokens, signingKeys, verifier, directory } = deps.services;
   // Pending refusal summaries are written while the audit log still takes records.
   app.addHook('onClose', async () => deps.services.refusals.close());
-  await app.register(healthRoutes, { storage: core.storage, readiness: deps.readiness });
+  await app.register(healthRoutes, { readiness: deps.readiness });
   await app.register(tokenRoutes, { tokens, tenantId: core.tenantId, publicUrl: core.config.publicUrl });
   await app.register(discoveryRoutes, { publicUrl: core.config.publicUrl, tenantId: core.tenantId, keys: signingKeys, grantTypes: tokens.grantTypes() });
   const authenticate = bearerAuthentication(verifier, directory);

@@ -63,7 +63,11 @@ export async function openCore(config: ResolvedConfig, options: OpenCoreOptions)
       envelope,
       secrets,
       audit,
-      passwords: new PasswordHasher({ logN: config.passwordScryptLogN, r: config.passwordScryptR, p: config.passwordScryptP }),
+      passwords: new PasswordHasher({
+        algorithm: config.passwordHashAlgorithm,
+        argon2id: { memoryKib: config.passwordArgon2MemoryKib, timeCost: config.passwordArgon2TimeCost, parallelism: config.passwordArgon2Parallelism },
+        scrypt: { logN: config.passwordScryptLogN, r: config.passwordScryptR, p: config.passwordScryptP },
+      }),
       credentials: new CredentialDigester(credentialKey),
       tenantId,
       async close() {

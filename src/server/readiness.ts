@@ -7,8 +7,34 @@
 // take the instance out of rotation before it stops serving).
 export type ReadinessState = 'starting' | 'ready' | 'stopping';
 
+/** The store behind the server, as far as readiness needs it. */
+export interface StoreProbe {
+  readonly engine: string;
+  ping(): Promise<unknown>;
+}
+
+export interface ReadinessReport {
+  ready: boolean;
+  status: ReadinessState | 'unavailable';
+  storage: string;
+}
+
 export class Readiness {
   #state: ReadinessState = 'starting';
+
+  constructor(private readonly store?: StoreProbe) {}
+
+  /** Ready, and the store answers now (/readyz asks on every probe). */
+  async check(): Promise<ReadinessReport> {
+    const storage = this.store?.engine ?? 'none';
+    if (!this.ready) return { ready: false, status: this.#state, storage };
+    try {
+      await this.store?.ping();
+      return { ready: true, status: 'ready', storage };
+    } catch {
+      return { ready: false, status: 'unavailable', storage };
+    }
+  }
 
   get state(): ReadinessState {
     return this.#state;

@@ -58,7 +58,7 @@ export async function startServer(configured: ResolvedConfig, options: StartOpti
       vaultDnsSuffix: config.vaultDnsSuffix,
     });
     const services = await buildServices(core);
-    const readiness = new Readiness();
+    const readiness = new Readiness(core.storage);
     http = await buildHttpServer({ services, tls, logger, readiness });
     const httpsPort = await listen(http, config.httpsPort, config.bindAddress, 'HTTPS');
     ldap = new LdapServer({

@@ -209,6 +209,6 @@ export interface Database {
   service_principals: ServicePrincipalsTable;
   directory_role_assignments: DirectoryRoleAssignmentsTable;
   login_throttle: LoginThrottleTable;
-  assertion_jti: AssertionJtiTable;
   ldap_entries: LdapEntriesTable;
+  assertion_jti: AssertionJtiTable;
 }

@@ -5,8 +5,8 @@ import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import { directoryMigration } from './migration-0002-directory.js';
 import { ldifSourceMigration } from './migration-0003-ldif-source.js';
 import { loginThrottleMigration } from './migration-0004-login-throttle.js';
-import { assertionJtiMigration } from './migration-0006-assertion-jti.js';
 import { ldifEntriesMigration } from './migration-0005-ldif-entries.js';
+import { assertionJtiMigration } from './migration-0006-assertion-jti.js';
 
 const migrations: Record<string, Migration> = {
   '0001_foundation': {

@@ -18,8 +18,8 @@ import { ServicePrincipalRepo } from './repos/service-principal-repo.js';
 import { SettingsRepo } from './repos/settings-repo.js';
 import { UserRepo } from './repos/user-repo.js';
 import { LoginThrottleRepo } from './repos/login-throttle-repo.js';
-import { AssertionJtiRepo } from './repos/assertion-jti-repo.js';
 import { LdapEntryRepo } from './repos/ldap-entry-repo.js';
+import { AssertionJtiRepo } from './repos/assertion-jti-repo.js';
 import { openSqlite } from './sqlite-engine.js';
 import { ChangeRecorder, DIRECTORY_CHANNEL, notifyPayload, parsePayload, type DirectoryChanges } from './directory-changes.js';
 import { PostgresListener } from './postgres-listener.js';
@@ -58,8 +58,8 @@ export interface Repos {
   servicePrincipals: ServicePrincipalRepo;
   roleAssignments: RoleAssignmentRepo;
   loginThrottle: LoginThrottleRepo;
-  assertionJti: AssertionJtiRepo;
   ldapEntries: LdapEntryRepo;
+  assertionJti: AssertionJtiRepo;
 }
 
 /** Repositories bound to one open transaction, plus savepoints (used by group commit). */
@@ -132,8 +132,24 @@ export class Storage {
   }
 
   async migrate(): Promise<string[]> {
-    const migrator = new Migrator({ db: this.#db, provider: migrationProvider });
-    const { error, results } = await migrator.migrateToLatest();
+    const { error, results } = this.engine === 'sqlite'
+      ? await this.#db.connection().execute(async (conn) => {
+        // Kysely runs SQLite migrations outside a transaction with no lock (its SQLite
+        // adapter declares no transactional DDL), so two processes opening a new file could
+        // both run the same ALTER TABLE. SQLite's DDL is transactional: hold the write lock
+        // (BEGIN IMMEDIATE waits up to busy_timeout for another opener) for the whole run, so
+        // a migration and its kysely_migration row commit together or not at all.
+        await sql.raw('begin immediate').execute(conn);
+        try {
+          const outcome = await new Migrator({ db: conn, provider: migrationProvider }).migrateToLatest();
+          await sql.raw(outcome.error ? 'rollback' : 'commit').execute(conn);
+          return outcome;
+        } catch (err) {
+          await sql.raw('rollback').execute(conn).catch(() => undefined);
+          throw err;
+        }
+      })
+      : await new Migrator({ db: this.#db, provider: migrationProvider }).migrateToLatest();
     if (error) {
       throw new UnavailableError('KH_STORAGE_MIGRATION_FAILED', `storage migration failed: ${errorSummary(error)}`, { cause: error });
     }
@@ -285,8 +301,8 @@ function makeRepos(db: Kysely<Database>, engine: Engine, changes?: ChangeRecorde
     servicePrincipals: new ServicePrincipalRepo(db),
     roleAssignments: new RoleAssignmentRepo(db),
     loginThrottle: new LoginThrottleRepo(db, engine),
-    assertionJti: new AssertionJtiRepo(db),
     ldapEntries: new LdapEntryRepo(db),
+    assertionJti: new AssertionJtiRepo(db),
   };
 }
 

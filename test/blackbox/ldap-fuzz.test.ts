@@ -1,14 +1,19 @@
 // Robustness of the LDAP face (issue 5): random and mutated BER messages against the real
 // server — 20,000 in `npm test`, KEYHAVEN_LDAP_FUZZ_COUNT for more — over as many connections
-// as it takes (the server closes a connection after a protocol error, RFC 4511 §4.4.1). The
-// server stays up, every connection is answered or closed, its memory (VmRSS) stays bounded,
-// and a length prefix claiming 1 GB is refused without being allocated.
+// as it takes (the server closes a connection after a protocol error, RFC 4511 §4.4.1). About
+// a quarter of the connections carry their messages inside a real TLS session, verified with
+// the test CA: LDAPS (TLS from the first byte) and StartTLS (RFC 4511 §4.14: the extended
+// operation answered in clear, then the handshake on the same socket), so the decoder behind
+// the TLS layer gets the same hostile input; a few more send garbage in place of a handshake.
+// The server stays up, every connection is answered or closed, its memory (VmRSS) stays
+// bounded, and a length prefix claiming 1 GB is refused without being allocated.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'ldapts';
-import { blackboxStorage, startServerProcess, tempHome, type ServerProcess } from '../helpers/server-process.js';
+import { blackboxStorage, startServerProcess, tempHome, TEST_CA_CERT, type ServerProcess } from '../helpers/server-process.js';
 
 const COUNT = Number(process.env.KEYHAVEN_LDAP_FUZZ_COUNT ?? 20_000);
 const PER_CONNECTION = 8;
@@ -105,7 +110,7 @@ function vmRssKb(pid: number): number {
 }
 
 /** Writes the bytes, ends our side, and resolves once the server closed (or after a timeout). */
-function exchange(port: number, bytes: Buffer, timeoutMs = 10_000): Promise<{ closed: boolean; received: Buffer }> {
+function exchange(port: number, bytes: Buffer, timeoutMs = 10_000): Promise<Exchange> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     const socket: Socket = connect(port, '127.0.0.1', () => {
@@ -114,15 +119,103 @@ function exchange(port: number, bytes: Buffer, timeoutMs = 10_000): Promise<{ cl
     });
     const timer = setTimeout(() => {
       socket.destroy();
-      resolve({ closed: false, received: Buffer.concat(chunks) });
+      resolve({ closed: false, received: Buffer.concat(chunks), secured: false });
     }, timeoutMs);
     socket.on('data', (d) => chunks.push(d));
     socket.on('error', () => undefined);
     socket.on('close', () => {
       clearTimeout(timer);
-      resolve({ closed: true, received: Buffer.concat(chunks) });
+      resolve({ closed: true, received: Buffer.concat(chunks), secured: false });
     });
   });
+}
+
+const CA = readFileSync(TEST_CA_CERT);
+const STARTTLS = message(1, tlv(0x77, str('1.3.6.1.4.1.1466.20037', 0x80)));
+
+type Transport = 'ldap' | 'ldaps' | 'starttls' | 'handshake-garbage';
+
+interface Exchange {
+  closed: boolean;
+  received: Buffer;
+  /** TLS transports: the handshake completed and the server's certificate verified. */
+  secured: boolean;
+}
+
+/** Writes `bytes` on an open socket, ends our side, and resolves once the server closed. */
+function writeAndAwaitClose(socket: Socket | TLSSocket, bytes: Buffer, timeoutMs: number, secured: boolean, before: Buffer[] = []): Promise<Exchange> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [...before];
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve({ closed: false, received: Buffer.concat(chunks), secured });
+    }, timeoutMs);
+    socket.on('data', (d: Buffer) => chunks.push(d));
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve({ closed: true, received: Buffer.concat(chunks), secured });
+    });
+    socket.write(bytes);
+    socket.end();
+  });
+}
+
+/** A TLS session over `socket` (or a new connection) that trusts only the test CA. */
+function secure(options: { port?: number; socket?: Socket }, timeoutMs: number): Promise<TLSSocket | undefined> {
+  return new Promise((resolve) => {
+    const tls = tlsConnect({ ...options, host: '127.0.0.1', servername: 'localhost', ca: CA });
+    const timer = setTimeout(() => {
+      tls.destroy();
+      resolve(undefined);
+    }, timeoutMs);
+    tls.once('secureConnect', () => {
+      clearTimeout(timer);
+      resolve(tls.authorized ? tls : (tls.destroy(), undefined));
+    });
+    tls.once('error', () => {
+      clearTimeout(timer);
+      resolve(undefined);
+    });
+  });
+}
+
+/** The fuzz bytes over one connection of the given kind. */
+async function exchangeOver(server: ServerProcess, transport: Transport, bytes: Buffer, timeoutMs = 10_000): Promise<Exchange> {
+  if (transport === 'ldap') return exchange(server.ldapPort, bytes, timeoutMs);
+  if (transport === 'handshake-garbage') return exchange(server.ldapsPort, bytes, timeoutMs);
+  if (transport === 'ldaps') {
+    const tls = await secure({ port: server.ldapsPort }, timeoutMs);
+    return tls ? writeAndAwaitClose(tls, bytes, timeoutMs, true) : { closed: true, received: Buffer.alloc(0), secured: false };
+  }
+  // StartTLS: the request and its ExtendedResponse in clear, then TLS on the same socket.
+  const plain = connect(server.ldapPort, '127.0.0.1');
+  plain.on('error', () => undefined);
+  const answer = await new Promise<Buffer | undefined>((resolve) => {
+    const timer = setTimeout(() => resolve(undefined), timeoutMs);
+    plain.once('connect', () => plain.write(STARTTLS));
+    plain.once('data', (d: Buffer) => {
+      clearTimeout(timer);
+      resolve(d);
+    });
+    plain.once('close', () => resolve(undefined));
+  });
+  // ExtendedResponse (0x78) with resultCode success: ENUMERATED 0.
+  if (!answer || !answer.includes(Buffer.from([0x78])) || !answer.includes(Buffer.from([0x0a, 0x01, 0x00]))) {
+    plain.destroy();
+    return { closed: true, received: answer ?? Buffer.alloc(0), secured: false };
+  }
+  const tls = await secure({ socket: plain }, timeoutMs);
+  if (!tls) {
+    plain.destroy();
+    return { closed: true, received: Buffer.alloc(0), secured: false };
+  }
+  return writeAndAwaitClose(tls, bytes, timeoutMs, true);
+}
+
+function transport(): Transport {
+  const r = random();
+  return r < 0.7 ? 'ldap' : r < 0.82 ? 'ldaps' : r < 0.95 ? 'starttls' : 'handshake-garbage';
 }
 
 describe(`LDAP robustness: ${COUNT} random and mutated BER messages (seed ${seed})`, () => {
@@ -154,7 +247,7 @@ describe(`LDAP robustness: ${COUNT} random and mutated BER messages (seed ${seed
     assert.ok(vmRssKb(server.child.pid!) - before < 64 * 1024, 'RSS grew by less than 64 MiB');
   });
 
-  it('stays up, answers or closes, and keeps its memory bounded', async () => {
+  it('stays up, answers or closes, and keeps its memory bounded', async (t) => {
     // Warm up (JIT, pools) before the baseline.
     await Promise.all(Array.from({ length: 50 }, (_, i) => exchange(server.ldapPort, seedMessage(i + 1))));
     const rssBefore = vmRssKb(server.child.pid!);
@@ -162,6 +255,7 @@ describe(`LDAP robustness: ${COUNT} random and mutated BER messages (seed ${seed
     let stuck = 0;
     let connections = 0;
     let answered = 0;
+    const tls = { ldaps: { sessions: 0, answered: 0, failed: 0 }, starttls: { sessions: 0, answered: 0, failed: 0 } };
     const worker = async () => {
       while (sent < COUNT) {
         const batch: Buffer[] = [];
@@ -170,14 +264,30 @@ describe(`LDAP robustness: ${COUNT} random and mutated BER messages (seed ${seed
           batch.push(random() < 0.15 ? valid : mutate(valid));
         }
         connections++;
-        const r = await exchange(random() < 0.1 ? server.ldapsPort : server.ldapPort, Buffer.concat(batch));
+        const kind = transport();
+        const bytes = kind === 'handshake-garbage' ? mutate(Buffer.concat(batch)) : Buffer.concat(batch);
+        const r = await exchangeOver(server, kind, bytes);
         if (!r.closed) stuck++;
         if (r.received.length > 0) answered++;
+        if (kind === 'ldaps' || kind === 'starttls') {
+          if (r.secured) tls[kind].sessions++;
+          else tls[kind].failed++;
+          if (r.secured && r.received.length > 0) tls[kind].answered++;
+        }
       }
     };
     await Promise.all(Array.from({ length: PARALLEL }, worker));
     assert.equal(stuck, 0, 'every connection is answered and closed');
     assert.ok(answered > connections / 4, `${answered} of ${connections} connections got an answer`);
+    // The TLS share really reached the decoder: every handshake completed with a verified
+    // certificate, and inside the sessions the server answered (results, or a Notice of
+    // Disconnection after a protocol error) as it does in clear.
+    t.diagnostic(`${connections} connections; TLS sessions: ${JSON.stringify(tls)}`);
+    for (const [kind, n] of Object.entries(tls)) {
+      assert.equal(n.failed, 0, `${kind}: ${n.failed} TLS sessions could not be set up`);
+      assert.ok(n.sessions >= connections / 20, `${kind}: ${n.sessions} TLS sessions of ${connections} connections`);
+      assert.ok(n.answered > n.sessions / 4, `${kind}: ${n.answered} of ${n.sessions} TLS sessions got an answer`);
+    }
     assert.equal(server.child.exitCode, null, 'the server is still running');
     const rssAfter = vmRssKb(server.child.pid!);
     assert.ok(rssAfter - rssBefore < 128 * 1024, `RSS grew from ${rssBefore} to ${rssAfter} kB over ${connections} connections`);

@@ -2,7 +2,7 @@
 // across every password scheme an OpenLDAP or AD export brings, 20 nested groups, binary
 // jpegPhoto, AD and OpenLDAP layouts) is imported with the CLI into a running server's store;
 // every user then signs in with the original password through the token endpoint, after which
-// the stored hash is Keyhaven's scrypt; export → parse gives back the same DNs and attributes;
+// the stored hash is Keyhaven's argon2id; export → parse gives back the same DNs and attributes;
 // a broken LDIF exits 1 naming the line and imports nothing. SQLite, or PostgreSQL with
 // KEYHAVEN_TEST_STORAGE=postgres.
 import assert from 'node:assert/strict';
@@ -231,7 +231,7 @@ describe('LDIF import and export through the CLI', () => {
     assert.ok(![...exported.values()].some((e) => groupAttributes(e).has('userpassword')), 'no hashes unless asked');
   });
 
-  it('every user signs in with the original password, and the imported hash is then replaced by scrypt', async () => {
+  it('every user signs in with the original password, and the imported hash is then replaced by Keyhaven\'s argon2id', async () => {
     const before = await exportEntries('--include-password-hashes');
     const legacy = before.filter((e) => (groupAttributes(e).get('userpassword')?.[0]?.value.toString() ?? '').match(/^\{(SSHA|SSHA256|SSHA512|CRYPT|PBKDF2-SHA512|ARGON2)\}/));
     assert.ok(legacy.length >= USERS - Math.ceil(USERS / SCHEMES.length) - 1, `legacy hashes stored: ${legacy.length}`);
@@ -246,10 +246,14 @@ describe('LDIF import and export through the CLI', () => {
     });
     assert.notEqual(status, 200);
     const afterExport = await exportEntries('--include-password-hashes');
+    const hashBefore = new Map(before.map((e) => [e.dn, groupAttributes(e).get('userpassword')?.[0]?.value.toString()]));
     for (const e of afterExport) {
       const pw = groupAttributes(e).get('userpassword')?.[0]?.value.toString();
       if (pw === undefined) continue;
-      assert.match(pw, /^\{SCRYPT\}\$scrypt\$/, `${e.dn} still has ${pw.slice(0, 12)}`);
+      // Exported as OpenLDAP's pw-argon2 writes it; a fresh salt, so never the imported value.
+      assert.match(pw, /^\{ARGON2\}\$argon2id\$v=19\$m=1024,t=1,p=1\$/, `${e.dn} still has ${pw.slice(0, 12)}`);
+      // The bootstrap admin was hashed by this server under its parameters; every imported user's changed.
+      if (!e.dn.startsWith('uid=admin,')) assert.notEqual(pw, hashBefore.get(e.dn), `${e.dn} kept its imported hash`);
     }
   });
 

@@ -3,7 +3,7 @@
 // (`CN=Jane Doe,OU=Staff,DC=corp,DC=example`, sAMAccountName) and OpenLDAP DNs
 // (`uid=alex,ou=people,dc=corp,dc=example`) is imported with the CLI into a server whose base
 // DN (ldapBaseDn) covers them; then OpenLDAP's ldap-utils bind with the original DNs and
-// passwords (legacy hashes, replaced by scrypt at that first bind), search with an original DN
+// passwords (legacy hashes, replaced by argon2id at that first bind), search with an original DN
 // as the base, read group `member` values as the original DNs, and find nested members with
 // `memberOf:1.2.840.113556.1.4.1941:=<original group DN>`. Plain loopback binds, LDAPS for
 // the rest, the test CA trusted through LDAPTLS_CACERT. SQLite, or PostgreSQL with
@@ -118,7 +118,7 @@ describe('LDIF-imported entries over LDAP under their original DNs', () => {
     home?.remove();
   });
 
-  it('ldapwhoami binds with the original DN (any case and spacing) and password; the legacy hash becomes scrypt', async () => {
+  it('ldapwhoami binds with the original DN (any case and spacing) and password; the legacy hash becomes argon2id', async () => {
     const exportHashes = async () => {
       const out = join(server.home, `hashes-${randomBytes(4).toString('hex')}.ldif`);
       const r = await runCli(['directory', 'export-ldif', ...store(), '--include-password-hashes', '--output-file', out], { env: ldapEnv });
@@ -141,7 +141,7 @@ describe('LDIF-imported entries over LDAP under their original DNs', () => {
     assert.equal(unknown.code, 49, unknown.stderr);
 
     const rehashed = await exportHashes();
-    for (const dn of [JANE, ALEX]) assert.match(rehashed.get(dn.toLowerCase()) ?? '', /^\{SCRYPT\}\$scrypt\$/, dn);
+    for (const dn of [JANE, ALEX]) assert.match(rehashed.get(dn.toLowerCase()) ?? '', /^\{ARGON2\}\$argon2id\$v=19\$/, dn);
     // And the original password still works against the new hash.
     assert.equal((await tool('ldapwhoami', ['-x', '-H', ldaps, '-D', ALEX, '-w', ALEX_PASSWORD])).code, 0);
   });

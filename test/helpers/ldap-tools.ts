@@ -16,6 +16,8 @@ export function ldapTool(cmd: string, args: string[], input = ''): Promise<{ cod
     child.stdout.on('data', (d: Buffer) => (stdout += d));
     child.stderr.on('data', (d: Buffer) => (stderr += d));
     child.on('error', reject);
+    // A tool that exits before reading its input (ldapsearch does) closes the pipe: not an error.
+    child.stdin.on('error', () => undefined);
     child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code: code ?? -1, stdout, stderr });

@@ -1,5 +1,5 @@
 // Starts the real server as a child process (`keyhaven serve` from the sources through tsx)
-// on 127.0.0.1 with an ephemeral port, the test CA, and cheap scrypt parameters; waits for
+// on 127.0.0.1 with an ephemeral port, the test CA, and cheap argon2id and scrypt parameters; waits for
 // its "listening" log line with a timeout; stops it with SIGTERM (SIGKILL after a timeout).
 // Black-box suites run on SQLite, or on PostgreSQL when KEYHAVEN_TEST_STORAGE=postgres.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -96,6 +96,8 @@ export function serverArgs(home: string, storage: string, testCa = true): string
     '--ldap-port', '0',
     '--ldaps-port', '0',
     '--password-scrypt-log-n', '10',
+    '--password-argon2-memory-kib', '1024',
+    '--password-argon2-time-cost', '1',
     ...(testCa ? ['--tls-ca-cert-file', TEST_CA_CERT, '--tls-ca-key-file', TEST_CA_KEY] : []),
   ];
 }

@@ -26,7 +26,7 @@ A request counts as answered only when ldap3 holds the server's SearchResultDone
 
 "conformance" reads every entry under base (and the Root DSE and the subschema entry) with
 all user and operational attributes, and checks each served attribute against the subschema
-ldap3 parsed: defined, single-valued where the schema says SINGLE-VALUE, and each value of the
+ldap3 parsed: subschemaSubentry present, defined, single-valued where the schema says SINGLE-VALUE, and each value of the
 syntax the schema gives (RFC 4517 §3.3) for the syntaxes checked below.
 
 "definitions" are parsed one by one with ldap3's own RFC 4512 parser.
@@ -164,6 +164,10 @@ def conformance(server_spec, spec):
 
     def check_entry(dn, raw):
         checked["entries"] += 1
+        # RFC 4512 §4.2: every entry names its subschema (asked for with "+").
+        sub = next((v for k, v in raw.items() if k.lower() == "subschemasubentry"), None)
+        if sub != [b"cn=Subschema"]:
+            problems.append({"dn": dn, "attribute": "subschemaSubentry", "problem": "not cn=Subschema: %r" % (sub,)})
         for name, values in raw.items():
             t = schema.attribute_types.get(name)
             if t is None:

@@ -9,6 +9,11 @@ import { after, before, describe, it } from 'node:test';
 import type { DirectoryAccess } from '../../src/directory/directory-access.js';
 import { importLdif } from '../../src/directory/ldif/ldif-import.js';
 import { LISTENER_APPLICATION_NAME } from '../../src/storage/postgres-listener.js';
+import { DIRECTORY_READERS } from '../../src/directory/role-definitions.js';
+import type { LdapViewer } from '../../src/ldap/ldap-directory.js';
+import { parseFilterText } from '../../src/ldap/view/filter-ast.js';
+import { LdapView } from '../../src/ldap/view/ldap-view.js';
+import { ldapViewConfig } from '../../src/ldap/view/view-config.js';
 import { engines, failAuditInsertsSql, type EngineFixture } from '../helpers/engines.js';
 import { GOOD_PASSWORD, openDirectory, type DirectoryFixture } from './directory-fixture.js';
 
@@ -166,6 +171,33 @@ for (const engine of engines) {
           const back = await other.directory.system().users().create({ userPrincipalName: 'back@keyhaven.local', displayName: 'Back', password: GOOD_PASSWORD });
           const mine = await d.directory.readModel();
           await eventually(async () => mine.user(back.id) !== undefined, 5_000, 'the other core\'s user here');
+        } finally {
+          await other.close();
+        }
+      });
+
+      it('an LDAP search on the other core sees a membership change and its revocation within a bounded wait', async () => {
+        const other = await openDirectory(fx);
+        try {
+          const view = new LdapView({ directory: other.directory, config: ldapViewConfig({ directoryDomain: 'keyhaven.local' }) });
+          const { application, servicePrincipal } = await admin.applications().create({ displayName: 'replica-reader', withServicePrincipal: true });
+          const cred = await admin.applications().addPassword(application.id, { displayName: 'ldap' });
+          await admin.roleAssignments().assign({ roleDefinitionId: DIRECTORY_READERS, principalId: servicePrincipal!.id });
+          // Bound through the first core (each fixture has its own credential key); searching on the other.
+          const here = new LdapView({ directory: d.directory, config: ldapViewConfig({ directoryDomain: 'keyhaven.local' }) });
+          const reader: LdapViewer = (await here.bind(`cn=${application.appId},ou=services,dc=keyhaven,dc=local`, cred.secretText, '127.0.0.1')).viewer;
+          const groupsOf = async (uid: string) => {
+            const out: string[] = [];
+            const filter = parseFilterText(`(&(objectClass=groupOfNames)(memberUid=${uid}))`);
+            for await (const e of view.search({ baseDn: 'dc=keyhaven,dc=local', scope: 'sub', filter, attributes: ['cn'], typesOnly: false }, reader)) out.push(e.dn);
+            return out;
+          };
+          const u = await mkUser('ldapreplica');
+          const g = await admin.groups().create({ displayName: 'Replicated', mailNickname: 'replicated-group' });
+          await admin.groups().addMember(g.id, u.id);
+          await eventually(async () => (await groupsOf('ldapreplica')).length === 1, 5_000, 'the membership in the other server\'s search');
+          await admin.groups().removeMember(g.id, u.id);
+          await eventually(async () => (await groupsOf('ldapreplica')).length === 0, 5_000, 'the revocation in the other server\'s search');
         } finally {
           await other.close();
         }

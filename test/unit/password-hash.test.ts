@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { scryptSync } from 'node:crypto';
 import { InvalidInputError } from '../../src/errors.js';
-import { MAX_PASSWORD_BYTES, OWASP_SCRYPT, PasswordHasher } from '../../src/crypto/password-hash.js';
+import { hashRaw } from '@node-rs/argon2';
+import { MAX_PASSWORD_BYTES, OWASP_ARGON2ID, OWASP_SCRYPT, PasswordHasher } from '../../src/crypto/password-hash.js';
 
 const CHEAP = { logN: 10, r: 8, p: 1 };
 const hasher = new PasswordHasher(CHEAP);
@@ -18,13 +19,18 @@ function rejectsWith(code: string) {
   return (err: unknown) => err instanceof InvalidInputError && err.code === code;
 }
 
-test('the default parameters are OWASP\'s (N=2^17, r=8, p=1)', async () => {
+test('the default is argon2id at OWASP\'s parameters (m=19 MiB, t=2, p=1); scrypt\'s remain OWASP\'s (N=2^17, r=8, p=1)', async () => {
   assert.deepEqual(OWASP_SCRYPT, { logN: 17, r: 8, p: 1 });
+  assert.deepEqual(OWASP_ARGON2ID, { memoryKib: 19456, timeCost: 2, parallelism: 1 });
   const h = new PasswordHasher();
+  assert.equal(h.algorithm, 'argon2id');
+  assert.deepEqual({ ...h.argon2id }, { memoryKib: 19456, timeCost: 2, parallelism: 1 });
   assert.deepEqual({ ...h.params }, { logN: 17, r: 8, p: 1 });
   const stored = await h.hash('correct horse');
-  assert.match(stored, /^\$scrypt\$ln=17,r=8,p=1\$/);
+  assert.match(stored, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$/);
   assert.deepEqual(await h.verify('correct horse', stored), { ok: true, needsRehash: false });
+  const scrypt = new PasswordHasher({ algorithm: 'scrypt' });
+  assert.match(await scrypt.hash('correct horse'), /^\$scrypt\$ln=17,r=8,p=1\$/);
 });
 
 test('hash makes a PHC string with a 16-byte salt and a 32-byte key, fresh salt every time', async () => {
@@ -225,4 +231,62 @@ test('concurrent hashes and verifies do not interfere', async () => {
   assert.ok(results.every((r) => !r.ok));
   const again = await Promise.all(passwords.map((p, i) => hasher.verify(p, stored[i]!)));
   assert.ok(again.every((r) => r.ok));
+});
+
+// ---- argon2id ---------------------------------------------------------------------------
+
+const CHEAP_ARGON2 = { memoryKib: 256, timeCost: 1, parallelism: 1 };
+const argon = new PasswordHasher({ algorithm: 'argon2id', argon2id: CHEAP_ARGON2, scrypt: CHEAP });
+const ARGON2_PHC = /^\$argon2id\$v=19\$m=256,t=1,p=1\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/;
+
+test('argon2id: a PHC string with a fresh 16-byte salt and a 32-byte key, matching an independent computation', async () => {
+  const a = await argon.hash('pässwörd');
+  const b = await argon.hash('pässwörd');
+  assert.notEqual(a, b);
+  const m = ARGON2_PHC.exec(a);
+  assert.ok(m, a);
+  const salt = Buffer.from(m[1]!, 'base64');
+  assert.equal(salt.length, 16);
+  // argon2id(m=256 KiB, t=1, p=1) of the NFC UTF-8 password under that salt, by the library's raw API.
+  const raw = await hashRaw('pässwörd'.normalize('NFC'), { algorithm: 2, memoryCost: 256, timeCost: 1, parallelism: 1, outputLen: 32, salt });
+  assert.equal(m[2], b64(raw));
+  assert.deepEqual(await argon.verify('pässwörd', a), { ok: true, needsRehash: false });
+  assert.deepEqual(await argon.verify('passwörd', a), { ok: false, needsRehash: false });
+});
+
+test('a scrypt hash verifies under argon2id and needs a rehash (upgraded at the next sign-in); a wrong password does not', async () => {
+  const old = await hasher.hash('upgrade me');
+  assert.deepEqual(await argon.verify('upgrade me', old), { ok: true, needsRehash: true });
+  assert.deepEqual(await argon.verify('upgrade mE', old), { ok: false, needsRehash: false });
+  // And back: an argon2id hash under a scrypt configuration.
+  const made = await argon.hash('downgrade me');
+  assert.deepEqual(await hasher.verify('downgrade me', made), { ok: true, needsRehash: true });
+});
+
+test('argon2id: a change of m, t or p makes existing hashes need a rehash', async () => {
+  const stored = await argon.hash('parameters');
+  for (const argon2id of [{ memoryKib: 512, timeCost: 1, parallelism: 1 }, { memoryKib: 256, timeCost: 2, parallelism: 1 }, { memoryKib: 256, timeCost: 1, parallelism: 2 }]) {
+    const newer = new PasswordHasher({ algorithm: 'argon2id', argon2id });
+    assert.deepEqual(await newer.verify('parameters', stored), { ok: true, needsRehash: true }, JSON.stringify(argon2id));
+    assert.deepEqual(await newer.verify('Parameters', stored), { ok: false, needsRehash: false });
+  }
+});
+
+test('argon2id: malformed, foreign-variant and out-of-bounds stored strings verify false without throwing', async () => {
+  const good = await argon.hash('pw');
+  const [, , , params, salt, key] = good.split('$');
+  const bad = [
+    good.replace('$argon2id$', '$argon2i$'),
+    good.replace('v=19', 'v=16'),
+    `$argon2id$v=19$m=4194304,t=1,p=1$${salt}$${key}`, // 4 GiB: refused before any allocation
+    `$argon2id$v=19$m=256,t=99,p=1$${salt}$${key}`,
+    `$argon2id$v=19$m=8,t=1,p=2$${salt}$${key}`,
+    `$argon2id$v=19$${params}$${salt}$`,
+    `$argon2id$v=19$${params}$!!!$${key}`,
+    `${good}x`.repeat(3),
+  ];
+  for (const stored of bad) assert.deepEqual(await argon.verify('pw', stored), { ok: false, needsRehash: false }, stored);
+  assert.equal(await argon.verifyDummy('pw'), false);
+  assert.throws(() => new PasswordHasher({ argon2id: { memoryKib: 32, timeCost: 1, parallelism: 1 } }), RangeError);
+  assert.throws(() => new PasswordHasher({ argon2id: { memoryKib: 256, timeCost: 0, parallelism: 1 } }), RangeError);
 });

@@ -8,7 +8,7 @@ import { InvalidInputError } from '../../errors.js';
 import type { CliContext } from '../context.js';
 import { addServerConfigOptions, loadServerConfig } from '../server-config.js';
 
-const STORE_KEYS = ['home', 'storage', 'masterKeyFile', 'passwordScryptLogN', 'passwordScryptR', 'passwordScryptP'];
+const STORE_KEYS = ['home', 'storage', 'masterKeyFile', 'passwordHashAlgorithm', 'passwordArgon2MemoryKib', 'passwordArgon2TimeCost', 'passwordArgon2Parallelism', 'passwordScryptLogN', 'passwordScryptR', 'passwordScryptP'];
 
 export function register(program: Command, ctx: CliContext): void {
   const admin = program.command('admin').description('Server administration that needs the master key (run on the server).');

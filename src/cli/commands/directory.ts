@@ -10,7 +10,7 @@ import { InvalidInputError } from '../../errors.js';
 import type { CliContext } from '../context.js';
 import { addServerConfigOptions, loadServerConfig } from '../server-config.js';
 
-const STORE_KEYS = ['home', 'storage', 'masterKeyFile', 'passwordScryptLogN', 'passwordScryptR', 'passwordScryptP', 'directoryDomain', 'reservedGroupNames'];
+const STORE_KEYS = ['home', 'storage', 'masterKeyFile', 'passwordHashAlgorithm', 'passwordArgon2MemoryKib', 'passwordArgon2TimeCost', 'passwordArgon2Parallelism', 'passwordScryptLogN', 'passwordScryptR', 'passwordScryptP', 'directoryDomain', 'reservedGroupNames'];
 const EXPORT_KEYS = [
   'home', 'storage', 'masterKeyFile', 'directoryDomain', 'ldapBaseDn', 'ldapUsersContainer', 'ldapGroupsContainer',
   'ldapUserDnTemplate', 'ldapGroupDnTemplate',

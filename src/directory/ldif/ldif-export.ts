@@ -15,6 +15,7 @@ import type { Repos } from '../../storage/storage.js';
 import type { GroupRow } from '../../storage/repos/group-repo.js';
 import type { UserRow } from '../../storage/repos/user-repo.js';
 import { isLegacyHash } from '../../crypto/legacy-password-hash.js';
+import { isArgon2idHash } from '../../crypto/password-hash.js';
 import { InvalidInputError } from '../../errors.js';
 import { parseExtraAttributes, type ExtraAttributes } from '../extra-attributes.js';
 import { normalizeDn, rdnType, splitDn } from './ldif-dn.js';
@@ -104,7 +105,10 @@ export async function exportLdifEntries(repos: Repos, options: LdifExportOptions
     }
     add('sshPublicKey', ...(JSON.parse(u.ssh_public_keys) as string[]));
     if (options.includePasswordHashes && u.password_hash) {
-      add('userPassword', isLegacyHash(u.password_hash) ? u.password_hash : `{SCRYPT}${u.password_hash}`);
+      // argon2id as OpenLDAP's pw-argon2 writes it ({ARGON2}$argon2id$…), which import-ldif (and
+      // slapd with that module) verifies; scrypt as {SCRYPT}, Keyhaven's own prefix.
+      const own = isArgon2idHash(u.password_hash) ? `{ARGON2}${u.password_hash}` : `{SCRYPT}${u.password_hash}`;
+      add('userPassword', isLegacyHash(u.password_hash) ? u.password_hash : own);
     }
     addExtra(attributes, u.extra);
     attributes.push({ name: 'entryUUID', values: [u.id] });

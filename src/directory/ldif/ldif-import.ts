@@ -131,6 +131,8 @@ const BINARY = new Set([
 const USER_SOURCE_KEPT = new Set([...USER_MAPPED].filter((a) => !['objectclass', 'userpassword', 'objectguid', 'entryuuid'].includes(a)));
 const GROUP_SOURCE_KEPT = new Set([...GROUP_MAPPED].filter((a) => !['objectclass', 'member', 'uniquemember', 'memberuid', 'objectguid', 'entryuuid'].includes(a)));
 
+const MAX_KEPT_ENTRY_BYTES = 256 * 1024;
+
 const SCRYPT_PHC = /^\$scrypt\$ln=\d{1,2},r=\d{1,2},p=\d{1,2}\$[A-Za-z0-9+/]{11,86}\$[A-Za-z0-9+/]{22,86}$/;
 
 interface UserPlan {
@@ -391,7 +393,10 @@ function planEntry(entry: LdifEntry, attrs: Map<string, LdifValue[]>, classes: s
     }
     return true;
   });
-  const plan: EntryPlan = { kind: 'entry', entry, key, id: objectIdOf(attrs) ?? randomUUID(), objectClasses: classes, attributes: JSON.stringify(attributes) };
+  const json = JSON.stringify(attributes);
+  // The same bound as a user's extra attributes (extra-attributes.ts): a kept entry is small.
+  if (Buffer.byteLength(json) > MAX_KEPT_ENTRY_BYTES) throw new LdifError(entry.line, `the entry holds more than ${MAX_KEPT_ENTRY_BYTES / 1024} KiB of attributes`);
+  const plan: EntryPlan = { kind: 'entry', entry, key, id: objectIdOf(attrs) ?? randomUUID(), objectClasses: classes, attributes: json };
   if ((attrs.get('userpassword') ?? []).length > 0) {
     const password = passwordOf(attrs);
     const cn = single(attrs, 'cn');

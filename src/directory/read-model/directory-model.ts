@@ -42,6 +42,7 @@ export class DirectoryModel {
   readonly #userByName = new Map<string, string>();
   readonly #userByUpn = new Map<string, string>();
   readonly #groupByName = new Map<string, string>();
+  readonly #groupsByGid = new Map<number, Set<string>>();
   readonly #bySourceDn = new Map<string, { kind: 'user' | 'group'; id: string }>();
   readonly #members = new Map<string, Map<string, MemberType>>();
   readonly #groupsOf = new Map<string, Set<string>>();
@@ -80,6 +81,12 @@ export class DirectoryModel {
     return id === undefined ? undefined : this.#users.get(id);
   }
 
+  /** By login name alone (stored lower-case), whatever it looks like. */
+  userByName(name: string): GraphUser | undefined {
+    const id = this.#userByName.get(name.toLowerCase());
+    return id === undefined ? undefined : this.#users.get(id);
+  }
+
   /** As /groups/{key} (groups.ts find): object id or mailNickname, ignoring case. */
   findGroup(key: string): GraphGroup | undefined {
     if (typeof key !== 'string' || key.length === 0 || key.length > 256 || key.includes('\0')) return undefined;
@@ -87,6 +94,16 @@ export class DirectoryModel {
     if (isObjectId(lower)) return this.#groups.get(lower);
     const id = this.#groupByName.get(lower);
     return id === undefined ? undefined : this.#groups.get(id);
+  }
+
+  /** Whether a group has this mailNickname (ignoring case): user private groups give way to it. */
+  hasGroupNamed(name: string): boolean {
+    return this.#groupByName.has(name.toLowerCase());
+  }
+
+  /** Whether a group has this gidNumber: a user private group gives way to it. */
+  hasGroupWithGid(gidNumber: number): boolean {
+    return (this.#groupsByGid.get(gidNumber)?.size ?? 0) > 0;
   }
 
   /** The imported user or group whose original DN this is, as LDAP compares DNs (source-dns.ts). */
@@ -189,6 +206,7 @@ export class DirectoryModel {
     this.#userByName.clear();
     this.#userByUpn.clear();
     this.#groupByName.clear();
+    this.#groupsByGid.clear();
     this.#bySourceDn.clear();
     this.#members.clear();
     this.#groupsOf.clear();
@@ -268,6 +286,11 @@ export class DirectoryModel {
     const group = toGraphGroup(row);
     this.#groups.set(group.id, group);
     this.#groupByName.set(row.mail_nickname.toLowerCase(), group.id);
+    if (row.gid_number !== null) {
+      let ids = this.#groupsByGid.get(row.gid_number);
+      if (!ids) this.#groupsByGid.set(row.gid_number, (ids = new Set()));
+      ids.add(group.id);
+    }
     const dn = row.source_dn ? normalizeDn(row.source_dn) : undefined;
     if (dn) this.#bySourceDn.set(dn, { kind: 'group', id: group.id });
   }
@@ -278,6 +301,12 @@ export class DirectoryModel {
     this.#groups.delete(id);
     const name = group.mailNickname.toLowerCase();
     if (this.#groupByName.get(name) === id) this.#groupByName.delete(name);
+    const gid = group.keyhavenPosix.gidNumber;
+    const ids = gid === null ? undefined : this.#groupsByGid.get(gid);
+    if (ids) {
+      ids.delete(id);
+      if (ids.size === 0) this.#groupsByGid.delete(gid!);
+    }
     this.#dropSourceDn(group.keyhavenLdap?.sourceDn, id);
   }
 

@@ -23,7 +23,6 @@ import type { GroupRow } from '../../storage/repos/group-repo.js';
 import type { UserRow } from '../../storage/repos/user-repo.js';
 import { DirectoryModel, type MembershipEdge } from './directory-model.js';
 
-const PAGE = 2_000;
 /** Ids per `in (…)` query when reloading (well under SQLite's and PostgreSQL's parameter limits). */
 const CHUNK = 500;
 
@@ -86,24 +85,9 @@ export class ReadModel {
 
   async #full(): Promise<void> {
     const read = this.#storage.read;
-    const users: UserRow[] = [];
-    for (let page = await read.users.list(undefined, { limit: PAGE }); ; page = await read.users.list(undefined, { limit: PAGE, after: page.next })) {
-      users.push(...page.rows);
-      if (!page.next) break;
-    }
-    const groups: GroupRow[] = [];
-    for (let page = await read.groups.list(undefined, { limit: PAGE }); ; page = await read.groups.list(undefined, { limit: PAGE, after: page.next })) {
-      groups.push(...page.rows);
-      if (!page.next) break;
-    }
-    const edges: MembershipEdge[] = [];
-    for (let after: { groupId: string; memberId: string } | undefined; ;) {
-      const rows = await read.groupMembers.edges({ limit: PAGE, after });
-      edges.push(...rows);
-      if (rows.length < PAGE) break;
-      const last = rows[rows.length - 1]!;
-      after = { groupId: last.groupId, memberId: last.id };
-    }
+    const users = await read.users.all();
+    const groups = await read.groups.all();
+    const edges = await read.groupMembers.all();
     this.#model.replaceAll(users, groups, edges);
     this.#stale = false;
     this.#reloads++;

@@ -8,42 +8,14 @@ import type { FastifyInstance } from 'fastify';
 import type { Static } from 'typebox';
 import { notFound } from '../../directory/directory-context.js';
 import type { RoleAssignmentListOptions } from '../../directory/directory-roles.js';
-import { parseFilter, type FilterFields } from '../../directory/odata-filter.js';
 import { roleDefinition } from '../../directory/role-definitions.js';
-import { InvalidInputError } from '../../errors.js';
-import type { RowFilter } from '../../storage/row-filter.js';
+import { assignmentFilter } from '../../directory/role-assignment-filter.js';
 import { accessOf, collection, contextUrl, created, entity, type GraphDeps } from './graph-response.js';
 import { RoleAssignmentCreate } from './graph-schemas.js';
 import { NONE, odataParams } from './odata-params.js';
 
 const BASE = '/roleManagement/directory';
 const ASSIGNMENTS = 'roleManagement/directory/roleAssignments';
-
-const ASSIGNMENT_FILTER_FIELDS: FilterFields = {
-  principalId: { column: 'principalId', type: 'id' },
-  roleDefinitionId: { column: 'roleDefinitionId', type: 'id' },
-};
-
-function unsupportedFilter(): InvalidInputError {
-  return new InvalidInputError(
-    'KH_GRAPH_QUERY_UNSUPPORTED',
-    "Unsupported filter on roleAssignments: use principalId eq '{id}', roleDefinitionId eq '{id}', or both joined with 'and'.",
-  );
-}
-
-/** The equality conditions of a roleAssignments $filter (the only form Graph supports there). */
-export function assignmentFilter(text: string): Pick<RoleAssignmentListOptions, 'principalId' | 'roleDefinitionId'> {
-  const out: Pick<RoleAssignmentListOptions, 'principalId' | 'roleDefinitionId'> = {};
-  const visit = (node: RowFilter): void => {
-    if (node.kind === 'and') return node.operands.forEach(visit);
-    if (node.kind !== 'compare' || node.op !== 'eq' || typeof node.value !== 'string') throw unsupportedFilter();
-    const column = node.column as 'principalId' | 'roleDefinitionId';
-    if (out[column] !== undefined && out[column] !== node.value) throw unsupportedFilter();
-    out[column] = node.value;
-  };
-  visit(parseFilter(text, ASSIGNMENT_FILTER_FIELDS));
-  return out;
-}
 
 export function roleRoutes(app: FastifyInstance, deps: GraphDeps): void {
   app.get(`${BASE}/roleDefinitions`, async (request) => {

@@ -8,6 +8,9 @@ import { importedAttributeDefinition, importedObjectClassDefinition } from './im
 import { PUBLISHED_ATTRIBUTE_TYPES, PUBLISHED_OBJECT_CLASSES, publishedAttributeType, publishedObjectClass } from './published-schema.js';
 import { LDAP_SYNTAXES, MATCHING_RULES } from './syntaxes.js';
 
+/** The subschema subentry's DN, which every entry names in subschemaSubentry (RFC 4512 §4.2). */
+export const SUBSCHEMA_DN = 'cn=Subschema';
+
 /** What imported entries carry: attribute names (with whether any value is binary) and object class names. */
 export interface ImportedNames {
   attributes: ReadonlyMap<string, { binary: boolean }>;

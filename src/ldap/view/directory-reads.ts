@@ -1,7 +1,7 @@
-// The reads a search needs from the directory core, as the system reader (the view applies
-// its own access rules, access.ts): users and groups in pages, direct lookups by name, and
-// membership — direct, for member/memberOf values, and transitive, for IN_CHAIN. Nothing is
-// cached: each search sees the directory as it is.
+// The reads bind and LDAP writes need from the directory core, as the system reader (the view
+// applies its own access rules, access.ts): direct lookups by name and by imported DN, and
+// membership, straight from storage through the core. Searches and compares are served from
+// the core's read model instead (search-plan.ts, served-index.ts).
 import type { DirectoryReader } from '../../directory/directory-reader.js';
 import type { DirectoryObject, GraphGroup, GraphUser } from '../../directory/graph-objects.js';
 import type { ImportedLdapEntry } from '../../directory/ldap-entries.js';

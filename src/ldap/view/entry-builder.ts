@@ -2,6 +2,7 @@
 // spells, empty values dropped, duplicates (by the attribute's equality) left to the caller.
 import type { ExtraAttributes } from '../../directory/extra-attributes.js';
 import type { LdapAttribute, LdapEntry } from '../ldap-directory.js';
+import { SUBSCHEMA_DN } from '../schema/subschema-entry.js';
 import { attributeType } from './schema.js';
 
 /** Attributes an extra attribute never replaces: identity and membership Keyhaven computes. */
@@ -39,7 +40,9 @@ export class EntryBuilder {
     return this;
   }
 
+  /** Every entry names the subschema that governs it (RFC 4512 §4.2), an operational attribute. */
   build(): LdapEntry {
+    if (!this.attributes.has('subschemasubentry')) this.attributes.set('subschemasubentry', { name: 'subschemaSubentry', values: [SUBSCHEMA_DN] });
     return { dn: this.dn, attributes: this.attributes };
   }
 }

@@ -10,9 +10,11 @@
 // templates, anonymous search, visibility of others). Entries come back with every attribute
 // the viewer may see (operational ones included: schema.ts isOperational tells which); the
 // face applies the requested attribute list, typesOnly, size/time limits and paging. The view
-// holds no cache: every search reads the directory's current state, so memberOf and nested
-// membership agree with it the moment a change commits (on every replica). It never touches
-// storage itself.
+// holds no cache with a lifetime: every search and compare is served from the directory
+// core's read model (read-model/), which is exact as of the last commit (this process's at
+// once, other replicas' as their NOTIFY arrives), through search indexes over the entries as
+// served (served-index.ts) that follow each change of the model in the same turn. It never
+// touches storage itself.
 //
 // Users and groups an LDIF import brought in are served under the DN they came with
 // (dit-layout.ts): bind, compare, a search's base and a filter's DN values (member=…,
@@ -27,7 +29,6 @@
 import { SecretValue } from '../../crypto/secret-value.js';
 import type { DirectoryService } from '../../directory/directory-service.js';
 import type { ImportedLdapEntry } from '../../directory/ldap-entries.js';
-import { isObjectId } from '../../directory/odata-query.js';
 import {
   LDAP_RESULT, LdapResultError,
   type BindResult, type LdapChange, type LdapDirectory, type LdapEntry, type LdapViewer, type LdapWriteAttribute, type LdapWriter, type SearchParams,
@@ -46,8 +47,12 @@ import { evaluate, filterAttributes, inChainAssertions, type EvalContext } from 
 import { matchEquality } from './matching-rules.js';
 import { attributeType, importedType } from './schema.js';
 import { ImportedNamesIndex } from './imported-names.js';
-import { subschemaValues, type ImportedNames } from '../schema/subschema-entry.js';
-import { SearchPlan, type NamedObject } from './search-plan.js';
+import { SUBSCHEMA_DN, subschemaValues, type ImportedNames } from '../schema/subschema-entry.js';
+import { coversOf, SearchPlan, type NamedObject } from './search-plan.js';
+import { EVERYTHING, ServedEntries, type Needs } from './served-entries.js';
+import { ServedIndex } from './served-index.js';
+import type { DirectoryModel } from '../../directory/read-model/directory-model.js';
+import type { PrivateGroupRules } from '../../directory/private-groups.js';
 import type { LdapViewConfig } from './view-config.js';
 
 export interface LdapViewDeps {
@@ -55,7 +60,7 @@ export interface LdapViewDeps {
   config: LdapViewConfig;
 }
 
-export const SUBSCHEMA_DN = 'cn=Subschema';
+export { SUBSCHEMA_DN };
 export const SUPPORTED_CONTROLS = ['1.2.840.113556.1.4.319'];
 export const SUPPORTED_EXTENSIONS = ['1.3.6.1.4.1.1466.20037', '1.3.6.1.4.1.4203.1.11.3', '1.3.6.1.4.1.4203.1.11.1'];
 
@@ -66,7 +71,8 @@ const CONSTRAINT_VIOLATION = 19;
 type Resolved =
   | { kind: 'structural' }
   | { kind: 'named'; named: NamedObject }
-  | { kind: 'template'; target: { name: string; asUser: boolean; asGroup: boolean } }
+  /** A user private group (private-groups.ts), by its entry id. */
+  | { kind: 'private'; id: string }
   | { kind: 'service' }
   /** Under the base, naming no entry of its own: imported entries may lie beneath. */
   | { kind: 'virtual' };
@@ -79,6 +85,9 @@ export class LdapView implements LdapDirectory {
   readonly #subschemaKey: string;
   readonly #writes: LdapWrites;
   readonly #importedNames: ImportedNamesIndex;
+  readonly #served: ServedEntries;
+  /** The search indexes over the directory's read model (one model per directory service). */
+  readonly #indexes = new WeakMap<DirectoryModel, ServedIndex>();
 
   constructor(deps: LdapViewDeps) {
     this.#directory = deps.directory;
@@ -87,7 +96,8 @@ export class LdapView implements LdapDirectory {
     this.#domainSid = domainSubAuthorities(this.layout.base.key);
     this.#subschemaKey = parseDn(SUBSCHEMA_DN)!.key;
     this.#importedNames = new ImportedNamesIndex(deps.directory);
-    this.#writes = new LdapWrites(deps.directory, this.layout, (dn, text, reads) => this.#objectAt(dn, text, reads), deps.config.upnDomain);
+    this.#served = new ServedEntries(this.layout, this.#domainSid);
+    this.#writes = new LdapWrites(deps.directory, this.layout, (dn) => this.#objectAt(dn), deps.config.upnDomain);
   }
 
   // Writes (the face calls these only when ldapAdminWrites is on; ldap-writes.ts) ----------
@@ -163,16 +173,16 @@ export class LdapView implements LdapDirectory {
     const target = parsed && parsed.rdns.length > 0 ? this.layout.resolve(parsed) : undefined;
     try {
       const reads = new DirectoryReads(this.#directory.system().reader());
+      // An imported user's original DN, wherever it lies.
+      const named = parsed && parsed.rdns.length > 0 && target?.kind !== 'service' ? await reads.byDn(dn) : undefined;
       // An imported bind-only account (`cn=reader,dc=…`): a service account by DN and password.
-      const account = parsed && parsed.rdns.length > 0 && target?.kind !== 'service'
+      const account = parsed && parsed.rdns.length > 0 && target?.kind !== 'service' && named === undefined
         ? (await reads.importedEntries()).find((e) => e.servicePrincipalId !== null && parseDn(e.dn)?.key === parsed.key)
         : undefined;
       if (account) {
         const sp = await this.#directory.authenticateLdapAccount(dn, password, source);
         return { viewer: { kind: 'serviceAccount', id: sp.objectId, dn: tidyDn(account.dn) } };
       }
-      // An imported user's original DN, wherever it lies.
-      const named = parsed && parsed.rdns.length > 0 && target?.kind !== 'service' ? await reads.byDn(dn) : undefined;
       if (target?.kind === 'service') {
         const sp = await this.#directory.authenticateClientSecret(target.appId, new SecretValue(password), source);
         return { viewer: { kind: 'serviceAccount', id: sp.objectId, dn: this.layout.serviceDn(sp.appId) } };
@@ -212,20 +222,20 @@ export class LdapView implements LdapDirectory {
     const access = await ViewerAccess.of(viewer, this.#config, this.#directory);
     const reads = new DirectoryReads(this.#directory.system().reader());
     const imported = await this.#imported(reads);
-    const target = await this.#resolve(base, params.baseDn, reads, imported);
+    const plan = await this.#plan(needs(params.attributes, tree));
+    const target = this.#resolve(base, plan, imported);
     if (!target || target.kind === 'service') throw this.#noSuchObject(base);
-    const ctx = await this.#evalContext(tree, reads);
-    const plan = new SearchPlan(this.layout, reads, this.#domainSid, tree, needs(params.attributes, tree));
+    const ctx = this.#evalContext(tree, plan);
 
-    if (target.kind === 'named' || target.kind === 'template') {
+    if (target.kind === 'named' || target.kind === 'private') {
       // A user or group as the base: itself for base and subtree scope, nothing below it.
-      const found = target.kind === 'named' ? await plan.entryOf(target.named, access) : await plan.entryNamed(target.target, access, base);
+      const found = target.kind === 'named' ? plan.entryOf(target.named, access, true) : plan.privateEntry(target.id, access);
       if (!found) throw this.#noSuchObject(base);
       if (params.scope !== 'one' && evaluate(tree, found.evalEntry, ctx) === true) yield found.entry;
       return;
     }
     if (target.kind === 'virtual') {
-      if (!imported.entries.some((e) => isBelow(e.dn, base)) && !(await plan.anyUnder(base, isBelow))) throw this.#noSuchObject(base);
+      if (!imported.entries.some((e) => isBelow(e.dn, base)) && !plan.anyBelow(base)) throw this.#noSuchObject(base);
       const entry = intermediateEntry(base, params.baseDn);
       if (params.scope !== 'one' && this.#matches(tree, entry)) yield entry;
     }
@@ -235,28 +245,51 @@ export class LdapView implements LdapDirectory {
     if (params.scope === 'base') return;
     // Template-named entries sit in their containers, imported ones wherever their DN says:
     // each entry is checked against the scope by its own DN.
-    const covers = (dn: ParsedDn) => inScope(dn, base, params.scope);
-    for await (const e of plan.users(access, covers)) if (evaluate(tree, e.evalEntry, ctx) === true) yield e.entry;
-    for await (const e of plan.groups(access, covers)) if (evaluate(tree, e.evalEntry, ctx) === true) yield e.entry;
-    for await (const e of plan.privateGroups.entries(access, covers)) if (evaluate(tree, e.evalEntry, ctx) === true) yield e.entry;
+    yield* plan.matches(tree, ctx, access, coversOf(base, params.scope));
+  }
+
+  /** The read model as of now, its search indexes, and a plan over them. */
+  async #plan(need: Needs): Promise<SearchPlan> {
+    const model = await this.#directory.readModel();
+    let index = this.#indexes.get(model);
+    const privateGroups = this.#privateGroupRules();
+    if (!index) {
+      index = new ServedIndex(model, this.#served, privateGroups);
+      this.#indexes.set(model, index);
+    }
+    return new SearchPlan(model, index, this.#served, need, privateGroups);
   }
 
   /**
-   * What a (non-empty, non-subschema) DN names: the base or a container; else an imported
-   * object under that original DN; else a template's user, group or service account; else,
-   * under the base, possibly a node above imported entries.
+   * The user private group rules (private-groups.ts), or undefined where none are served:
+   * when off, or when users and groups share one template (the AD DS layout, where
+   * `CN=alice,OU=AADDC Users,…` is the user).
    */
-  async #resolve(dn: ParsedDn, text: string, reads: DirectoryReads, imported: ImportedView): Promise<Resolved | undefined> {
+  #privateGroupRules(): PrivateGroupRules | undefined {
+    const rules = this.#directory.system().reader().privateGroupRules();
+    const u = this.layout.users;
+    const g = this.layout.groups;
+    return rules.enabled && !(u.parent.key === g.parent.key && u.rdnType === g.rdnType) ? rules : undefined;
+  }
+
+  /**
+   * What a (non-empty, non-subschema) DN names: the base or a container (or an entry an
+   * import brought at that DN); else the user, group or user private group served under that
+   * DN (imported ones under their original DN); else a service account's DN; else a
+   * template's DN that names nothing (undefined); else, in a naming context, possibly a node
+   * above imported entries.
+   */
+  #resolve(dn: ParsedDn, plan: SearchPlan, imported: ImportedView): Resolved | undefined {
     const t = this.layout.resolve(dn);
     if (t?.kind === 'root') return undefined;
     if (t?.kind === 'base' || t?.kind === 'container') return { kind: 'structural' };
     if (imported.entries.some((e) => e.dn.key === dn.key)) return { kind: 'structural' };
-    if (t?.kind !== 'service') {
-      const named = await this.#namedByDn(dn, text, reads);
-      if (named) return { kind: 'named', named };
-    }
     if (t?.kind === 'service') return { kind: 'service' };
-    if (t?.kind === 'userOrGroup') return { kind: 'template', target: t };
+    const named = plan.objectAt(dn);
+    if (named) return { kind: 'named', named };
+    const own = plan.privateAt(dn);
+    if (own !== undefined) return { kind: 'private', id: own };
+    if (t?.kind === 'userOrGroup') return undefined;
     const inContext = isAtOrUnder(dn, this.layout.base) || imported.contexts.some((c) => isAtOrUnder(dn, c));
     return inContext ? { kind: 'virtual' } : undefined;
   }
@@ -272,27 +305,9 @@ export class LdapView implements LdapDirectory {
     return { entries, contexts };
   }
 
-  /** The imported user or group served under exactly this DN. */
-  async #namedByDn(dn: ParsedDn, text: string, reads: DirectoryReads): Promise<NamedObject | undefined> {
-    const named = await reads.byDn(text);
-    if (!named) return undefined;
-    const served = named.kind === 'user' ? this.layout.userDnOf(named.user) : this.layout.groupDnOf(named.group);
-    return parseDn(served)?.key === dn.key ? named : undefined;
-  }
-
-  /** The user or group served under a DN (imported DNs first, then the templates, user first). */
-  async #objectAt(dn: ParsedDn, text: string, reads: DirectoryReads): Promise<NamedObject | undefined> {
-    if (dn.rdns.length === 0) return undefined;
-    const named = await this.#namedByDn(dn, text, reads);
-    if (named) return named;
-    const t = this.layout.resolve(dn);
-    // By login name or group nickname only: never an object id or userPrincipalName in an RDN.
-    if (t?.kind !== 'userOrGroup' || isObjectId(t.name.toLowerCase())) return undefined;
-    const user = t.asUser && !t.name.includes('@') ? await reads.user(t.name) : undefined;
-    if (user && parseDn(this.layout.userDnOf(user))?.key === dn.key) return { kind: 'user', user };
-    const group = t.asGroup ? await reads.group(t.name) : undefined;
-    if (group && parseDn(this.layout.groupDnOf(group))?.key === dn.key) return { kind: 'group', group };
-    return undefined;
+  /** The user or group served under a DN (for LDAP writes' member values and targets). */
+  async #objectAt(dn: ParsedDn): Promise<NamedObject | undefined> {
+    return (await this.#plan(NOTHING)).objectAt(dn);
   }
 
   #matches(tree: FilterNode, entry: LdapEntry): boolean {
@@ -338,19 +353,20 @@ export class LdapView implements LdapDirectory {
     return out;
   }
 
-  /** Resolves each IN_CHAIN assertion of the filter once, from the directory's current state. */
-  async #evalContext(tree: FilterNode, reads: DirectoryReads): Promise<EvalContext> {
+  /** Resolves each IN_CHAIN assertion of the filter once, from the read model's current state. */
+  #evalContext(tree: FilterNode, plan: SearchPlan): EvalContext {
     const chains = new Map<string, ReadonlySet<string> | undefined>();
+    const model = plan.model;
     for (const a of inChainAssertions(tree)) {
       const dn = parseDn(a.value);
       const key = `${a.attribute}|${dn?.key ?? ''}`;
       if (chains.has(key)) continue;
-      const object = dn ? await this.#objectAt(dn, a.value, reads) : undefined;
+      const object = dn ? plan.objectAt(dn) : undefined;
       let set: ReadonlySet<string> | undefined;
       if (object) {
         // memberOf:IN_CHAIN:=G — the members of G at any depth; member:IN_CHAIN:=X — X's groups at any depth.
-        if (a.attribute === 'memberof') set = object.kind === 'group' ? await reads.transitiveMemberIds(object.group.id) : undefined;
-        else set = await reads.transitiveGroupIds(object.kind === 'user' ? object.user.id : object.group.id);
+        if (a.attribute === 'memberof') set = object.kind === 'group' ? model.transitiveMembers(object.group.id) : undefined;
+        else set = model.transitiveGroupsOf(object.kind === 'user' ? object.user.id : object.group.id);
       }
       chains.set(key, set);
     }
@@ -371,12 +387,12 @@ export class LdapView implements LdapDirectory {
       const access = await ViewerAccess.of(viewer, this.#config, this.#directory);
       const reads = new DirectoryReads(this.#directory.system().reader());
       const imported = await this.#imported(reads);
-      const target = await this.#resolve(parsed, dn, reads, imported);
-      const plan = new SearchPlan(this.layout, reads, this.#domainSid, undefined, { memberOf: true, members: true });
-      if (target?.kind === 'named') entry = (await plan.entryOf(target.named, access))?.entry;
-      else if (target?.kind === 'template') entry = (await plan.entryNamed(target.target, access, parsed))?.entry;
+      const plan = await this.#plan(EVERYTHING);
+      const target = this.#resolve(parsed, plan, imported);
+      if (target?.kind === 'named') entry = plan.entryOf(target.named, access)?.entry;
+      else if (target?.kind === 'private') entry = plan.privateEntry(target.id, access)?.entry;
       else if (target?.kind === 'structural') entry = this.#structuralEntries(imported).find((s) => s.dn.key === parsed.key)?.entry;
-      else if (target?.kind === 'virtual' && (imported.entries.some((e) => isBelow(e.dn, parsed)) || (await plan.anyUnder(parsed, isBelow)))) {
+      else if (target?.kind === 'virtual' && (imported.entries.some((e) => isBelow(e.dn, parsed)) || plan.anyBelow(parsed))) {
         entry = intermediateEntry(parsed, dn);
       }
     }
@@ -417,6 +433,7 @@ export class LdapView implements LdapDirectory {
 }
 
 const NO_CHAIN: EvalContext = { inChain: () => undefined };
+const NOTHING: Needs = { memberOf: false, members: false };
 
 /** What LDIF imports brought beyond users and groups, for one operation. */
 interface ImportedView {
@@ -435,7 +452,7 @@ function passwordChangeError(err: unknown): LdapResultError {
 }
 
 /** Which costly attributes a search needs: those asked for, and those its filter names. */
-function needs(requested: readonly string[], tree: FilterNode): { memberOf: boolean; members: boolean } {
+function needs(requested: readonly string[], tree: FilterNode): Needs {
   const names = new Set(requested.map((r) => (attributeType(r)?.name ?? r).toLowerCase()));
   const all = requested.length === 0 || names.has('*');
   const inFilter = filterAttributes(tree);

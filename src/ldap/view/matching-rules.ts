@@ -52,6 +52,18 @@ function normalise(rule: MatchingRule, v: Value): string | bigint | number | Buf
   }
 }
 
+/**
+ * A value's identity under a rule's equality, as a string: two values match (matchEquality)
+ * exactly when their keys are equal, so an index keyed by it finds every entry an equality
+ * assertion can be TRUE for (search-plan.ts). Undefined when the syntax cannot hold the value.
+ */
+export function equalityKey(rule: MatchingRule, v: Value): string | undefined {
+  const n = normalise(rule, v);
+  if (n === undefined) return undefined;
+  if (Buffer.isBuffer(n)) return `b:${n.toString('hex')}`;
+  return `${typeof n}:${String(n)}`;
+}
+
 /** Equality: TRUE if any value matches, else Undefined if the assertion is not of the syntax, else FALSE. */
 export function matchEquality(rule: MatchingRule, values: readonly Value[], assertion: Value): Tri {
   const a = normalise(rule, assertion);

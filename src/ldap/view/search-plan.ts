@@ -1,261 +1,235 @@
-// Where a search's candidate entries come from. Most searches that LDAP clients send name
-// the entry they want — JupyterHub's `(sAMAccountName=alice)` or `(uid=alice)`, SSSD's
-// `(&(uid=alice)(objectClass=posixAccount))`, a group check `(member=uid=alice,…)` — so an
-// equality every match must satisfy is looked up directly (one indexed read) instead of
-// reading every entry; the whole filter is then still evaluated on what comes back. Anything
-// else pages through users, then groups, in creation order, never holding more than a page.
-// Attributes that cost a query per entry (memberOf; member/memberUid) are read only when the
-// search asks for them or its filter names them. Imported users and groups are served under
-// the DN they came with (DitLayout.userDnOf/groupDnOf), in member and memberOf values too; a
-// search's scope is checked on each entry's DN before anything costly is read for it.
+// Where a search's candidate entries come from, and the rule that keeps searches exact
+// (issue 8): candidates are only ever pre-selected by the values entries serve — the search
+// indexes over served entries (served-index.ts) for equalities, the read model's transitive
+// closure for IN_CHAIN — and every candidate is then checked by the filter evaluator
+// (filter-eval.ts) against the entry exactly as this viewer is served it. Pre-selection may
+// offer too many, never too few:
+//
+//  - (attr=v) on an indexed attribute: the entries serving a value equal to v under attr's
+//    equality rule; otherwise any entry;
+//  - (a:1.2.840.113556.1.4.1941:=dn): the objects in the chain the evaluator will test;
+//  - AND: the smallest of its parts' candidate sets (every part must hold);
+//  - OR: the union of its parts' sets, any entry if one part could be any;
+//  - NOT, presence, substrings, ordering, approx and other extensible items: any entry.
+//
+// Most searches clients send name one entry (JupyterHub's `(sAMAccountName=alice)`, SSSD's
+// `(&(uid=alice)(objectClass=posixAccount))`, a group check `(member=uid=alice,…)`), so they
+// cost one index lookup and one rendering. Users come before groups, each in the read
+// model's order. A search's scope is checked on each candidate's DN before it is rendered.
+import type { DirectoryModel } from '../../directory/read-model/directory-model.js';
+import { privateGroupOf, type PrivateGroupRules } from '../../directory/private-groups.js';
+import { privateGroupEntry } from './private-group-entry.js';
 import type { GraphGroup, GraphUser } from '../../directory/graph-objects.js';
-import { isObjectId } from '../../directory/odata-query.js';
 import type { LdapEntry } from '../ldap-directory.js';
 import { PUBLIC_GROUP_ATTRIBUTES, PUBLIC_USER_ATTRIBUTES, project, type ViewerAccess } from './access.js';
-import type { DitLayout } from './dit-layout.js';
-import { foldValue, parseDn, type ParsedDn } from './distinguished-name.js';
+import { parseDn, type ParsedDn } from './distinguished-name.js';
 import type { FilterNode } from './filter-ast.js';
-import { requiredEqualities, type EvalEntry } from './filter-eval.js';
-import { groupEntry } from './group-entry.js';
-import { lookupSafe, odataString, type DirectoryReads } from './directory-reads.js';
-import { PrivateGroupPlan } from './private-group-plan.js';
-import { userEntry } from './user-entry.js';
+import { evaluate, IN_CHAIN, type EvalContext, type EvalEntry } from './filter-eval.js';
+import type { Needs, ServedEntries } from './served-entries.js';
+import type { IndexedEntry, ServedIndex } from './served-index.js';
 
 export interface PlannedEntry {
   entry: LdapEntry;
   evalEntry: EvalEntry;
 }
 
-/**
- * Object classes only groups carry, and only users: an objectClass equality naming nothing but
- * one kind's classes rules the other kind out. Any other class (imported ones such as
- * `account` or `shadowAccount`) may be on either.
- */
-const GROUP_ONLY_CLASSES = new Set(['groupofnames', 'groupofuniquenames', 'posixgroup', 'group']);
-const USER_ONLY_CLASSES = new Set(['person', 'organizationalperson', 'inetorgperson', 'posixaccount', 'user', 'ldappublickey', 'shadowaccount', 'account']);
-/** Attributes only users carry: a required equality on one rules groups out, and the reverse. */
-const USER_ONLY = new Set(['uid', 'userprincipalname', 'mail', 'uidnumber', 'homedirectory', 'loginshell', 'sn', 'givenname', 'gecos', 'useraccountcontrol', 'sshpublickey']);
-const GROUP_ONLY = new Set(['member', 'memberuid', 'grouptype']);
-
-type Source<T> = AsyncIterable<T> | 'none';
-
-/** Which DNs a search covers; every entry when absent. */
-export type InScope = (dn: ParsedDn) => boolean;
-
-/** A user or group a DN named: the imported object with that original DN. */
+/** A user or group a DN named. */
 export type NamedObject = { kind: 'user'; user: GraphUser } | { kind: 'group'; group: GraphGroup };
+
+/** Which DNs a search covers, by the candidate's normalised RDNs (leaf first). */
+export type Covers = (rdnKeys: readonly string[]) => boolean;
+
+type Candidates = ReadonlySet<string> | 'all';
 
 export class SearchPlan {
   constructor(
-    private readonly layout: DitLayout,
-    private readonly reads: DirectoryReads,
-    private readonly domainSid: readonly [number, number, number],
-    private readonly tree: FilterNode | undefined,
-    private readonly need: { memberOf: boolean; members: boolean },
+    readonly model: DirectoryModel,
+    private readonly index: ServedIndex,
+    private readonly served: ServedEntries,
+    private readonly need: Needs,
+    private readonly privateGroups: PrivateGroupRules | undefined,
   ) {}
 
-  /**
-   * The user or group a template DN names, as this viewer may see it; undefined if none (or
-   * hidden). With `dn`, only an entry served under exactly that DN: an imported object keeps
-   * its original DN, so the template's DN for its name names nothing.
-   */
-  async entryNamed(target: { name: string; asUser: boolean; asGroup: boolean }, access: ViewerAccess, dn?: ParsedDn): Promise<PlannedEntry | undefined> {
-    const same: InScope | undefined = dn ? (d) => d.key === dn.key : undefined;
-    if (target.asUser && !target.name.includes('@') && !isObjectId(target.name.toLowerCase())) {
-      const user = await this.reads.user(target.name);
-      if (user) {
-        const e = await this.#user(user, access, same);
-        if (e) return e;
-      }
-    }
-    if (target.asGroup && !isObjectId(target.name.toLowerCase())) {
-      const group = await this.reads.group(target.name);
-      if (group) return this.#group(group, access, same);
-      // No real group by that name: perhaps a user's private group.
-      const own = await this.privateGroups.named(target.name, access);
-      if (own && (!dn || own.evalEntry.dn?.key === dn.key)) return own;
-    }
+  /** The id of the user private group served under exactly this DN, if any. */
+  privateAt(dn: ParsedDn): string | undefined {
+    for (const id of this.index.atDn(dn.key)) if (this.index.entry(id)?.kind === 'private' && this.#privateServed(id)) return id;
     return undefined;
   }
 
-  /** User private groups (private-group-plan.ts), planned by the same filter. */
-  get privateGroups(): PrivateGroupPlan {
-    return (this.#privateGroups ??= new PrivateGroupPlan(this.layout, this.reads, this.tree));
+  /** A private group entry as this viewer is served it; undefined when not served or hidden. */
+  privateEntry(id: string, access: ViewerAccess): PlannedEntry | undefined {
+    const indexed = this.index.entry(id);
+    return indexed?.kind === 'private' ? this.#render(id, indexed, access, true) : undefined;
   }
 
-  #privateGroups: PrivateGroupPlan | undefined;
-
-  /** An object found by its DN (DirectoryReads.byDn), as this viewer may see it. */
-  entryOf(named: NamedObject, access: ViewerAccess): Promise<PlannedEntry | undefined> {
-    return named.kind === 'user' ? this.#user(named.user, access) : this.#group(named.group, access);
+  /** The user or group served under exactly this DN (a user first, as templates resolve), if any. */
+  objectAt(dn: ParsedDn): NamedObject | undefined {
+    if (dn.rdns.length === 0) return undefined;
+    let group: GraphGroup | undefined;
+    for (const id of this.index.atDn(dn.key)) {
+      const user = this.model.user(id);
+      if (user) return { kind: 'user', user };
+      group ??= this.model.group(id);
+    }
+    return group ? { kind: 'group', group } : undefined;
   }
 
-  /** Whether any user or group is served at or under `dn` (the search's plan and filter aside). */
-  async anyUnder(dn: ParsedDn, under: (entry: ParsedDn, base: ParsedDn) => boolean): Promise<boolean> {
-    for await (const u of this.reads.users()) if (under(parseDn(this.layout.userDnOf(u))!, dn)) return true;
-    for await (const g of this.reads.groups()) if (under(parseDn(this.layout.groupDnOf(g))!, dn)) return true;
+  /** Whether any user or group is served strictly beneath `dn`. */
+  anyBelow(dn: ParsedDn): boolean {
+    const covers = coversOf(dn, 'sub');
+    for (const u of this.model.users()) {
+      const e = this.index.entry(u.id);
+      if (e && e.rdnKeys.length > dn.rdnKeys.length && covers(e.rdnKeys)) return true;
+    }
+    for (const g of this.model.groups()) {
+      const e = this.index.entry(g.id);
+      if (e && e.rdnKeys.length > dn.rdnKeys.length && covers(e.rdnKeys)) return true;
+    }
     return false;
   }
 
-  async *users(access: ViewerAccess, inScope?: InScope): AsyncGenerator<PlannedEntry> {
-    const source = await this.#userSource();
-    if (source === 'none') return;
-    const seen = new Set<string>();
-    for await (const user of source) {
-      if (seen.has(user.id)) continue;
-      seen.add(user.id);
-      const e = await this.#user(user, access, inScope);
-      if (e) yield e;
+  /** An object as this viewer is served it; undefined when hidden from them. */
+  entryOf(named: NamedObject, access: ViewerAccess, withDn = false): PlannedEntry | undefined {
+    const id = named.kind === 'user' ? named.user.id : named.group.id;
+    const indexed = this.index.entry(id);
+    return indexed ? this.#render(id, indexed, access, withDn) : undefined;
+  }
+
+  /**
+   * The entries in scope that the filter is TRUE for, as this viewer is served them: users,
+   * then groups. `ctx` resolves IN_CHAIN for the evaluator and for pre-selection alike.
+   */
+  *matches(tree: FilterNode, ctx: EvalContext, access: ViewerAccess, covers: Covers): Generator<LdapEntry> {
+    const candidates = candidatesOf(tree, this.index, ctx);
+    const withDn = usesDnAttributes(tree);
+    const check = (id: string, kind: IndexedEntry['kind']): LdapEntry | undefined => {
+      const indexed = this.index.entry(id);
+      if (!indexed || indexed.kind !== kind || !covers(indexed.rdnKeys)) return undefined;
+      const planned = this.#render(id, indexed, access, withDn);
+      return planned && evaluate(tree, planned.evalEntry, ctx) === true ? planned.entry : undefined;
+    };
+    if (candidates === 'all') {
+      // A snapshot of the ids: a paged search's iterator may outlive changes to the model.
+      for (const id of [...this.model.users()].map((u) => u.id)) {
+        const e = check(id, 'user');
+        if (e) yield e;
+      }
+      for (const id of [...this.model.groups()].map((g) => g.id)) {
+        const e = check(id, 'group');
+        if (e) yield e;
+      }
+      if (!this.privateGroups) return;
+      for (const userId of [...this.model.users()].map((u) => u.id)) {
+        const id = this.index.privateOf(userId);
+        const e = id === undefined ? undefined : check(id, 'private');
+        if (e) yield e;
+      }
+      return;
+    }
+    const ids = [...candidates];
+    for (const kind of ['user', 'group', 'private'] as const) {
+      for (const id of ids) {
+        const e = check(id, kind);
+        if (e) yield e;
+      }
     }
   }
 
-  async *groups(access: ViewerAccess, inScope?: InScope): AsyncGenerator<PlannedEntry> {
-    const source = await this.#groupSource();
-    if (source === 'none') return;
-    const seen = new Set<string>();
-    for await (const group of source) {
-      if (seen.has(group.id)) continue;
-      seen.add(group.id);
-      const e = await this.#group(group, access, inScope);
-      if (e) yield e;
-    }
+  /**
+   * Whether a private group candidate is served now (private-groups.ts): no real group has
+   * its name or gid, and no real entry is served under its DN.
+   */
+  #privateServed(id: string): boolean {
+    const indexed = this.index.entry(id);
+    const user = indexed?.userId === undefined ? undefined : this.model.user(indexed.userId);
+    if (!indexed || !user || !this.privateGroups) return false;
+    if (!privateGroupOf(user, this.privateGroups, this.model)) return false;
+    return [...this.index.atDn(indexed.dnKey ?? '')].every((other) => this.index.entry(other)?.kind === 'private');
   }
 
-  async #user(user: GraphUser, access: ViewerAccess, inScope?: InScope): Promise<PlannedEntry | undefined> {
-    const visibility = access.user(user.id);
+  #render(id: string, indexed: IndexedEntry, access: ViewerAccess, withDn: boolean): PlannedEntry | undefined {
+    if (indexed.kind === 'private') {
+      if (!this.#privateServed(id)) return undefined;
+      const user = this.model.user(indexed.userId!)!;
+      // Visible exactly where the user it belongs to is.
+      const visibility = access.user(user.id);
+      if (visibility === 'none') return undefined;
+      const group = privateGroupOf(user, this.privateGroups!, this.model)!;
+      const entry = project(privateGroupEntry(group, indexed.dn), visibility, PUBLIC_GROUP_ATTRIBUTES);
+      return { entry, evalEntry: { id, dn: withDn ? parseDn(indexed.dn) : undefined, attributes: entry.attributes } };
+    }
+    if (indexed.kind === 'user') {
+      const user = this.model.user(id);
+      if (!user) return undefined;
+      const visibility = access.user(id);
+      if (visibility === 'none') return undefined;
+      const entry = project(this.served.user(this.model, user, this.need, indexed.dn), visibility, PUBLIC_USER_ATTRIBUTES);
+      return { entry, evalEntry: { id, dn: withDn ? parseDn(indexed.dn) : undefined, attributes: entry.attributes } };
+    }
+    const group = this.model.group(id);
+    if (!group) return undefined;
+    const visibility = access.group(id);
     if (visibility === 'none') return undefined;
-    const dn = this.layout.userDnOf(user);
-    const parsed = parseDn(dn);
-    if (inScope && (!parsed || !inScope(parsed))) return undefined;
-    let memberOf: string[] | undefined;
-    if (this.need.memberOf) {
-      memberOf = [];
-      for await (const g of this.reads.memberOf(user.id)) {
-        if (g['@odata.type'] === '#microsoft.graph.group') memberOf.push(this.layout.groupDnOf(g));
-      }
-    }
-    const entry = project(userEntry(user, { dn, domainSid: this.domainSid, memberOf }), visibility, PUBLIC_USER_ATTRIBUTES);
-    return { entry, evalEntry: { id: user.id, dn: parsed, attributes: entry.attributes } };
-  }
-
-  async #group(group: GraphGroup, access: ViewerAccess, inScope?: InScope): Promise<PlannedEntry | undefined> {
-    const visibility = access.group(group.id);
-    if (visibility === 'none') return undefined;
-    const dn = this.layout.groupDnOf(group);
-    const parsed = parseDn(dn);
-    if (inScope && (!parsed || !inScope(parsed))) return undefined;
-    let members: { dns: string[]; userNames: string[] } | undefined;
-    if (this.need.members) {
-      members = { dns: [], userNames: [] };
-      for await (const m of this.reads.members(group.id)) {
-        if (m['@odata.type'] === '#microsoft.graph.user') {
-          members.dns.push(this.layout.userDnOf(m));
-          members.userNames.push(m.mailNickname);
-        } else if (m['@odata.type'] === '#microsoft.graph.group') {
-          members.dns.push(this.layout.groupDnOf(m));
-        }
-      }
-    }
-    let memberOf: string[] | undefined;
-    if (this.need.memberOf) {
-      memberOf = [];
-      for await (const g of this.reads.memberOf(group.id)) {
-        if (g['@odata.type'] === '#microsoft.graph.group') memberOf.push(this.layout.groupDnOf(g));
-      }
-    }
-    const entry = project(groupEntry(group, { dn, domainSid: this.domainSid, members, memberOf }), visibility, PUBLIC_GROUP_ATTRIBUTES);
-    return { entry, evalEntry: { id: group.id, dn: parsed, attributes: entry.attributes } };
-  }
-
-  async #userSource(): Promise<Source<GraphUser>> {
-    const required = this.tree ? requiredEqualities(this.tree) : [];
-    for (const { attribute, values } of required) {
-      if (attribute === 'objectclass' && values.every((v) => GROUP_ONLY_CLASSES.has(foldValue(v)))) return 'none';
-      if (GROUP_ONLY.has(attribute)) return 'none';
-    }
-    for (const { attribute, values } of required) {
-      switch (attribute) {
-        case 'uid':
-        case 'samaccountname':
-          return this.#lookups(values.filter((v) => !v.includes('@') && !isObjectId(v.toLowerCase())), (v) => this.reads.user(v));
-        case 'userprincipalname':
-          return this.#lookups(values.filter((v) => v.includes('@')), (v) => this.reads.user(v));
-        case 'entryuuid':
-          return this.#lookups(values.filter((v) => isObjectId(v.toLowerCase())), (v) => this.reads.user(v.toLowerCase()));
-        case 'mail':
-          if (values.every(lookupSafe)) return this.reads.users(values.map((v) => `mail eq ${odataString(v)}`).join(' or '));
-          break;
-        case 'cn':
-          if (values.every(lookupSafe)) return this.reads.users(values.map((v) => `mailNickname eq ${odataString(v)} or displayName eq ${odataString(v)}`).join(' or '));
-          break;
-        case 'uidnumber':
-        case 'gidnumber':
-          if (values.every((v) => /^\d{1,9}$/.test(v.trim()))) {
-            return this.reads.users(values.map((v) => `keyhavenPosix/${attribute === 'uidnumber' ? 'uidNumber' : 'gidNumber'} eq ${Number(v.trim())}`).join(' or '));
-          }
-          break;
-      }
-    }
-    return this.reads.users();
-  }
-
-  async #groupSource(): Promise<Source<GraphGroup>> {
-    const required = this.tree ? requiredEqualities(this.tree) : [];
-    for (const { attribute, values } of required) {
-      if (attribute === 'objectclass' && values.every((v) => USER_ONLY_CLASSES.has(foldValue(v)))) return 'none';
-      if (USER_ONLY.has(attribute)) return 'none';
-    }
-    for (const { attribute, values } of required) {
-      switch (attribute) {
-        case 'cn':
-        case 'samaccountname':
-          return this.#lookups(values.filter((v) => !isObjectId(v.toLowerCase())), (v) => this.reads.group(v));
-        case 'entryuuid':
-          return this.#lookups(values.filter((v) => isObjectId(v.toLowerCase())), (v) => this.reads.group(v.toLowerCase()));
-        case 'gidnumber':
-          if (values.every((v) => /^\d{1,9}$/.test(v.trim()))) return this.reads.groups(values.map((v) => `keyhavenPosix/gidNumber eq ${Number(v.trim())}`).join(' or '));
-          break;
-        case 'member':
-          return this.#groupsContaining(values.map((v) => this.#memberByDn(v)));
-        case 'memberuid':
-          return this.#groupsContaining(values.map((v) => this.reads.user(v)));
-      }
-    }
-    return this.reads.groups();
-  }
-
-  /** A member DN's user or group: the one served under that DN (imported DNs first; then the templates, user first). */
-  async #memberByDn(value: string): Promise<{ id: string } | undefined> {
-    const dn = parseDn(value);
-    if (!dn || dn.rdns.length === 0) return undefined;
-    const named = await this.reads.byDn(value);
-    if (named) {
-      const object = named.kind === 'user' ? named.user : named.group;
-      const served = named.kind === 'user' ? this.layout.userDnOf(named.user) : this.layout.groupDnOf(named.group);
-      if (parseDn(served)?.key === dn.key) return object;
-    }
-    const t = this.layout.resolve(dn);
-    if (t?.kind !== 'userOrGroup' || isObjectId(t.name.toLowerCase())) return undefined;
-    const user = t.asUser && !t.name.includes('@') ? await this.reads.user(t.name) : undefined;
-    if (user && parseDn(this.layout.userDnOf(user))?.key === dn.key) return user;
-    const group = t.asGroup ? await this.reads.group(t.name) : undefined;
-    return group && parseDn(this.layout.groupDnOf(group))?.key === dn.key ? group : undefined;
-  }
-
-  async *#groupsContaining(members: Promise<{ id: string } | undefined>[]): AsyncGenerator<GraphGroup> {
-    for (const pending of members) {
-      const m = await pending;
-      if (!m) continue;
-      for await (const g of this.reads.memberOf(m.id)) {
-        if (g['@odata.type'] === '#microsoft.graph.group') yield g;
-      }
-    }
-  }
-
-  async *#lookups<T extends { id: string }>(values: string[], read: (v: string) => Promise<T | undefined>): AsyncGenerator<T> {
-    for (const v of values.slice(0, 64)) {
-      const found = await read(v);
-      if (found) yield found;
-    }
+    const entry = project(this.served.group(this.model, group, this.need, indexed.dn), visibility, PUBLIC_GROUP_ATTRIBUTES);
+    return { entry, evalEntry: { id, dn: withDn ? parseDn(indexed.dn) : undefined, attributes: entry.attributes } };
   }
 }
+
+/** The scope test of RFC 4511 §4.5.1.2 on normalised RDNs: base, one level below, or the subtree. */
+export function coversOf(base: ParsedDn, scope: 'base' | 'one' | 'sub'): Covers {
+  const n = base.rdnKeys.length;
+  const under = (rdnKeys: readonly string[]) => {
+    const offset = rdnKeys.length - n;
+    if (offset < 0) return false;
+    for (let i = 0; i < n; i++) if (rdnKeys[offset + i] !== base.rdnKeys[i]) return false;
+    return true;
+  };
+  if (scope === 'base') return (k) => k.length === n && under(k);
+  if (scope === 'one') return (k) => k.length === n + 1 && under(k);
+  return under;
+}
+
+/** The entries a filter can be TRUE for, as pre-selection may know them (a superset), or 'all'. */
+export function candidatesOf(node: FilterNode, index: ServedIndex, ctx: EvalContext): Candidates {
+  switch (node.op) {
+    case 'eq': {
+      const found = index.lookup(node.attr, node.value.toString('utf8'));
+      return found === undefined ? 'all' : found instanceof Set ? found : new Set(found);
+    }
+    case 'ext': {
+      // As filter-eval.ts evaluates it: TRUE only for the ids in the chain.
+      const attr = node.attr?.toLowerCase();
+      if (node.rule?.toLowerCase() === IN_CHAIN && (attr === 'memberof' || attr === 'member')) return ctx.inChain(attr, node.value) ?? EMPTY;
+      return 'all';
+    }
+    case 'and': {
+      let best: ReadonlySet<string> | undefined;
+      for (const item of node.items) {
+        const c = candidatesOf(item, index, ctx);
+        if (c !== 'all' && (best === undefined || c.size < best.size)) best = c;
+        if (best?.size === 0) break;
+      }
+      return best ?? 'all';
+    }
+    case 'or': {
+      const union = new Set<string>();
+      for (const item of node.items) {
+        const c = candidatesOf(item, index, ctx);
+        if (c === 'all') return 'all';
+        for (const id of c) union.add(id);
+      }
+      return union;
+    }
+    default:
+      return 'all';
+  }
+}
+
+/** Whether an extensible item with `:dn:` needs the entry's RDN values. */
+function usesDnAttributes(node: FilterNode): boolean {
+  if (node.op === 'and' || node.op === 'or') return node.items.some(usesDnAttributes);
+  if (node.op === 'not') return usesDnAttributes(node.item);
+  return node.op === 'ext' && node.dnAttributes;
+}
+
+const EMPTY: ReadonlySet<string> = new Set();

@@ -112,12 +112,9 @@ export class GroupMemberRepo {
     return rows.length > 0;
   }
 
-  /** Every membership edge, one page at a time in (group_id, member_id) order: loading the read model. */
-  async edges(page: { limit: number; after?: { groupId: string; memberId: string } | undefined }): Promise<(MemberRef & { groupId: string })[]> {
-    let q = this.db.selectFrom('group_members').select(['group_id as groupId', 'member_id as id', 'member_type as type']);
-    const after = page.after;
-    if (after) q = q.where((eb) => eb.or([eb('group_id', '>', after.groupId), eb.and([eb('group_id', '=', after.groupId), eb('member_id', '>', after.memberId)])]));
-    return q.orderBy('group_id').orderBy('member_id').limit(page.limit).execute();
+  /** Every membership edge, in one query: loading the read model. */
+  async all(): Promise<(MemberRef & { groupId: string })[]> {
+    return this.db.selectFrom('group_members').select(['group_id as groupId', 'member_id as id', 'member_type as type']).execute();
   }
 
   /** The membership edges of these groups (as containers) and of these objects (as members). */

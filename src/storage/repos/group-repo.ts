@@ -51,6 +51,11 @@ export class GroupRepo {
     await this.db.insertInto('groups').values(row).execute();
   }
 
+  /** Every group in creation order, in one query: loading the read model. */
+  async all(): Promise<GroupRow[]> {
+    return this.db.selectFrom('groups').selectAll().orderBy('created_at').orderBy('id').execute();
+  }
+
   async list(filter: RowFilter | undefined, page: PageRequest): Promise<PageResult<GroupRow>> {
     let q = this.db.selectFrom('groups').selectAll();
     if (filter) q = q.where(compileFilter(filter, FILTERABLE));

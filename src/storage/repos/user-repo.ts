@@ -64,6 +64,11 @@ export class UserRepo {
     return Number(row.n);
   }
 
+  /** Every user in creation order, in one query: loading the read model (a keyset walk of pages costs a scan per page on SQLite). */
+  async all(): Promise<UserRow[]> {
+    return this.db.selectFrom('users').selectAll().orderBy('created_at').orderBy('id').execute();
+  }
+
   /** One page in creation order, optionally filtered. */
   async list(filter: RowFilter | undefined, page: PageRequest): Promise<PageResult<UserRow>> {
     let q = this.db.selectFrom('users').selectAll();
