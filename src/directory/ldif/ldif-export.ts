@@ -155,7 +155,7 @@ export async function exportLdifEntries(repos: Repos, options: LdifExportOptions
     const attributes: LdifOutEntry['attributes'] = [{ name: 'objectClass', values: JSON.parse(e.object_classes) as string[] }];
     addExtra(attributes, e.attributes);
     if (options.includePasswordHashes && e.password_hash) {
-      attributes.push({ name: 'userPassword', values: [isLegacyHash(e.password_hash) ? e.password_hash : `{SCRYPT}${e.password_hash}`] });
+      attributes.push({ name: 'userPassword', values: [isLegacyHash(e.password_hash) ? e.password_hash : isArgon2idHash(e.password_hash) ? `{ARGON2}${e.password_hash}` : `{SCRYPT}${e.password_hash}`] });
     }
     attributes.push({ name: 'entryUUID', values: [e.id] });
     out.push({ dn: e.dn, attributes });
