@@ -89,7 +89,7 @@ describe('directory API: malformed and hostile requests', () => {
     tokens.admin = admin;
     const [header, payload, signature] = admin.split('.') as [string, string, string];
     // The last signature character flipped; and the same claims re-labelled as unsigned (alg none).
-    tokens.tampered = `${header}.${payload}.${signature.slice(0, -2)}${signature.endsWith('A') ? 'B' : 'A'}${signature.slice(-1)}`;
+    tokens.tampered = `${header}.${payload}.${signature.slice(0, -2)}${signature.at(-2) === 'A' ? 'B' : 'A'}${signature.slice(-1)}`;
     tokens.unsigned = `${b64url({ alg: 'none', typ: 'JWT' })}.${payload}.`;
     tokens.garbage = 'not-a-jwt';
     tokens.basic = `Basic ${Buffer.from(`admin:${t.adminPassword}`).toString('base64')}`;
