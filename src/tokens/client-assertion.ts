@@ -72,7 +72,8 @@ export class ClientAssertionVerifier {
       const certificate = this.#certificateFor(header, client.certificates);
       const payload = await this.#verifySignatureAndClaims(assertion.reveal(), certificate.certificate.publicKey, ctx.endpointUrl);
       const exp = payload.exp!;
-      if (!(await this.#o.jtis.useOnce(appId, payload.jti!, (exp + this.#skew) * 1000, ctx.source))) {
+      // exp may be fractional (MSAL Python sends time.time() + lifetime); the store keeps whole milliseconds.
+      if (!(await this.#o.jtis.useOnce(appId, payload.jti!, Math.ceil((exp + this.#skew) * 1000), ctx.source))) {
         throw refused('KH_CLIENT_ASSERTION_REPLAYED', 'this assertion (jti) has been used already.');
       }
       if (!client.enabled) throw new UnauthenticatedError('KH_CLIENT_DISABLED', `Application '${appId}' is disabled.`);
