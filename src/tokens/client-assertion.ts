@@ -63,26 +63,22 @@ export class ClientAssertionVerifier {
   }
 
   async verify(assertion: SecretValue, clientId: string | undefined, ctx: { source: string; correlationId: string; endpointUrl: string }): Promise<ClientPrincipal> {
-    let appId: string;
-    try {
-      const { header, claims } = decode(assertion.reveal());
-      appId = checkIssuer(claims, clientId);
-      const client = await this.#o.principals.clientCertificates(appId);
-      if (!client) throw new UnauthenticatedError('KH_CLIENT_NOT_FOUND', `Application with identifier '${appId}' was not found in the directory.`);
-      const certificate = this.#certificateFor(header, client.certificates);
-      const payload = await this.#verifySignatureAndClaims(assertion.reveal(), certificate.certificate.publicKey, ctx.endpointUrl);
-      const exp = payload.exp!;
-      // exp may be fractional (MSAL Python sends time.time() + lifetime); the store keeps whole milliseconds.
-      if (!(await this.#o.jtis.useOnce(appId, payload.jti!, Math.ceil((exp + this.#skew) * 1000), ctx.source))) {
-        throw refused('KH_CLIENT_ASSERTION_REPLAYED', 'this assertion (jti) has been used already.');
-      }
-      if (!client.enabled) throw new UnauthenticatedError('KH_CLIENT_DISABLED', `Application '${appId}' is disabled.`);
-      return { ...client.principal, credentialKeyId: certificate.keyId };
-    } catch (err) {
-      // Refusals are audited by the client-authentication step (aggregated per source).
-      if (err instanceof UnauthenticatedError) throw err;
-      throw refused('KH_CLIENT_ASSERTION_INVALID', 'the assertion is malformed.');
+    // Each check throws its own refusal (UnauthenticatedError, audited aggregated by the
+    // client-authentication step). Anything else — storage down, a bug — propagates as a
+    // server error rather than being passed off as a malformed assertion.
+    const { header, claims } = decode(assertion.reveal());
+    const appId = checkIssuer(claims, clientId);
+    const client = await this.#o.principals.clientCertificates(appId);
+    if (!client) throw new UnauthenticatedError('KH_CLIENT_NOT_FOUND', `Application with identifier '${appId}' was not found in the directory.`);
+    const certificate = this.#certificateFor(header, client.certificates);
+    const payload = await this.#verifySignatureAndClaims(assertion.reveal(), certificate.certificate.publicKey, ctx.endpointUrl);
+    const exp = payload.exp!;
+    // exp may be fractional (MSAL Python sends time.time() + lifetime); the store keeps whole milliseconds.
+    if (!(await this.#o.jtis.useOnce(appId, payload.jti!, Math.ceil((exp + this.#skew) * 1000), ctx.source))) {
+      throw refused('KH_CLIENT_ASSERTION_REPLAYED', 'this assertion (jti) has been used already.');
     }
+    if (!client.enabled) throw new UnauthenticatedError('KH_CLIENT_DISABLED', `Application '${appId}' is disabled.`);
+    return { ...client.principal, credentialKeyId: certificate.keyId };
   }
 
   #certificateFor(header: ProtectedHeaderParameters, certificates: ClientCertificate[]): ClientCertificate {
