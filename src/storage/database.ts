@@ -132,6 +132,12 @@ export interface ApplicationsTable {
   created_at: string;
   updated_at: string;
   version: Generated<number>;
+  /** 0007_browser_signin: registered redirect URIs, JSON arrays (Graph's web / publicClient / spa). */
+  web_redirect_uris: Generated<string>;
+  public_client_redirect_uris: Generated<string>;
+  spa_redirect_uris: Generated<string>;
+  /** Graph's isFallbackPublicClient: the device code grant without a client secret. */
+  is_fallback_public_client: Generated<number>;
 }
 
 export type AppCredentialType = 'password' | 'certificate';
@@ -186,6 +192,72 @@ export interface AssertionJtiTable {
   source: string;
 }
 
+/** 0007_browser_signin: the browser's single-sign-on session (the cookie holds the id, this its hash). */
+export interface SigninSessionsTable {
+  id_hash: string;
+  user_id: string;
+  auth_time: number;
+  /** Space-separated RFC 8176 methods (`pwd`). */
+  amr: string;
+  expires_at: number;
+}
+
+export interface AuthorizationCodesTable {
+  code_hash: string;
+  client_id: string;
+  user_id: string;
+  redirect_uri: string;
+  scope: string;
+  nonce: string | null;
+  /** The S256 PKCE challenge (RFC 7636 §4.2), when the request carried one. */
+  code_challenge: string | null;
+  auth_time: number;
+  amr: string;
+  family_id: string;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export interface RefreshFamiliesTable {
+  id: string;
+  user_id: string;
+  client_id: string;
+  auth_time: number;
+  amr: string;
+  created_at: number;
+  revoked_at: number | null;
+  revoked_reason: string | null;
+}
+
+export interface RefreshTokensTable {
+  token_hash: string;
+  family_id: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export type DeviceCodeStatus = 'pending' | 'approved' | 'denied' | 'redeemed';
+
+export interface DeviceCodesTable {
+  device_code_hash: string;
+  user_code_hash: string;
+  client_id: string;
+  scope: string;
+  interval_seconds: number;
+  expires_at: number;
+  last_poll_at: number | null;
+  status: DeviceCodeStatus;
+  user_id: string | null;
+  auth_time: number | null;
+  amr: string | null;
+}
+
+export interface SigninRevocationsTable {
+  user_id: string;
+  valid_from: number;
+}
+
 /** The login throttle's shared state (0004_login_throttle). */
 export interface LoginThrottleTable {
   key: string;
@@ -211,4 +283,10 @@ export interface Database {
   login_throttle: LoginThrottleTable;
   ldap_entries: LdapEntriesTable;
   assertion_jti: AssertionJtiTable;
+  signin_sessions: SigninSessionsTable;
+  authorization_codes: AuthorizationCodesTable;
+  refresh_families: RefreshFamiliesTable;
+  refresh_tokens: RefreshTokensTable;
+  device_codes: DeviceCodesTable;
+  signin_revocations: SigninRevocationsTable;
 }

@@ -20,6 +20,11 @@ import { UserRepo } from './repos/user-repo.js';
 import { LoginThrottleRepo } from './repos/login-throttle-repo.js';
 import { LdapEntryRepo } from './repos/ldap-entry-repo.js';
 import { AssertionJtiRepo } from './repos/assertion-jti-repo.js';
+import { SigninSessionRepo } from './repos/signin-session-repo.js';
+import { AuthorizationCodeRepo } from './repos/authorization-code-repo.js';
+import { RefreshTokenRepo } from './repos/refresh-token-repo.js';
+import { DeviceCodeRepo } from './repos/device-code-repo.js';
+import { SigninRevocationRepo } from './repos/signin-revocation-repo.js';
 import { openSqlite } from './sqlite-engine.js';
 import { ChangeRecorder, DIRECTORY_CHANNEL, notifyPayload, parsePayload, type DirectoryChanges } from './directory-changes.js';
 import { PostgresListener } from './postgres-listener.js';
@@ -60,6 +65,11 @@ export interface Repos {
   loginThrottle: LoginThrottleRepo;
   ldapEntries: LdapEntryRepo;
   assertionJti: AssertionJtiRepo;
+  signinSessions: SigninSessionRepo;
+  authorizationCodes: AuthorizationCodeRepo;
+  refreshTokens: RefreshTokenRepo;
+  deviceCodes: DeviceCodeRepo;
+  signinRevocations: SigninRevocationRepo;
 }
 
 /** Repositories bound to one open transaction, plus savepoints (used by group commit). */
@@ -303,6 +313,11 @@ function makeRepos(db: Kysely<Database>, engine: Engine, changes?: ChangeRecorde
     loginThrottle: new LoginThrottleRepo(db, engine),
     ldapEntries: new LdapEntryRepo(db),
     assertionJti: new AssertionJtiRepo(db),
+    signinSessions: new SigninSessionRepo(db),
+    authorizationCodes: new AuthorizationCodeRepo(db),
+    refreshTokens: new RefreshTokenRepo(db),
+    deviceCodes: new DeviceCodeRepo(db),
+    signinRevocations: new SigninRevocationRepo(db),
   };
 }
 
