@@ -162,6 +162,26 @@ export const ConfigSchema = Type.Object(
       minimum: 60, maximum: 86400, default: 3600,
       description: 'Longest lifetime of a client assertion (`exp` − `iat`, and `exp` − now); MSAL makes them for 600 s. Used `jti` values are kept this long at most.',
     }),
+    authorizationCodeLifetimeSeconds: Type.Integer({
+      minimum: 1, maximum: 3600, default: 600,
+      description: 'How long an authorization code (browser sign-in) may be redeemed; each is single-use (RFC 6749 §4.1.2: at most 10 minutes recommended).',
+    }),
+    refreshTokenLifetimeSeconds: Type.Integer({
+      minimum: 60, maximum: 31536000, default: 7776000,
+      description: 'How long a refresh token stays usable without being used (Entra: 90 days). Each use rotates it; reusing a rotated one revokes its whole family.',
+    }),
+    signInSessionLifetimeSeconds: Type.Integer({
+      minimum: 60, maximum: 2592000, default: 86400,
+      description: 'How long the browser sign-in session (single sign-on cookie) lasts before the password is asked again.',
+    }),
+    deviceCodeLifetimeSeconds: Type.Integer({
+      minimum: 10, maximum: 3600, default: 900,
+      description: 'How long a device code and its user code may be used (RFC 8628 `expires_in`; Entra: 15 minutes).',
+    }),
+    deviceCodeIntervalSeconds: Type.Integer({
+      minimum: 1, maximum: 60, default: 5,
+      description: 'Least time between two polls of the device code grant (RFC 8628 `interval`); a client polling faster is told `slow_down`.',
+    }),
     passwordMinLength: Type.Integer({ minimum: 8, maximum: 256, default: 12, description: 'Shortest password the password policy accepts (NIST SP 800-63B: at least 8).' }),
     lockoutThreshold: Type.Integer({ minimum: 1, maximum: 100, default: 5, description: 'Consecutive failed sign-ins after which an account is locked for a growing delay.' }),
     lockoutBaseDelaySeconds: Type.Integer({ minimum: 1, maximum: 86400, default: 30, description: 'First lockout delay; it doubles with each further failure.' }),

@@ -184,6 +184,50 @@ export class DirectoryService {
   }
 
   /**
+   * An application's sign-in registration by client id (0007_browser_signin): its redirect
+   * URIs as Graph's application has them and whether public-client flows are allowed.
+   */
+  async clientRegistration(appId: string): Promise<ClientRegistration | undefined> {
+    const id = typeof appId === 'string' ? appId.trim().toLowerCase() : '';
+    if (!isObjectId(id)) return undefined;
+    const repos = this.#parts.deps.storage.read;
+    const app = await repos.applications.byAppId(id);
+    if (!app) return undefined;
+    const sp = await repos.servicePrincipals.byAppId(id);
+    const secrets = await repos.applications.countCredentials(app.id, 'password') + await repos.applications.countCredentials(app.id, 'certificate');
+    return {
+      appId: id,
+      displayName: app.display_name,
+      servicePrincipalEnabled: sp ? sp.account_enabled === 1 : true,
+      hasCredentials: secrets > 0,
+      web: redirectList(app.web_redirect_uris),
+      publicClient: redirectList(app.public_client_redirect_uris),
+      spa: redirectList(app.spa_redirect_uris),
+      isFallbackPublicClient: app.is_fallback_public_client === 1,
+    };
+  }
+
+  /** What decides whether a user's earlier sign-in still counts: existence, enabled, password change, revocation. */
+  async userSignInState(objectId: string): Promise<UserSignInState | undefined> {
+    const id = typeof objectId === 'string' ? objectId.toLowerCase() : '';
+    if (!isObjectId(id)) return undefined;
+    const repos = this.#parts.deps.storage.read;
+    const user = await repos.users.byId(id);
+    if (!user) return undefined;
+    const state: UserSignInState = {
+      user: { kind: 'user', objectId: user.id, userPrincipalName: user.user_principal_name, username: user.username, displayName: user.display_name },
+      enabled: user.account_enabled === 1,
+    };
+    if (user.given_name !== null) state.user.givenName = user.given_name;
+    if (user.surname !== null) state.user.surname = user.surname;
+    if (user.mail !== null) state.user.mail = user.mail;
+    if (user.password_changed_at !== null) state.passwordChangedAt = Date.parse(user.password_changed_at);
+    const validFrom = await repos.signinRevocations.validFrom(id);
+    if (validFrom !== undefined) state.sessionsValidFrom = validFrom;
+    return state;
+  }
+
+  /**
    * The caller's access for one request, from the directory's current state: a caller that
    * no longer exists or is disabled is refused (KH_CALLER_INACTIVE), whatever its token says.
    */
@@ -214,5 +258,34 @@ export class DirectoryService {
 
   roleDefinitions(): readonly RoleDefinition[] {
     return ROLE_DEFINITIONS;
+  }
+}
+
+export interface ClientRegistration {
+  appId: string;
+  displayName: string;
+  /** The application's service principal is enabled (or it has none yet). */
+  servicePrincipalEnabled: boolean;
+  /** The application holds a client secret or certificate. */
+  hasCredentials: boolean;
+  web: string[];
+  publicClient: string[];
+  spa: string[];
+  isFallbackPublicClient: boolean;
+}
+
+export interface UserSignInState {
+  user: AuthenticatedUser;
+  enabled: boolean;
+  passwordChangedAt?: number;
+  sessionsValidFrom?: number;
+}
+
+function redirectList(json: string): string[] {
+  try {
+    const value: unknown = JSON.parse(json);
+    return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+  } catch {
+    return [];
   }
 }

@@ -18,5 +18,7 @@ export function directoryPrincipals(directory: DirectoryService): TokenPrincipal
       const client = await directory.clientApplication(appId);
       return client ? { appId: client.appId, displayName: client.displayName } : undefined;
     },
+    clientRegistration: (appId) => directory.clientRegistration(appId),
+    userSignInState: (objectId) => directory.userSignInState(objectId),
   };
 }

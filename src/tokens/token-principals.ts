@@ -31,6 +31,32 @@ export interface UserPrincipal {
   displayName?: string;
   givenName?: string;
   surname?: string;
+  mail?: string;
+}
+
+/** Where a browser or device sign-in may send its answer (Graph application: web / publicClient / spa). */
+export interface ClientRegistration {
+  appId: string;
+  displayName: string;
+  /** The application's service principal is enabled (or it has none). */
+  servicePrincipalEnabled: boolean;
+  /** The application holds a client secret or certificate. */
+  hasCredentials: boolean;
+  web: string[];
+  publicClient: string[];
+  spa: string[];
+  /** Graph's isFallbackPublicClient: device code and other public flows without a secret. */
+  isFallbackPublicClient: boolean;
+}
+
+/** What decides whether a user's earlier sign-in still counts (refresh, SSO session). */
+export interface UserSignInState {
+  user: UserPrincipal;
+  enabled: boolean;
+  /** Epoch ms of the last password change or reset; earlier sign-ins are void. */
+  passwordChangedAt?: number;
+  /** Epoch ms set by revokeSignInSessions; earlier sign-ins are void. */
+  sessionsValidFrom?: number;
 }
 
 /** A registered certificate (Graph keyCredential), public part only. */
@@ -54,4 +80,8 @@ export interface TokenPrincipals {
   clientCertificates(appId: string): Promise<{ principal: Omit<ClientPrincipal, 'credentialKeyId'>; enabled: boolean; certificates: ClientCertificate[] } | undefined>;
   /** An application registered in the directory (a public client's client_id), or undefined. */
   application(appId: string): Promise<{ appId: string; displayName: string } | undefined>;
+  /** An application's redirect URIs and public-client setting, by client id. */
+  clientRegistration(appId: string): Promise<ClientRegistration | undefined>;
+  /** A user's current state by object id; undefined when the user no longer exists. */
+  userSignInState(objectId: string): Promise<UserSignInState | undefined>;
 }

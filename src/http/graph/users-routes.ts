@@ -9,7 +9,7 @@ import type { UpdateUserInput } from '../../directory/user-accounts.js';
 import { USER_PROPERTIES } from '../../directory/user-accounts.js';
 import { parseSelect, project } from '../../directory/odata-query.js';
 import type { ExtraAttributes } from '../../directory/extra-attributes.js';
-import { accessOf, collection, created, entity, expectedVersion, type GraphDeps } from './graph-response.js';
+import { accessOf, collection, contextUrl, created, entity, expectedVersion, type GraphDeps } from './graph-response.js';
 import { UserCreate, UserUpdate, withoutAnnotations } from './graph-schemas.js';
 import { membershipRoutes } from './membership-routes.js';
 import { COLLECTION, ENTITY, NONE, odataParams } from './odata-params.js';
@@ -60,6 +60,13 @@ export function userRoutes(app: FastifyInstance, deps: GraphDeps): void {
     odataParams(request, NONE);
     await (await accessOf(deps, request)).users().delete(request.params.id);
     return reply.status(204).send();
+  });
+
+  // Graph's revokeSignInSessions: 200 with an Edm.Boolean (`{"value": true}`).
+  app.post<UserParams>('/users/:id/revokeSignInSessions', async (request) => {
+    odataParams(request, NONE);
+    await (await accessOf(deps, request)).users().revokeSignInSessions(request.params.id);
+    return { '@odata.context': contextUrl(deps, 'Edm.Boolean'), value: true };
   });
 
   // memberOf, transitiveMemberOf and checkMemberGroups take the user's object id; a
