@@ -175,6 +175,6 @@ export class TokenIssuer {
 }
 
 /** A stable per-(tenant, client, user) subject: 32 bytes base64url, 43 characters like Entra's. */
-function pairwiseSubject(tenantId: string, clientAppId: string, objectId: string): string {
+export function pairwiseSubject(tenantId: string, clientAppId: string, objectId: string): string {
   return createHash('sha256').update(`keyhaven/sub/v1|${tenantId}|${clientAppId.toLowerCase()}|${objectId.toLowerCase()}`).digest('base64url');
 }
