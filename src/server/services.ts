@@ -15,6 +15,16 @@ import { ClientAuthenticator } from '../tokens/client-authentication.js';
 import { directoryPrincipals } from '../tokens/directory-principals.js';
 import { TokenService } from '../tokens/token-service.js';
 import { TokenVerifier } from '../tokens/token-verifier.js';
+import { randomBytes } from 'node:crypto';
+import { AuthorizationCodes } from '../tokens/signin/authorization-codes.js';
+import { BrowserSignIn } from '../tokens/signin/browser-signin.js';
+import { DeviceAuthorizations } from '../tokens/signin/device-authorizations.js';
+import { IdTokens } from '../tokens/signin/id-tokens.js';
+import { RefreshTokens } from '../tokens/signin/refresh-tokens.js';
+import { SigninSessions } from '../tokens/signin/signin-sessions.js';
+import { DeviceCodeEndpoint } from '../tokens/signin/device-code-endpoint.js';
+import { UserInfo } from '../tokens/signin/userinfo.js';
+import { GuessLimiter } from '../tokens/signin/guess-limiter.js';
 import type { CoreServices } from './core.js';
 
 export interface Services {
@@ -27,6 +37,13 @@ export interface Services {
   tokens: TokenService;
   /** Aggregated audit of anonymous refusals; closed before the audit log is flushed. */
   refusals: RefusalRecorder;
+  /** The browser sign-in (authorize, sessions, logout) and the device page. */
+  browserSignIn: BrowserSignIn;
+  devices: DeviceAuthorizations;
+  deviceCodes: DeviceCodeEndpoint;
+  userInfo: UserInfo;
+  /** The key the sign-in forms' CSRF tokens are made with (shared by replicas). */
+  csrfKey: Buffer;
 }
 
 export async function buildServices(core: CoreServices): Promise<Services> {
@@ -67,6 +84,18 @@ export async function buildServices(core: CoreServices): Promise<Services> {
   const refusals = new RefusalRecorder(core.audit, { windowMs: config.authRefusalWindowSeconds * 1000 });
   refusals.start();
   const clients = new ClientAuthenticator({ principals, assertions, throttle, refusals });
-  const tokens = new TokenService({ issuer, audiences, clients, principals, audit: core.audit, passwordGrantEnabled: config.passwordGrant });
-  return { core, directory, signingKeys, audiences, issuer, verifier, tokens, refusals };
+  const sessions = new SigninSessions({ storage: core.storage, principals, lifetimeSeconds: config.signInSessionLifetimeSeconds });
+  const refreshTokens = new RefreshTokens({ storage: core.storage, principals, lifetimeSeconds: config.refreshTokenLifetimeSeconds });
+  const codes = new AuthorizationCodes({ storage: core.storage, refreshTokens, lifetimeSeconds: config.authorizationCodeLifetimeSeconds });
+  const devices = new DeviceAuthorizations({ storage: core.storage, guesses: new GuessLimiter({ store, maxGuesses: config.lockoutThreshold, windowSeconds: config.lockoutMaxDelaySeconds }), lifetimeSeconds: config.deviceCodeLifetimeSeconds, intervalSeconds: config.deviceCodeIntervalSeconds });
+  const idTokens = new IdTokens({ keys: signingKeys, publicUrl: config.publicUrl, tenantId: core.tenantId });
+  const browserSignIn = new BrowserSignIn({ principals, audiences, codes, sessions });
+  const csrfKey = await core.secrets.getOrCreate('signin_csrf_key', () => randomBytes(32));
+  const tokens = new TokenService({
+    issuer, audiences, clients, principals, audit: core.audit, passwordGrantEnabled: config.passwordGrant,
+    signIn: { codes, refreshTokens, devices, idTokens },
+  });
+  const deviceCodes = new DeviceCodeEndpoint({ clients, principals, audiences, devices });
+  const userInfo = new UserInfo({ verifier, audiences, principals });
+  return { core, directory, signingKeys, audiences, issuer, verifier, tokens, refusals, browserSignIn, devices, deviceCodes, userInfo, csrfKey };
 }

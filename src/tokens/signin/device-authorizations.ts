@@ -5,15 +5,15 @@
 // `expired_token` once the codes have expired and `access_denied` if the user declined.
 //
 // User codes are 8 characters from BCDFGHJKLMNPQRSTVWXZ (§6.1: no vowels, so no words, and
-// none of 0/O, 1/I/L-style look-alikes), shown as XXXX-XXXX, compared ignoring case, dashes
-// and spaces: 20^8 ≈ 2.6 × 10^10 codes, and wrong guesses go through the login throttle keyed
-// by the guessing address (§5.1 asks for rate limiting). Both codes are stored as SHA-256 and
+// no digits, so no 0/O or 1/I to confuse), shown as XXXX-XXXX, compared ignoring case, dashes
+// and spaces: 20^8 ≈ 2.6 × 10^10 codes, and wrong guesses are counted per guessing address
+// (guess-limiter.ts) (§5.1 asks for rate limiting). Both codes are stored as SHA-256 and
 // are single use: an approved code is redeemed once, a used user code is no longer found.
 import { randomInt } from 'node:crypto';
-import { InvalidInputError, ThrottledError } from '../../errors.js';
+import { InvalidInputError } from '../../errors.js';
 import type { DeviceCodeRow } from '../../storage/repos/device-code-repo.js';
 import type { Storage } from '../../storage/storage.js';
-import type { ClientThrottle } from '../client-authentication.js';
+import type { GuessLimiter } from './guess-limiter.js';
 import { newOpaqueSecret, secretHash } from './opaque-secrets.js';
 
 export const USER_CODE_ALPHABET = 'BCDFGHJKLMNPQRSTVWXZ';
@@ -22,8 +22,8 @@ const DEVICE_CODE = /^khdc\.[A-Za-z0-9_-]{43}$/;
 
 export interface DeviceAuthorizationOptions {
   storage: Storage;
-  /** Wrong user codes are counted per source like failed passwords. */
-  throttle: ClientThrottle;
+  /** Wrong user codes are counted per source. */
+  guesses: GuessLimiter;
   lifetimeSeconds: number;
   intervalSeconds: number;
   now?: () => number;
@@ -83,21 +83,21 @@ export class DeviceAuthorizations {
    * a failed guess from `source`; too many lock that source out for a while (ThrottledError).
    */
   async lookup(typed: string, source: string): Promise<PendingDeviceAuthorization> {
-    let attempt;
-    try {
-      attempt = await this.#o.throttle.begin(`devicecode:${source}`, source);
-    } catch (err) {
-      if (!(err instanceof ThrottledError)) throw err;
-      throw new ThrottledError('KH_USER_CODE_THROTTLED', `Too many wrong codes from this address; try again in ${err.retryAfterSeconds ?? 1} seconds.`, { retryAfterSeconds: err.retryAfterSeconds ?? 1 });
-    }
+    await this.#o.guesses.check(source);
     const normalized = normalizeUserCode(typed);
     const row = normalized === undefined ? undefined : await this.#o.storage.read.deviceCodes.byUserCode(secretHash(normalized));
     if (!row || row.status !== 'pending' || Number(row.expires_at) <= this.#now()) {
-      await attempt.failed();
+      await this.#o.guesses.wrong(source);
       throw new InvalidInputError('KH_USER_CODE_INVALID', 'That code is not valid, or has expired or been used. Check the code on your device and try again.');
     }
-    await attempt.succeeded();
     return { deviceCodeHash: row.device_code_hash, clientId: row.client_id, scope: row.scope, userCode: `${normalized!.slice(0, 4)}-${normalized!.slice(4)}` };
+  }
+
+  /** The pending authorization behind a device code hash (the device page's later steps, after the code was typed). */
+  async pending(deviceCodeHash: string): Promise<PendingDeviceAuthorization | undefined> {
+    const row = await this.#o.storage.read.deviceCodes.byDeviceCode(deviceCodeHash);
+    if (!row || row.status !== 'pending' || Number(row.expires_at) <= this.#now()) return undefined;
+    return { deviceCodeHash: row.device_code_hash, clientId: row.client_id, scope: row.scope, userCode: '' };
   }
 
   /** The user signed in and approved: the device's next poll gets tokens. */
@@ -149,3 +149,4 @@ export function normalizeUserCode(typed: string): string | undefined {
 function invalid(code: string, message: string): InvalidInputError {
   return new InvalidInputError(code, message);
 }
+
