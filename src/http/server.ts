@@ -11,6 +11,8 @@ import type { Services } from '../server/services.js';
 import { bearerAuthentication } from './bearer-auth.js';
 import { discoveryRoutes } from './oauth/discovery-routes.js';
 import { tokenRoutes } from './oauth/token-routes.js';
+import { signInRoutes } from './oauth/signin-routes.js';
+import { deviceUserInfoRoutes } from './oauth/device-userinfo-routes.js';
 import { errorHandler } from './error-handler.js';
 import { graphRoutes } from './graph/graph-routes.js';
 import { healthRoutes } from './health-routes.js';
@@ -57,6 +59,9 @@ export async function buildHttpServer(deps: HttpServerDeps) {
   app.addHook('onClose', async () => deps.services.refusals.close());
   await app.register(healthRoutes, { readiness: deps.readiness });
   await app.register(tokenRoutes, { tokens, tenantId: core.tenantId, publicUrl: core.config.publicUrl });
+  const s = deps.services;
+  await app.register(signInRoutes, { signIn: s.browserSignIn, devices: s.devices, principals: { clientRegistration: (id) => directory.clientRegistration(id) }, tenantId: core.tenantId, csrfKey: s.csrfKey });
+  await app.register(deviceUserInfoRoutes, { deviceCodes: s.deviceCodes, userInfo: s.userInfo, tenantId: core.tenantId, publicUrl: core.config.publicUrl });
   await app.register(discoveryRoutes, { publicUrl: core.config.publicUrl, tenantId: core.tenantId, keys: signingKeys, grantTypes: tokens.grantTypes() });
   const authenticate = bearerAuthentication(verifier, directory);
   // The APIs (directory, management, vaults) register with it.
