@@ -175,7 +175,7 @@ export const ConfigSchema = Type.Object(
       description: 'How long the browser sign-in session (single sign-on cookie) lasts before the password is asked again.',
     }),
     deviceCodeLifetimeSeconds: Type.Integer({
-      minimum: 10, maximum: 3600, default: 900,
+      minimum: 1, maximum: 3600, default: 900,
       description: 'How long a device code and its user code may be used (RFC 8628 `expires_in`; Entra: 15 minutes).',
     }),
     deviceCodeIntervalSeconds: Type.Integer({

@@ -8,10 +8,20 @@ import { resolveUserAudience } from './resolve-audience.js';
 import { issueUserTokens } from './user-tokens.js';
 
 export const DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code';
+/** MSAL (msal-common GrantType.DEVICE_CODE_GRANT) sends the short name, which Entra accepts. */
+export const DEVICE_CODE_MSAL = 'device_code';
 
 export function deviceCodeGrant(deps: GrantDeps): Grant {
+  return deviceGrant(deps, DEVICE_CODE);
+}
+
+export function deviceCodeGrantMsal(deps: GrantDeps): Grant {
+  return deviceGrant(deps, DEVICE_CODE_MSAL);
+}
+
+function deviceGrant(deps: GrantDeps, type: string): Grant {
   return {
-    type: DEVICE_CODE,
+    type,
     async handle(request: GrantRequest): Promise<GrantResult> {
       const deviceCode = requiredParam(request, 'device_code');
       const client = await deps.clients.authenticate(request.client, request, 'registered');

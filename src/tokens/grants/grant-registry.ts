@@ -20,7 +20,7 @@ import { clientCredentialsGrant } from './client-credentials-grant.js';
 import { passwordGrant } from './password-grant.js';
 import { authorizationCodeGrant } from './authorization-code-grant.js';
 import { refreshTokenGrant } from './refresh-token-grant.js';
-import { deviceCodeGrant } from './device-code-grant.js';
+import { deviceCodeGrant, deviceCodeGrantMsal } from './device-code-grant.js';
 
 export const GRANT_FACTORIES: readonly GrantFactory[] = [
   clientCredentialsGrant,
@@ -28,6 +28,7 @@ export const GRANT_FACTORIES: readonly GrantFactory[] = [
   authorizationCodeGrant,
   refreshTokenGrant,
   deviceCodeGrant,
+  deviceCodeGrantMsal,
 ];
 
 export class GrantTable {
