@@ -4,6 +4,7 @@
 // environment and --kebab-case as flags (DESIGN.md, "Fixed interface").
 import Type, { type Static } from 'typebox';
 import { DEFAULT_RESERVED_GROUP_NAMES } from '../directory/principal-names.js';
+import { DEFAULT_PRIVATE_ATTRIBUTES } from '../directory/scoped-reader.js';
 
 const Port = (description: string, def: number) =>
   Type.Integer({ minimum: 0, maximum: 65535, default: def, description });
@@ -136,11 +137,15 @@ export const ConfigSchema = Type.Object(
     })),
     ldapAnonymousSearch: Type.Boolean({
       default: false,
-      description: 'Whether anonymous LDAP clients may search (public user and group attributes only). Off: an anonymous search gets `insufficientAccessRights`; the Root DSE stays readable.',
+      description: 'Whether anonymous LDAP clients may search (every entry, public attributes only: all but `ldapPrivateAttributes`). Off: an anonymous search gets `insufficientAccessRights`; the Root DSE stays readable.',
     }),
     ldapUsersSeeOthers: Type.Boolean({
       default: true,
-      description: 'Whether a user bound over LDAP as themself sees the public attributes of other users and groups; off, only their own entry.',
+      description: 'Whether a user bound over LDAP as themself sees the public attributes of other users and every group; off, only their own entry and the groups they are in.',
+    }),
+    ldapPrivateAttributes: Type.Array(Type.String({ pattern: '^[A-Za-z][A-Za-z0-9-]{0,63}\\*?$' }), {
+      default: [...DEFAULT_PRIVATE_ATTRIBUTES],
+      description: 'LDAP attributes served only to the entry itself and to administrators (callers whose roles let them manage users: User or Global Administrator); every other attribute, whatever its origin (Keyhaven\'s own, imported, extra), is public: readable by anyone allowed to read the entry, as slapd\'s `access to * by * read`. Compared ignoring case; a trailing `*` matches a prefix. Comma-separated in the environment.',
     }),
     ldapAdminWrites: Type.Boolean({
       default: false,

@@ -39,17 +39,9 @@ export interface BindResult {
   viewer: Exclude<LdapViewer, { kind: 'anonymous' }>;
 }
 
-/** Errors the view throws carry an LDAP result code (RFC 4511 §4.1.9) for the face to send. */
-export class LdapResultError extends Error {
-  constructor(
-    readonly resultCode: number,
-    message: string,
-    readonly matchedDn = '',
-  ) {
-    super(message);
-    this.name = 'LdapResultError';
-  }
-}
+// Errors the view and the face throw carry an LDAP result code (RFC 4511 §4.1.9): LdapResultError,
+// one of the core's KeyhavenErrors (src/errors.ts); core errors become one in ldap-errors.ts.
+export { LdapResultError } from '../errors.js';
 
 export const LDAP_RESULT = {
   success: 0,

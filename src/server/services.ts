@@ -43,6 +43,11 @@ export async function buildServices(core: CoreServices): Promise<Services> {
   const directory = new DirectoryService(core, policy, throttle, {
     reservedGroupNames: config.reservedGroupNames,
     userPrivateGroups: config.userPrivateGroups,
+    visibility: {
+      anonymousRead: config.ldapAnonymousSearch,
+      usersSeeOthers: config.ldapUsersSeeOthers,
+      privateAttributes: config.ldapPrivateAttributes,
+    },
   });
   // The in-process read model is loaded at start (and its change watch set up), not by the first search.
   await directory.readModel();

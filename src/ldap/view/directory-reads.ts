@@ -1,7 +1,6 @@
-// The reads bind and LDAP writes need from the directory core, as the system reader (the view
-// applies its own access rules, access.ts): direct lookups by name and by imported DN, and
-// membership, straight from storage through the core. Searches and compares are served from
-// the core's read model instead (search-plan.ts, served-index.ts).
+// Paged reads through a caller's Graph-style DirectoryReader, for LDAP writes (a group's
+// current members, as the writer may read them). Searches and compares are served from the
+// core's read model through the caller's scoped reader instead (search-plan.ts, served-index.ts).
 import type { DirectoryReader } from '../../directory/directory-reader.js';
 import type { DirectoryObject, GraphGroup, GraphUser } from '../../directory/graph-objects.js';
 import type { ImportedLdapEntry } from '../../directory/ldap-entries.js';
