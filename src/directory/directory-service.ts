@@ -32,6 +32,7 @@ import type { PasswordPolicy } from './password-policy.js';
 import { ROLE_DEFINITIONS, type DirectoryAction, type RoleDefinition } from './role-definitions.js';
 import type { DirectoryModel } from './read-model/directory-model.js';
 import { ReadModel } from './read-model/read-model.js';
+import { ImportedNamesIndex, type ImportedNames } from './read-model/imported-names.js';
 import { ScopedReader, type ReaderCaller, type ScopedReaderSources, type VisibilityRules } from './scoped-reader.js';
 import { ServicePrincipals } from './service-principals.js';
 import type { GraphGroup, GraphUser } from './graph-objects.js';
@@ -79,6 +80,8 @@ export interface LdapNames {
   importedEntries(): Promise<ImportedLdapEntry[]>;
   namingContexts(): Promise<string[]>;
   privateGroupRules(): PrivateGroupRules;
+  /** The attribute and object class names imported objects carry (names only), for the subschema. */
+  importedSchemaNames(): Promise<ImportedNames>;
 }
 
 export class DirectoryService {
@@ -87,6 +90,7 @@ export class DirectoryService {
   readonly #model: ReadModel;
   readonly #visibility: VisibilityRules;
   readonly #sources: ScopedReaderSources;
+  readonly #importedNames: ImportedNamesIndex;
 
   constructor(core: DirectoryDeps, policy: PasswordPolicy, throttle: LoginThrottle, options: DirectoryOptions = {}) {
     const resolved = resolveOptions(options);
@@ -109,6 +113,7 @@ export class DirectoryService {
     this.#auth = new Authentication(core, throttle, users);
     this.#model = new ReadModel(core.storage);
     this.#visibility = resolved.visibility;
+    this.#importedNames = new ImportedNamesIndex(() => this.#model.current());
     const names = () => this.system().reader();
     this.#sources = {
       importedEntries: () => names().importedLdapEntries(),
@@ -141,7 +146,8 @@ export class DirectoryService {
    * What an LDAP bind and the Root DSE resolve before any caller is known: names, never
    * visibility. An imported object by its original DN, a user by id (the DN a bound user is
    * told), the imported entries (a bind-only account is bound by its DN), the naming contexts
-   * (the Root DSE is readable by anyone, RFC 4512 §5.1) and the private group rules.
+   * (the Root DSE is readable by anyone, RFC 4512 §5.1), the private group rules, and the
+   * attribute names imports brought (the subschema is readable by anyone, RFC 4512 §4.4).
    */
   ldapNames(): LdapNames {
     const reader = () => this.system().reader();
@@ -151,6 +157,7 @@ export class DirectoryService {
       importedEntries: this.#sources.importedEntries,
       namingContexts: this.#sources.namingContexts,
       privateGroupRules: this.#sources.privateGroupRules,
+      importedSchemaNames: () => this.#importedNames.current(),
     };
   }
 

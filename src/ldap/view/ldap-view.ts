@@ -48,7 +48,6 @@ import { filterTree, type FilterNode } from './filter-ast.js';
 import { evaluate, filterAttributes, inChainAssertions, type EvalContext } from './filter-eval.js';
 import { matchEquality } from './matching-rules.js';
 import { attributeType, importedType } from './schema.js';
-import { ImportedNamesIndex } from './imported-names.js';
 import { SUBSCHEMA_DN, subschemaValues, type ImportedNames } from '../schema/subschema-entry.js';
 import { coversOf, SearchPlan, type NamedObject } from './search-plan.js';
 import { EVERYTHING, ServedEntries, type Needs } from './served-entries.js';
@@ -82,7 +81,6 @@ export class LdapView implements LdapDirectory {
   readonly #domainSid: [number, number, number];
   readonly #subschemaKey: string;
   readonly #writes: LdapWrites;
-  readonly #importedNames: ImportedNamesIndex;
   readonly #served: ServedEntries;
   /** The search indexes over the directory's read model (one model per directory service). */
   readonly #indexes = new WeakMap<DirectoryModel, ServedIndex>();
@@ -92,7 +90,6 @@ export class LdapView implements LdapDirectory {
     this.layout = new DitLayout(deps.config);
     this.#domainSid = domainSubAuthorities(this.layout.base.key);
     this.#subschemaKey = parseDn(SUBSCHEMA_DN)!.key;
-    this.#importedNames = new ImportedNamesIndex(deps.directory);
     this.#served = new ServedEntries(this.layout, this.#domainSid);
     this.#writes = new LdapWrites(deps.directory, this.layout, (dn, reader) => this.#objectAt(dn, reader), deps.config.upnDomain);
   }
@@ -151,7 +148,7 @@ export class LdapView implements LdapDirectory {
   }
 
   async #currentSubschema(): Promise<LdapEntry> {
-    return this.subschema(await this.#importedNames.current());
+    return this.subschema(await this.#directory.ldapNames().importedSchemaNames());
   }
 
   // Bind ---------------------------------------------------------------------------------
