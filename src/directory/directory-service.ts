@@ -109,6 +109,7 @@ export class DirectoryService {
       credentials: new AppCredentials(core),
       servicePrincipals,
       roles: new DirectoryRoles(core),
+      visibility: resolved.visibility,
     };
     this.#auth = new Authentication(core, throttle, users);
     this.#model = new ReadModel(core.storage);

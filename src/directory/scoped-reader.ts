@@ -79,6 +79,28 @@ export class PrivateAttributes {
   }
 }
 
+/**
+ * A Graph-shaped user or group without its private attributes (keyhavenExtraAttributes and
+ * the imported values of keyhavenLdap), for a Graph caller that is neither the object nor an
+ * administrator: the same rule as over LDAP, so the API is no way round it.
+ */
+export function withoutPrivateAttributes<T>(object: T, privateAttributes: PrivateAttributes): T {
+  if (typeof object !== 'object' || object === null) return object;
+  const o = object as { keyhavenExtraAttributes?: Record<string, unknown>; keyhavenLdap?: { attributes?: Record<string, unknown> } };
+  const strip = (map: Record<string, unknown> | undefined) => {
+    if (!map || !Object.keys(map).some((k) => privateAttributes.has(k))) return map;
+    return Object.fromEntries(Object.entries(map).filter(([k]) => !privateAttributes.has(k)));
+  };
+  const extra = strip(o.keyhavenExtraAttributes);
+  const source = o.keyhavenLdap ? strip(o.keyhavenLdap.attributes) : undefined;
+  if (extra === o.keyhavenExtraAttributes && source === o.keyhavenLdap?.attributes) return object;
+  return {
+    ...object,
+    ...(extra === undefined ? {} : { keyhavenExtraAttributes: extra }),
+    ...(o.keyhavenLdap ? { keyhavenLdap: { ...o.keyhavenLdap, attributes: source } } : {}),
+  };
+}
+
 export interface VisibilityRules {
   anonymousRead: boolean;
   usersSeeOthers: boolean;

@@ -189,6 +189,17 @@ for (const engine of engines) {
       await rejectsCode(() => all(view, bound, '(uid=bob)'), 50);
     });
 
+    it('applies the same rule to the Graph reader: private extra attributes only for the object itself and administrators', async () => {
+      const extras = async (callerId: string) => (await (await d.directory.access({ id: callerId })).reader().getUser('bob')).keyhavenExtraAttributes;
+      assert.deepEqual(await extras(ids.alice), {});
+      assert.deepEqual(await extras(ids.bob), { employeeNumber: ['E-2'], homePhone: ['+1 555 0100'] });
+      const listed = (await (await d.directory.access({ id: ids.alice })).reader().listUsers()).value.find((u) => u.id === ids.alice);
+      assert.deepEqual(listed?.keyhavenExtraAttributes, { employeeNumber: ['E-1'], departmentNumber: ['D-7'] }, 'her own, in a list too');
+      const members = (await (await d.directory.access({ id: ids.alice })).reader().members(ids.staff)).value;
+      assert.deepEqual((members.find((m) => m.id === ids.bob) as { keyhavenExtraAttributes?: unknown } | undefined)?.keyhavenExtraAttributes, {});
+      assert.deepEqual((await admin.reader().getUser('bob')).keyhavenExtraAttributes.employeeNumber, ['E-2']);
+    });
+
     it('refuses a service principal without a directory role', async () => {
       const { application } = await admin.applications().create({ displayName: 'no-role', withServicePrincipal: true });
       const cred = await admin.applications().addPassword(application.id, { displayName: 'ldap' });
