@@ -1,7 +1,8 @@
 // The contract between the LDAP protocol face (src/ldap/server/: framing, operations,
 // controls, TLS) and the LDAP view of the directory (src/ldap/view/: the DIT, entries, filter
-// evaluation, access rules). The face parses and answers LDAP; the view decides what exists
-// and who may see it, reading the directory core. Neither touches storage.
+// evaluation). The face parses and answers LDAP; the view decides what exists, reading the
+// directory core through a reader scoped to the bound caller — who may see what is the
+// core's (src/directory/scoped-reader.ts). Neither touches storage.
 import type { FilterString } from '@ldapjs/filter';
 
 /** An attribute as served: its name as the schema spells it, and its values. */

@@ -7,8 +7,7 @@
 //   const view = new LdapView({ directory, config: ldapViewConfig(config) });
 //
 // `directory` is the DirectoryService; `config` the resolved view settings (base DN, DN
-// templates, anonymous search, visibility of others). Entries come back with every attribute
-// the viewer may see (operational ones included: schema.ts isOperational tells which); the
+// templates). Entries come back with every attribute the viewer may see (operational ones included: schema.ts isOperational tells which); the
 // face applies the requested attribute list, typesOnly, size/time limits and paging. The view
 // holds no cache with a lifetime: every search and compare is served from the directory
 // core's read model (read-model/), which is exact as of the last commit (this process's at
