@@ -126,7 +126,13 @@ export class ScopedReader {
   readonly kind: ReaderKind;
   /** The caller's object id; undefined for anonymous. */
   readonly callerId: string | undefined;
-  /** The read model as of this operation (read-only: writes go through access()). */
+  /**
+   * The read model as of this operation, whole, for planning: indexes and candidate
+   * selection run over every object so that a search costs the same whoever asks. Nothing
+   * read from it is served without passing seesUser/seesGroup and attributeRule (the LDAP
+   * view renders every entry through them, search-plan.ts). Read-only: writes go through
+   * access().
+   */
   readonly model: DirectoryModel;
   readonly #rules: VisibilityRules;
   readonly #sources: ScopedReaderSources;
