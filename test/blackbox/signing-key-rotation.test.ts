@@ -1,7 +1,7 @@
 // Signing-key rotation across replicas: two `keyhaven serve` processes on one PostgreSQL
 // database (always PostgreSQL: replicas need a shared database) publish the same JWKS at every
 // key route before and after `keyhaven admin rotate-signing-key`; a new key is published before
-// it signs; `--now` switches both at once; tokens signed before a rotation keep verifying (jose,
+// it signs; `--now` switches both at once (and a SQLite server follows within its refresh interval); tokens signed before a rotation keep verifying (jose,
 // against the JWKS fetched over HTTPS) until `--revoke-previous` takes their key away.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -135,8 +135,54 @@ describe('signing-key rotation with two replicas on PostgreSQL', () => {
     }
   });
 
+  it('every transition is one audit record, naming key ids only', async () => {
+    const res = await runCli(['audit', 'list', '--action', 'signingkey.rotate', '--home', homes[0]!.home, '--storage', db.url]);
+    assert.equal(res.code, 0, res.stderr);
+    const records = JSON.parse(res.stdout) as { actor: string; details: Record<string, string> }[];
+    // bootstrap (one replica made it), rotate, rotate-now, rotate-now with revocation.
+    assert.deepEqual(records.map((r) => r.details.reason).sort(), ['bootstrap', 'rotate', 'rotate-now', 'rotate-now'].sort());
+    for (const r of records) assert.equal(r.actor, 'system');
+  });
+
   it('--revoke-previous without --now is a usage error', async () => {
     const res = await rotate('--revoke-previous');
     assert.equal(res.code, 2, res.stderr);
+  });
+});
+
+describe('signing-key rotation on SQLite: a running server follows an admin rotation', () => {
+  const { home, remove } = tempHome();
+  let server: ServerProcess;
+  before(async () => {
+    // SQLite has no NOTIFY: the server re-reads the keys every signingKeyRefreshSeconds (1 s here).
+    server = await startServerProcess({ home, args: ['--signing-key-refresh-seconds', '1'] });
+  });
+  after(async () => {
+    await server?.stop();
+    remove();
+  });
+
+  it('rotate-signing-key --now: the server publishes and signs with the new key within the refresh interval', async () => {
+    const t = await tenantOf(server);
+    const keysUrl = `${server.url}/${t.tenantId}/discovery/v2.0/keys`;
+    const before = ((await (await fetch(keysUrl)).json()) as Jwks).keys.map((k) => k.kid);
+    assert.equal(before.length, 1);
+    const res = await runCli(['admin', 'rotate-signing-key', '--now', '--home', home, '--storage', server.storage]);
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stderr, /within signingKeyRefreshSeconds/);
+    const active = (JSON.parse(res.stdout) as { kid: string; state: string }[]).find((k) => k.state === 'active')!;
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const jwks = (await (await fetch(keysUrl)).json()) as Jwks;
+      if (jwks.keys[0]?.kid === active.kid) {
+        assert.deepEqual(jwks.keys.map((k) => k.kid), [active.kid, before[0]]);
+        break;
+      }
+      assert.ok(Date.now() < deadline, 'the server did not pick up the rotation');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const token = await userToken(t, 'admin', t.adminPassword);
+    assert.equal(decodeProtectedHeader(token).kid, active.kid);
+    await jwtVerify(token, createRemoteJWKSet(new URL(keysUrl)), { algorithms: ['RS256'] });
   });
 });

@@ -183,6 +183,30 @@ for (const engine of engines) {
       assert.equal(ca.kid, ja.keys[1]!.kid);
     });
 
+    it('replicas opening an empty database together make one first key', async () => {
+      const fx = await database();
+      // PostgreSQL: three pools; SQLite: three users of one Storage (see the test below).
+      const storages: Storage[] = [];
+      for (let i = 0; i < (engine.name === 'postgres' ? 3 : 1); i++) {
+        storages.push(await Storage.open(fx.url)); // migrations run before the race
+        opened.push(storages.at(-1)!);
+      }
+      const keys = await Promise.all([0, 1, 2].map(async (i) => {
+        const st = storages[i % storages.length]!;
+        return SigningKeys.open(st, await Envelope.open(st, kek), { ...POLICY, now });
+      }));
+      assert.equal(new Set(await Promise.all(keys.map(async (k) => (await k.current()).kid))).size, 1);
+      assert.deepEqual(await states(keys[0]!), ['active']);
+    });
+
+    it('with no pre-publication, a rotation signs at once (the old key still retired, not removed)', async () => {
+      const keys = await replica(await database(), { prepublishMs: 0 });
+      const oldKid = (await keys.current()).kid;
+      const after = await keys.rotate();
+      assert.deepEqual(after.map((k) => [k.kid === oldKid, k.state]).sort(), [[false, 'active'], [true, 'retired']]);
+      assert.notEqual((await keys.current()).kid, oldKid);
+    });
+
     it("a replica follows another's rotation: at once on PostgreSQL (NOTIFY), within the refresh interval otherwise", async () => {
       const fx = await database();
       const a = await replica(fx);
