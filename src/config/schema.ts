@@ -167,6 +167,18 @@ export const ConfigSchema = Type.Object(
       minimum: 60, maximum: 86400, default: 3600,
       description: 'Longest lifetime of a client assertion (`exp` − `iat`, and `exp` − now); MSAL makes them for 600 s. Used `jti` values are kept this long at most.',
     }),
+    signingKeyRotationDays: Type.Integer({
+      minimum: 0, maximum: 3650, default: 30,
+      description: 'Token signing keys are replaced this many days after they start signing (0: only by `keyhaven admin rotate-signing-key`). The next key is published `signingKeyPrepublishHours` ahead; the replaced key stays published until every token it signed has expired.',
+    }),
+    signingKeyPrepublishHours: Type.Integer({
+      minimum: 0, maximum: 8760, default: 48,
+      description: 'How long a new token signing key is published in the JWKS before it signs, so relying parties that cache the keys (Entra asks for a daily refresh) know it first. Also applies to `keyhaven admin rotate-signing-key` without `--now`.',
+    }),
+    signingKeyRefreshSeconds: Type.Integer({
+      minimum: 1, maximum: 3600, default: 60,
+      description: 'How often a server re-reads the signing keys from storage; on PostgreSQL replicas are also told of a change at once (LISTEN/NOTIFY). A retired key stays published this much longer.',
+    }),
     passwordMinLength: Type.Integer({ minimum: 8, maximum: 256, default: 12, description: 'Shortest password the password policy accepts (NIST SP 800-63B: at least 8).' }),
     lockoutThreshold: Type.Integer({ minimum: 1, maximum: 100, default: 5, description: 'Consecutive failed sign-ins after which an account is locked for a growing delay.' }),
     lockoutBaseDelaySeconds: Type.Integer({ minimum: 1, maximum: 86400, default: 30, description: 'First lockout delay; it doubles with each further failure.' }),

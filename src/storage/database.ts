@@ -195,6 +195,20 @@ export interface LoginThrottleTable {
   expires_at: number;
 }
 
+export type SigningKeyState = 'pending' | 'active' | 'retired';
+
+/** Token signing keys and their lifecycle (0008_signing_keys). Times in epoch ms. */
+export interface SigningKeysTable {
+  kid: string;
+  state: SigningKeyState;
+  /** PKCS#8 DER, sealed by the envelope (never plaintext). */
+  private_key: string;
+  created_at: number;
+  activates_at: number;
+  retired_at: number | null;
+  removes_at: number | null;
+}
+
 export interface Database {
   settings: SettingsTable;
   data_keys: DataKeysTable;
@@ -211,4 +225,5 @@ export interface Database {
   login_throttle: LoginThrottleTable;
   ldap_entries: LdapEntriesTable;
   assertion_jti: AssertionJtiTable;
+  signing_keys: SigningKeysTable;
 }
