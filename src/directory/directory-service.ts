@@ -10,8 +10,11 @@
 //    groups() / applications() / roleAssignments() / self(): a capability is handed out only
 //    after the caller's current role assignments allow it (directory-access.ts).
 //    system() is the same with every right, for the server's own start-up work and the
-//    `keyhaven admin` commands that hold the master key.
-import { UnauthenticatedError } from '../errors.js';
+//    `keyhaven admin` commands that hold the master key;
+//  - scopedReader(caller): the read model as one caller may see it (scoped-reader.ts), for a
+//    face that serves directory entries to anonymous clients, users, service principals and
+//    administrators alike (LDAP); ldapNames() for what a bind resolves before anyone is known.
+import { ForbiddenError, UnauthenticatedError } from '../errors.js';
 import type { SecretValue } from '../crypto/secret-value.js';
 import { AppCredentials, type PublicCertificate } from './app-credentials.js';
 import { Applications } from './applications.js';
@@ -29,7 +32,12 @@ import type { PasswordPolicy } from './password-policy.js';
 import { ROLE_DEFINITIONS, type DirectoryAction, type RoleDefinition } from './role-definitions.js';
 import type { DirectoryModel } from './read-model/directory-model.js';
 import { ReadModel } from './read-model/read-model.js';
+import { ImportedNamesIndex, type ImportedNames } from './read-model/imported-names.js';
+import { ScopedReader, type ReaderCaller, type ScopedReaderSources, type VisibilityRules } from './scoped-reader.js';
 import { ServicePrincipals } from './service-principals.js';
+import type { GraphGroup, GraphUser } from './graph-objects.js';
+import type { ImportedLdapEntry } from './ldap-entries.js';
+import type { PrivateGroupRules } from './private-groups.js';
 import { UserAccounts } from './user-accounts.js';
 import { UserPasswords } from './user-passwords.js';
 
@@ -65,10 +73,24 @@ export interface ClientApplication {
   certificates: PublicCertificate[];
 }
 
+/** DirectoryService.ldapNames(). */
+export interface LdapNames {
+  bySourceDn(dn: string): Promise<{ kind: 'user'; user: GraphUser } | { kind: 'group'; group: GraphGroup } | undefined>;
+  user(id: string): Promise<GraphUser | undefined>;
+  importedEntries(): Promise<ImportedLdapEntry[]>;
+  namingContexts(): Promise<string[]>;
+  privateGroupRules(): PrivateGroupRules;
+  /** The attribute and object class names imported objects carry (names only), for the subschema. */
+  importedSchemaNames(): Promise<ImportedNames>;
+}
+
 export class DirectoryService {
   readonly #parts: DirectoryParts;
   readonly #auth: Authentication;
   readonly #model: ReadModel;
+  readonly #visibility: VisibilityRules;
+  readonly #sources: ScopedReaderSources;
+  readonly #importedNames: ImportedNamesIndex;
 
   constructor(core: DirectoryDeps, policy: PasswordPolicy, throttle: LoginThrottle, options: DirectoryOptions = {}) {
     const resolved = resolveOptions(options);
@@ -87,9 +109,57 @@ export class DirectoryService {
       credentials: new AppCredentials(core),
       servicePrincipals,
       roles: new DirectoryRoles(core),
+      visibility: resolved.visibility,
     };
     this.#auth = new Authentication(core, throttle, users);
     this.#model = new ReadModel(core.storage);
+    this.#visibility = resolved.visibility;
+    this.#importedNames = new ImportedNamesIndex(() => this.#model.current());
+    const names = () => this.system().reader();
+    this.#sources = {
+      importedEntries: () => names().importedLdapEntries(),
+      namingContexts: () => names().importedNamingContexts(),
+      privateGroupRules: () => privateGroups.rules,
+    };
+  }
+
+  /**
+   * The directory as `caller` may read it, for one operation (scoped-reader.ts): the read model
+   * with the caller's visibility. Throws ForbiddenError KH_ANONYMOUS_READ_DISABLED (anonymous,
+   * while anonymous reading is off) or KH_FORBIDDEN (a principal whose roles do not allow
+   * reading the directory), UnauthenticatedError KH_CALLER_INACTIVE (disabled or deleted since
+   * it authenticated). Costs what access() costs — the caller's state and role assignments —
+   * and nothing per entry.
+   */
+  async scopedReader(caller: ReaderCaller): Promise<ScopedReader> {
+    const model = await this.#model.current();
+    if (caller.kind === 'anonymous') {
+      if (!this.#visibility.anonymousRead) throw new ForbiddenError('KH_ANONYMOUS_READ_DISABLED', 'anonymous search is disabled: bind first');
+      return new ScopedReader(model, this.#visibility, this.#sources, 'anonymous');
+    }
+    const access = await this.access({ id: caller.id, source: caller.source });
+    if (!access.can('users.read')) throw new ForbiddenError('KH_FORBIDDEN', 'the bound identity may not read the directory');
+    const kind = access.can('users.write') ? 'administrator' : access.kind === 'user' ? 'user' : 'servicePrincipal';
+    return new ScopedReader(model, this.#visibility, this.#sources, kind, access.actor.id);
+  }
+
+  /**
+   * What an LDAP bind and the Root DSE resolve before any caller is known: names, never
+   * visibility. An imported object by its original DN, a user by id (the DN a bound user is
+   * told), the imported entries (a bind-only account is bound by its DN), the naming contexts
+   * (the Root DSE is readable by anyone, RFC 4512 §5.1), the private group rules, and the
+   * attribute names imports brought (the subschema is readable by anyone, RFC 4512 §4.4).
+   */
+  ldapNames(): LdapNames {
+    const reader = () => this.system().reader();
+    return {
+      bySourceDn: (dn) => reader().findBySourceDn(dn),
+      user: async (id) => (await this.#model.current()).user(id),
+      importedEntries: this.#sources.importedEntries,
+      namingContexts: this.#sources.namingContexts,
+      privateGroupRules: this.#sources.privateGroupRules,
+      importedSchemaNames: () => this.#importedNames.current(),
+    };
   }
 
   /**
@@ -97,8 +167,8 @@ export class DirectoryService {
    * (its own at once, other replicas' as their NOTIFY arrives): users, groups, memberships
    * and imported attributes, for the hot reads (LDAP searches). Loaded on first call; the
    * server calls it at start. Read-only: writes go through access(); never call it inside a
-   * transaction's work. Objects carry no secret (graph-objects.ts); who may see what is the
-   * caller's to apply.
+   * transaction's work. Objects carry no secret (graph-objects.ts), but every attribute is in
+   * them: a face serving them to callers reads through scopedReader() instead.
    */
   readModel(): Promise<DirectoryModel> {
     return this.#model.current();

@@ -7,14 +7,13 @@ import { LoginThrottle, MemoryThrottleStore } from '../directory/login-throttle.
 import { loadCommonPasswords, PasswordPolicy } from '../directory/password-policy.js';
 import { SharedThrottleStore } from '../directory/shared-throttle-store.js';
 import { Audiences } from '../tokens/audiences.js';
-import { SigningKeys } from '../tokens/signing-keys.js';
-import { TokenIssuer } from '../tokens/token-issuer.js';
+import { SigningKeys, type SigningKeysOptions, type SigningKeyTransition } from '../tokens/signing-keys.js';
+import { DEFAULT_TOKEN_LIFETIME_SECONDS, TokenIssuer } from '../tokens/token-issuer.js';
 import { StoredJtiStore } from '../tokens/assertion-jti-store.js';
 import { ClientAssertionVerifier } from '../tokens/client-assertion.js';
 import { ClientAuthenticator } from '../tokens/client-authentication.js';
 import { directoryPrincipals } from '../tokens/directory-principals.js';
 import { TokenService } from '../tokens/token-service.js';
-import { TokenVerifier } from '../tokens/token-verifier.js';
 import { randomBytes } from 'node:crypto';
 import { AuthorizationCodes } from '../tokens/signin/authorization-codes.js';
 import { BrowserSignIn } from '../tokens/signin/browser-signin.js';
@@ -25,6 +24,8 @@ import { SigninSessions } from '../tokens/signin/signin-sessions.js';
 import { DeviceCodeEndpoint } from '../tokens/signin/device-code-endpoint.js';
 import { UserInfo } from '../tokens/signin/userinfo.js';
 import { GuessLimiter } from '../tokens/signin/guess-limiter.js';
+import { DEFAULT_CLOCK_SKEW_SECONDS, TokenVerifier } from '../tokens/token-verifier.js';
+import type { ResolvedConfig } from '../config/load.js';
 import type { CoreServices } from './core.js';
 
 export interface Services {
@@ -60,10 +61,16 @@ export async function buildServices(core: CoreServices): Promise<Services> {
   const directory = new DirectoryService(core, policy, throttle, {
     reservedGroupNames: config.reservedGroupNames,
     userPrivateGroups: config.userPrivateGroups,
+    visibility: {
+      anonymousRead: config.ldapAnonymousSearch,
+      usersSeeOthers: config.ldapUsersSeeOthers,
+      privateAttributes: config.ldapPrivateAttributes,
+    },
   });
   // The in-process read model is loaded at start (and its change watch set up), not by the first search.
   await directory.readModel();
-  const signingKeys = await SigningKeys.open(core.secrets);
+  const signingKeys = await openSigningKeys(core);
+  await signingKeys.watch();
   const audiences = new Audiences({
     publicUrl: config.publicUrl,
     vaultDnsSuffix: config.vaultDnsSuffix,
@@ -98,4 +105,34 @@ export async function buildServices(core: CoreServices): Promise<Services> {
   const deviceCodes = new DeviceCodeEndpoint({ clients, principals, audiences, devices });
   const userInfo = new UserInfo({ verifier, audiences, principals });
   return { core, directory, signingKeys, audiences, issuer, verifier, tokens, refusals, browserSignIn, devices, deviceCodes, userInfo, csrfKey };
+}
+
+/** The signing-key lifecycle from configuration (shared by `serve` and `keyhaven admin rotate-signing-key`). */
+export function signingKeyOptions(config: ResolvedConfig): SigningKeysOptions {
+  const refreshIntervalMs = config.signingKeyRefreshSeconds * 1000;
+  return {
+    rotationMs: config.signingKeyRotationDays * 24 * 3600_000,
+    prepublishMs: config.signingKeyPrepublishHours * 3600_000,
+    // Until every token the key signed has expired for every verifier: the longest lifetime,
+    // the verifiers' clock skew, and one refresh interval for a replica still signing with it.
+    retainMs: (DEFAULT_TOKEN_LIFETIME_SECONDS.max + DEFAULT_CLOCK_SKEW_SECONDS) * 1000 + refreshIntervalMs,
+    refreshIntervalMs,
+  };
+}
+
+export function openSigningKeys(core: CoreServices, actor = 'system'): Promise<SigningKeys> {
+  return SigningKeys.open(core.storage, core.envelope, {
+    ...signingKeyOptions(core.config),
+    legacySecrets: core.secrets,
+    onTransition: (t) => core.audit.record(transitionEvent(t, actor)),
+  });
+}
+
+function transitionEvent(t: SigningKeyTransition, actor: string) {
+  const details: Record<string, string> = { reason: t.reason };
+  if (t.published) details.published = t.published;
+  if (t.activated) details.activated = t.activated;
+  if (t.retired.length > 0) details.retired = t.retired.join(',');
+  if (t.removed.length > 0) details.removed = t.removed.join(',');
+  return { actor, action: 'signingkey.rotate', target: t.activated ?? t.published ?? t.retired[0] ?? t.removed[0] ?? '', details };
 }

@@ -267,6 +267,20 @@ export interface LoginThrottleTable {
   expires_at: number;
 }
 
+export type SigningKeyState = 'pending' | 'active' | 'retired';
+
+/** Token signing keys and their lifecycle (0008_signing_keys). Times in epoch ms. */
+export interface SigningKeysTable {
+  kid: string;
+  state: SigningKeyState;
+  /** PKCS#8 DER, sealed by the envelope (never plaintext). */
+  private_key: string;
+  created_at: number;
+  activates_at: number;
+  retired_at: number | null;
+  removes_at: number | null;
+}
+
 export interface Database {
   settings: SettingsTable;
   data_keys: DataKeysTable;
@@ -289,4 +303,5 @@ export interface Database {
   refresh_tokens: RefreshTokensTable;
   device_codes: DeviceCodesTable;
   signin_revocations: SigninRevocationsTable;
+  signing_keys: SigningKeysTable;
 }

@@ -25,6 +25,7 @@ import { AuthorizationCodeRepo } from './repos/authorization-code-repo.js';
 import { RefreshTokenRepo } from './repos/refresh-token-repo.js';
 import { DeviceCodeRepo } from './repos/device-code-repo.js';
 import { SigninRevocationRepo } from './repos/signin-revocation-repo.js';
+import { SigningKeyRepo } from './repos/signing-key-repo.js';
 import { openSqlite } from './sqlite-engine.js';
 import { ChangeRecorder, DIRECTORY_CHANNEL, notifyPayload, parsePayload, type DirectoryChanges } from './directory-changes.js';
 import { PostgresListener } from './postgres-listener.js';
@@ -70,6 +71,7 @@ export interface Repos {
   refreshTokens: RefreshTokenRepo;
   deviceCodes: DeviceCodeRepo;
   signinRevocations: SigninRevocationRepo;
+  signingKeys: SigningKeyRepo;
 }
 
 /** Repositories bound to one open transaction, plus savepoints (used by group commit). */
@@ -260,6 +262,28 @@ export class Storage {
     return watch;
   }
 
+  /**
+   * PostgreSQL: calls `changed` for every NOTIFY on `channel` (one of the fixed channel names
+   * the repositories announce on) and after every reconnection (notifications may have been
+   * missed). SQLite: undefined — one process serves, and its owner re-reads on an interval.
+   * Closed with the storage.
+   */
+  async watchChannel(channel: string, changed: () => void): Promise<DirectoryWatch | undefined> {
+    this.#assertOpen();
+    if (this.engine !== 'postgres') return undefined;
+    const listener = new PostgresListener(this.#url!, channel, { notify: () => changed(), reconnected: () => changed() });
+    await listener.start();
+    const watch: DirectoryWatch = {
+      check: async () => undefined,
+      close: async () => {
+        this.#watches.delete(watch);
+        await listener.close();
+      },
+    };
+    this.#watches.add(watch);
+    return watch;
+  }
+
   async #dataVersion(): Promise<number> {
     // https://www.sqlite.org/pragma.html#pragma_data_version: changes when another connection commits.
     const { rows } = await sql<{ data_version: number }>`pragma data_version`.execute(this.#db);
@@ -318,6 +342,7 @@ function makeRepos(db: Kysely<Database>, engine: Engine, changes?: ChangeRecorde
     refreshTokens: new RefreshTokenRepo(db),
     deviceCodes: new DeviceCodeRepo(db),
     signinRevocations: new SigninRevocationRepo(db),
+    signingKeys: new SigningKeyRepo(db, engine),
   };
 }
 
