@@ -61,7 +61,7 @@ export async function buildHttpServer(deps: HttpServerDeps) {
   await app.register(tokenRoutes, { tokens, tenantId: core.tenantId, publicUrl: core.config.publicUrl });
   const s = deps.services;
   await app.register(signInRoutes, { signIn: s.browserSignIn, devices: s.devices, principals: { clientRegistration: (id) => directory.clientRegistration(id) }, tenantId: core.tenantId, csrfKey: s.csrfKey });
-  await app.register(deviceUserInfoRoutes, { deviceCodes: s.deviceCodes, userInfo: s.userInfo, tenantId: core.tenantId, publicUrl: core.config.publicUrl });
+  await app.register(deviceUserInfoRoutes, { deviceCodes: s.deviceCodes, userInfo: s.userInfo, revocation: s.revocation, tenantId: core.tenantId, publicUrl: core.config.publicUrl });
   await app.register(discoveryRoutes, { publicUrl: core.config.publicUrl, tenantId: core.tenantId, keys: signingKeys, grantTypes: tokens.grantTypes() });
   const authenticate = bearerAuthentication(verifier, directory);
   // The APIs (directory, management, vaults) register with it.

@@ -24,6 +24,7 @@ import { SigninSessions } from '../tokens/signin/signin-sessions.js';
 import { DeviceCodeEndpoint } from '../tokens/signin/device-code-endpoint.js';
 import { UserInfo } from '../tokens/signin/userinfo.js';
 import { GuessLimiter } from '../tokens/signin/guess-limiter.js';
+import { TokenRevocation } from '../tokens/signin/token-revocation.js';
 import { DEFAULT_CLOCK_SKEW_SECONDS, TokenVerifier } from '../tokens/token-verifier.js';
 import type { ResolvedConfig } from '../config/load.js';
 import type { CoreServices } from './core.js';
@@ -43,6 +44,7 @@ export interface Services {
   devices: DeviceAuthorizations;
   deviceCodes: DeviceCodeEndpoint;
   userInfo: UserInfo;
+  revocation: TokenRevocation;
   /** The key the sign-in forms' CSRF tokens are made with (shared by replicas). */
   csrfKey: Buffer;
 }
@@ -104,7 +106,8 @@ export async function buildServices(core: CoreServices): Promise<Services> {
   });
   const deviceCodes = new DeviceCodeEndpoint({ clients, principals, audiences, devices });
   const userInfo = new UserInfo({ verifier, audiences, principals });
-  return { core, directory, signingKeys, audiences, issuer, verifier, tokens, refusals, browserSignIn, devices, deviceCodes, userInfo, csrfKey };
+  const revocation = new TokenRevocation({ clients, refreshTokens, audit: core.audit });
+  return { core, directory, signingKeys, audiences, issuer, verifier, tokens, refusals, browserSignIn, devices, deviceCodes, userInfo, revocation, csrfKey };
 }
 
 /** The signing-key lifecycle from configuration (shared by `serve` and `keyhaven admin rotate-signing-key`). */

@@ -132,6 +132,14 @@ describe('browser sign-in with openid-client', () => {
     await assert.rejects(oidc.refreshTokenGrant(config, second.refresh_token!), (err: Error & { error?: string }) => err.error === 'invalid_grant');
     await assert.rejects(oidc.refreshTokenGrant(config, latest), (err: Error & { error?: string }) => err.error === 'invalid_grant');
 
+    // RFC 7009 revocation ends a refresh token's family (what `keyhaven logout` calls).
+    assert.ok(meta.revocation_endpoint, 'discovery lists the revocation endpoint');
+    const third = await authorizeUrl(config);
+    const thirdAnswer = await browser.request(third.url);
+    const thirdTokens = await oidc.authorizationCodeGrant(config, new URL(thirdAnswer.location!), { pkceCodeVerifier: third.verifier, expectedNonce: third.nonce, expectedState: third.state });
+    await oidc.tokenRevocation(config, thirdTokens.refresh_token!, { token_type_hint: 'refresh_token' });
+    await assert.rejects(oidc.refreshTokenGrant(config, thirdTokens.refresh_token!), (err: Error & { error?: string }) => err.error === 'invalid_grant');
+
     // RP-initiated logout ends the session and returns to a registered URI with the state.
     const logoutUrl = oidc.buildEndSessionUrl(config, { post_logout_redirect_uri: CALLBACK, id_token_hint: second.id_token!, state: 'bye' });
     const out = await browser.request(logoutUrl.href);

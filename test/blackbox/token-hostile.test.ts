@@ -124,6 +124,8 @@ export const CASES: Case[] = [
   { name: 'malformed refresh token', form: (f) => refreshForm(f, 'eyJhbGciOiJub25lIn0.e30.'), status: 400, error: 'invalid_grant', aadsts: 9002313 },
   { name: 'refresh without refresh_token', form: (f) => ({ grant_type: 'refresh_token', client_id: f.pub.appId, scope: 'openid' }), status: 400, error: 'invalid_request', aadsts: 900144 },
   { name: 'refresh for an unknown resource', prepare: async (f) => ({ ...refreshForm(f, await refreshToken(f)), scope: 'https://evil.example/.default' }), status: 400, error: 'invalid_scope', aadsts: 500011 },
+  { name: 'revoking with an access_token hint', path: (f) => `/${f.t.tenantId}/oauth2/v2.0/revoke`, form: (f) => ({ client_id: f.pub.appId, token: 'eyJ.eyJ.sig', token_type_hint: 'access_token' }), status: 400, error: 'unsupported_token_type', aadsts: 9002313 },
+  { name: "revoking another client's refresh token", path: (f) => `/${f.t.tenantId}/oauth2/v2.0/revoke`, prepare: async (f) => ({ client_id: f.pub2.appId, token: await refreshToken(f) }), status: 400, error: 'invalid_grant', aadsts: 700005 },
   // the device code grant and its endpoint
   { name: 'device code polled too fast', prepare: async (f) => { const dc = await deviceCode(f); await postForm(f.t.tokenUrl, devicePoll(f, dc)); return devicePoll(f, dc); }, status: 400, error: 'slow_down', aadsts: 70016 },
   { name: 'device code before the user approved', prepare: async (f) => devicePoll(f, await deviceCode(f)), status: 400, error: 'authorization_pending', aadsts: 70016 },

@@ -38,6 +38,7 @@ export const discoveryRoutes: FastifyPluginAsync<DiscoveryRoutesOptions> = async
       ...optional('end_session_endpoint', 'GET', `${authority}${paths.logout}`),
       jwks_uri: `${authority}${paths.keys}`,
       ...optional('userinfo_endpoint', 'GET', userinfo),
+      ...optional('revocation_endpoint', 'POST', `${authority}${paths.token.replace(/token$/, 'revoke')}`),
       token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic', 'private_key_jwt'],
       token_endpoint_auth_signing_alg_values_supported: ['RS256', 'PS256', 'ES256'],
       grant_types_supported: [...grantTypes],

@@ -51,6 +51,8 @@ export class AuthorizationPending extends OAuthError { readonly error = 'authori
 export class SlowDown extends OAuthError { readonly error = 'slow_down'; readonly status = 400; }
 export class ExpiredToken extends OAuthError { readonly error = 'expired_token'; readonly status = 400; }
 export class AccessDenied extends OAuthError { readonly error = 'access_denied'; readonly status = 400; }
+/** RFC 7009 §2.2.1. */
+export class UnsupportedTokenType extends OAuthError { readonly error = 'unsupported_token_type'; readonly status = 400; }
 export class ServerError extends OAuthError { readonly error = 'server_error'; readonly status = 500; }
 
 /** Keyhaven error code → wire error. Grants add their codes here (grant-registry.ts). */
@@ -122,6 +124,7 @@ export const CODE_TABLE: Readonly<Record<string, OAuthError>> = {
   KH_DEVICE_CODE_DENIED: new AccessDenied(65004),
   KH_DEVICE_CODE_INVALID: new InvalidGrant(70000),
   KH_USER_CODE_INVALID: new InvalidGrant(70018),
+  KH_TOKEN_TYPE_UNSUPPORTED: new UnsupportedTokenType(9002313, 'Access tokens cannot be revoked. Revoke the refresh token.'),
   KH_USER_CODE_THROTTLED: new TemporarilyUnavailable(50053, 'Too many wrong codes from this address. Try again later.', 429),
 };
 

@@ -105,6 +105,22 @@ export class RefreshTokens {
     return { familyId: family.id, user, authTime: Number(family.auth_time), amr: family.amr.split(' ').filter(Boolean), refreshToken: next };
   }
 
+  /**
+   * RFC 7009: revokes the family of `token` if it is `clientId`'s; undefined when the token is
+   * unknown (answered as revoked all the same). Another client's token is refused.
+   */
+  async revokeToken(token: string, clientId: string): Promise<{ familyId: string; userId: string } | undefined> {
+    if (typeof token !== 'string' || !SHAPE.test(token)) return undefined;
+    const repo = this.#o.storage.read.refreshTokens;
+    const row = await repo.token(secretHash(token));
+    const family = row ? await repo.family(row.family_id) : undefined;
+    if (!family) return undefined;
+    if (family.client_id !== clientId.toLowerCase()) throw invalid('KH_REFRESH_TOKEN_CLIENT_MISMATCH', 'The refresh token was issued to another client.');
+    if (family.revoked_at !== null) return undefined;
+    await repo.revokeFamily(family.id, this.#now(), 'revoked');
+    return { familyId: family.id, userId: family.user_id };
+  }
+
   async revokeFamily(familyId: string, reason: string): Promise<void> {
     await this.#o.storage.read.refreshTokens.revokeFamily(familyId, this.#now(), reason);
   }
