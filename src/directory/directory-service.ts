@@ -277,6 +277,11 @@ export class DirectoryService {
     };
   }
 
+  /** A user changes their own password proving the current one (the sign-in page's forced change). */
+  changeOwnPassword(userId: string, currentPassword: string, newPassword: string, source: string): Promise<void> {
+    return this.#parts.passwords.changeOwn(userId, currentPassword, newPassword, source);
+  }
+
   /** What decides whether a user's earlier sign-in still counts: existence, enabled, password change, revocation. */
   async userSignInState(objectId: string): Promise<UserSignInState | undefined> {
     const id = typeof objectId === 'string' ? objectId.toLowerCase() : '';

@@ -48,10 +48,10 @@ export class UserWriter {
     });
   }
 
-  async resetPassword(key: string, password: string): Promise<void> {
+  async resetPassword(key: string, password: string, forceChange = false): Promise<void> {
     const user = await this.#user(key);
     await this.access.assertMayManageUser(user.id);
-    await this.parts.passwords.reset(this.access.actor, user, password);
+    await this.parts.passwords.reset(this.access.actor, user, password, forceChange);
   }
 
   async #user(key: string) {

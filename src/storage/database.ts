@@ -77,6 +77,8 @@ export interface UsersTable {
   source_object_classes: string | null;
   /** 0005_ldif_entries: imported values of modelled attributes (cn, displayName, …); null when not imported. */
   source_attributes: string | null;
+  /** 0007_browser_signin: 1 while the user must choose a new password at the next sign-in. */
+  force_change_password: Generated<number>;
 }
 
 export interface GroupsTable {

@@ -5,7 +5,9 @@
 //  - signin_sessions: the single-sign-on session behind the browser's cookie;
 //  - authorization_codes (RFC 6749 §4.1), refresh_families and refresh_tokens (rotation and
 //    reuse detection, RFC 9700 §4.14.2), device_codes (RFC 8628);
-//  - signin_revocations: a user's "sessions valid from" time (Graph revokeSignInSessions).
+//  - signin_revocations: a user's "sessions valid from" time (Graph revokeSignInSessions);
+//  - users.force_change_password: Graph's passwordProfile.forceChangePasswordNextSignIn, asked
+//    for by the sign-in pages (and refused by the password grant) until the user changes it.
 // Every secret handed to a client or a browser — session id, code, refresh token, device code,
 // user code — is stored only as its SHA-256 (base64url): a copy of the database signs nobody in.
 // Times are epoch milliseconds from the services' clock.
@@ -17,6 +19,7 @@ export const browserSigninMigration: Migration = {
       await db.schema.alterTable('applications').addColumn(column, 'text', (c) => c.notNull().defaultTo('[]')).execute();
     }
     await db.schema.alterTable('applications').addColumn('is_fallback_public_client', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    await db.schema.alterTable('users').addColumn('force_change_password', 'integer', (c) => c.notNull().defaultTo(0)).execute();
 
     await db.schema
       .createTable('signin_sessions')

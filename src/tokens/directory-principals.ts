@@ -20,5 +20,6 @@ export function directoryPrincipals(directory: DirectoryService): TokenPrincipal
     },
     clientRegistration: (appId) => directory.clientRegistration(appId),
     userSignInState: (objectId) => directory.userSignInState(objectId),
+    changeOwnPassword: (userId, current, next, source) => directory.changeOwnPassword(userId, current, next, source),
   };
 }

@@ -32,6 +32,8 @@ export interface UserPrincipal {
   givenName?: string;
   surname?: string;
   mail?: string;
+  /** A new password is due before any token (Graph forceChangePasswordNextSignIn). */
+  mustChangePassword?: boolean;
 }
 
 /** Where a browser or device sign-in may send its answer (Graph application: web / publicClient / spa). */
@@ -82,6 +84,8 @@ export interface TokenPrincipals {
   application(appId: string): Promise<{ appId: string; displayName: string } | undefined>;
   /** An application's redirect URIs and public-client setting, by client id. */
   clientRegistration(appId: string): Promise<ClientRegistration | undefined>;
+  /** The user's own password change, proving the current one under the login throttle. */
+  changeOwnPassword(userId: string, currentPassword: string, newPassword: string, source: string): Promise<void>;
   /** A user's current state by object id; undefined when the user no longer exists. */
   userSignInState(objectId: string): Promise<UserSignInState | undefined>;
 }

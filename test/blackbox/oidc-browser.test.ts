@@ -10,7 +10,7 @@ import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { createUser, pageError, passwordForm, registerApp, TestBrowser } from '../helpers/browser-signin.js';
 import { blackboxStorage, startServerProcess, tempHome, type ServerProcess } from '../helpers/server-process.js';
-import { tenantOf, userToken, type Tenant } from '../helpers/tenant-fixtures.js';
+import { AZURE_CLI_CLIENT_ID, postForm, tenantOf, userToken, type Tenant } from '../helpers/tenant-fixtures.js';
 
 const PASSWORD = 'Amber-kettle-meadow-48';
 const CALLBACK = 'http://127.0.0.1:53682/callback';
@@ -188,5 +188,38 @@ describe('browser sign-in with openid-client', () => {
     // prompt=select_account offers the signed-in user by name.
     const pick = await browser.request((await authorizeUrl(configB, { prompt: 'select_account' })).url);
     assert.match(pick.text, /Continue as Carol signin/);
+  });
+
+  it('asks a user marked forceChangePasswordNextSignIn for a new password; the password grant refuses them', async () => {
+    const admin = await userToken(t, 'admin', t.adminPassword);
+    await createUser(t, admin, 'gina-change', PASSWORD, { passwordProfile: { password: PASSWORD, forceChangePasswordNextSignIn: true } });
+    const ropc = await postForm(t.tokenUrl, { grant_type: 'password', client_id: AZURE_CLI_CLIENT_ID, username: 'gina-change', password: PASSWORD, scope: `${t.url}//.default` });
+    assert.equal(ropc.status, 400);
+    assert.deepEqual(ropc.body.error_codes, [50055]);
+    const config = await configFor(appA.appId);
+    const browser = new TestBrowser(t.url);
+    const req = await authorizeUrl(config);
+    const page = await browser.request(req.url);
+    const change = await browser.submitPassword(page, 'gina-change', PASSWORD);
+    assert.equal(change.status, 200);
+    assert.match(change.text, /id="change-required"/);
+    assert.ok(!browser.jar.has('__Host-kh-session'), 'no session before the new password');
+    const submit = async (from: typeof change, current: string, next: string, confirm = next) => {
+      const fields = new Map(passwordForm(from.text).fields);
+      fields.set('current_password', current);
+      fields.set('new_password', next);
+      fields.set('confirm_password', confirm);
+      fields.set('kh_action', 'change');
+      return browser.request(new URL(passwordForm(from.text).action, from.url).href, { form: fields });
+    };
+    const mismatch = await submit(change, PASSWORD, 'Granite-willow-signal-64', 'Granite-willow-signal-65');
+    assert.match(mismatch.text, /do not match/);
+    const weak = await submit(mismatch, PASSWORD, 'password1234');
+    assert.match(weak.text, /most common passwords/, 'the password policy applies');
+    const done = await submit(weak, PASSWORD, 'Granite-willow-signal-64');
+    assert.equal(done.status, 303, done.text.slice(0, 800));
+    const tokens = await oidc.authorizationCodeGrant(config, new URL(done.location!), { pkceCodeVerifier: req.verifier, expectedNonce: req.nonce, expectedState: req.state });
+    assert.ok(tokens.access_token);
+    assert.equal((await postForm(t.tokenUrl, { grant_type: 'password', client_id: AZURE_CLI_CLIENT_ID, username: 'gina-change', password: 'Granite-willow-signal-64', scope: `${t.url}//.default` })).status, 200);
   });
 });

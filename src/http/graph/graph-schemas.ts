@@ -37,7 +37,7 @@ const ExtraAttributes = Type.Record(Type.String(), Type.Unknown());
 const PasswordProfile = Type.Object(
   {
     password: Type.Optional(Text(4096)),
-    // Accepted as Graph clients send them; Keyhaven has no forced change at next sign-in yet.
+    // The browser and device sign-in pages ask for a new password first (the password grant refuses).
     forceChangePasswordNextSignIn: Type.Optional(Type.Boolean()),
     forceChangePasswordNextSignInWithMfa: Type.Optional(Type.Boolean()),
   },

@@ -30,6 +30,7 @@ export function userRoutes(app: FastifyInstance, deps: GraphDeps): void {
     const user = await writer.create({
       ...rest,
       ...(passwordProfile?.password !== undefined ? { password: passwordProfile.password } : {}),
+      ...(passwordProfile?.forceChangePasswordNextSignIn !== undefined ? { forceChangePasswordNextSignIn: passwordProfile.forceChangePasswordNextSignIn } : {}),
       ...(keyhavenExtraAttributes !== undefined ? { keyhavenExtraAttributes: keyhavenExtraAttributes as ExtraAttributes } : {}),
     });
     return created(deps, reply, 'users', user);
@@ -49,7 +50,7 @@ export function userRoutes(app: FastifyInstance, deps: GraphDeps): void {
     const writer = (await accessOf(deps, request)).users();
     // Graph sets a new password through passwordProfile in the same PATCH. It is set first:
     // the password policy is the check most likely to refuse, and it runs before any write.
-    if (passwordProfile?.password !== undefined) await writer.resetPassword(request.params.id, passwordProfile.password);
+    if (passwordProfile?.password !== undefined) await writer.resetPassword(request.params.id, passwordProfile.password, passwordProfile.forceChangePasswordNextSignIn === true);
     if (Object.keys(patch).length > 0 || version !== undefined) {
       await writer.update(request.params.id, patch as UpdateUserInput, version);
     }

@@ -93,6 +93,7 @@ export const CODE_TABLE: Readonly<Record<string, OAuthError>> = {
   KH_ACCOUNT_DISABLED: new InvalidGrant(50057, 'The user account is disabled.'),
   KH_ACCOUNT_LOCKED: new InvalidGrant(50053, 'The account is locked because of too many sign-in attempts with a wrong password. Try again later.'),
   KH_SOURCE_THROTTLED: new InvalidGrant(50053, 'Sign-in was blocked because it came from an address with too many failed sign-ins. Try again later.'),
+  KH_PASSWORD_CHANGE_REQUIRED: new InvalidGrant(50055, 'The password is expired: the user must choose a new one in an interactive sign-in.'),
   // the browser sign-in (authorize; shown on a page before the redirect URI is validated)
   KH_REDIRECT_URI_MISMATCH: new InvalidRequest(50011),
   KH_RESPONSE_MODE_UNSUPPORTED: new InvalidRequest(90023),

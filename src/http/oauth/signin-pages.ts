@@ -105,3 +105,31 @@ export function errorBody(message: string, code: string): string {
 <p class="alert" role="alert" id="error-message">${escapeHtml(message)}</p>
 <p class="small">Error: <code id="error-code">${escapeHtml(code)}</code>. Go back to the application and try again.</p>`;
 }
+
+export interface ChangePasswordForm {
+  action: string;
+  appName: string;
+  csrf: string;
+  hidden: [string, string][];
+  username: string;
+  error?: string;
+}
+
+/** An administrator asked for a new password at this sign-in (Graph forceChangePasswordNextSignIn). */
+export function changePasswordBody(form: ChangePasswordForm): string {
+  const error = form.error ? `<p class="alert" role="alert" id="change-error">${escapeHtml(form.error)}</p>` : '';
+  const described = form.error ? ' aria-describedby="change-error"' : '';
+  return `<h1>Update your password</h1>
+<p id="change-required">You need to choose a new password for <strong>${escapeHtml(form.username)}</strong> before you continue to <strong id="app-name">${escapeHtml(form.appName)}</strong>.</p>
+${error}
+<form method="post" action="${escapeHtml(form.action)}">
+${hiddenFields([['csrf_token', form.csrf], ['username', form.username], ...form.hidden])}
+<label for="current_password">Current password</label>
+<input id="current_password" name="current_password" type="password" autocomplete="current-password" required${described}>
+<label for="new_password">New password</label>
+<input id="new_password" name="new_password" type="password" autocomplete="new-password" required${described}>
+<label for="confirm_password">Confirm new password</label>
+<input id="confirm_password" name="confirm_password" type="password" autocomplete="new-password" required${described}>
+<button type="submit" name="kh_action" value="change">Change password and sign in</button>
+</form>`;
+}

@@ -21,7 +21,7 @@ import { logIfServerError, toKeyhavenError } from '../error-handler.js';
 import { parseForm, registerFormParser, type FormBody } from './form-body.js';
 import { oauthErrorOf } from './oauth-error.js';
 import { checkCsrf, clearSessionCookie, cookies, csrfToken, SESSION_COOKIE, setSessionCookie } from './signin-cookies.js';
-import { errorBody, escapeHtml, hiddenFields, sendPage, signInBody } from './signin-pages.js';
+import { changePasswordBody, errorBody, escapeHtml, hiddenFields, sendPage, signInBody } from './signin-pages.js';
 import { checkTenant } from './tenant.js';
 
 export interface SignInRoutesOptions {
@@ -31,6 +31,9 @@ export interface SignInRoutesOptions {
   tenantId: string;
   csrfKey: Buffer;
 }
+
+/** Errors a person can fix on the password-change form (the password policy's, a wrong current password). */
+const isChangeError = (code: string) => FORM_ERRORS.has(code) || code.startsWith('KH_PASSWORD_') || code === 'KH_CURRENT_PASSWORD_WRONG' || code === 'KH_PASSWORD_MISMATCH';
 
 /** Errors a person can fix on the form (retyping the password, waiting out a lock). */
 const FORM_ERRORS = new Set(['KH_INVALID_CREDENTIALS', 'KH_ACCOUNT_LOCKED', 'KH_SOURCE_THROTTLED', 'KH_ACCOUNT_DISABLED', 'KH_OAUTH_MISSING_PARAMETER']);
@@ -88,11 +91,31 @@ export const signInRoutes: FastifyPluginAsync<SignInRoutesOptions> = async (app:
       if (!session) return signInPage(request, reply, req, path, params, { error: 'Your sign-in session has ended. Sign in again.' });
       return redirect(reply, target, { code: await o.signIn.issueCode(req, session.user, session.authTime, session.amr) }, 303);
     }
+    const carried = () => [...params].filter(([name]) => AUTHORIZE_CARRIED.has(name) && name !== 'prompt');
+    const changePage = (username: string, error?: string) => sendPage(reply, {
+      title: 'Update your password', formTargets: [originOf(req.redirectUri)],
+      body: changePasswordBody({ action: path, appName: req.client.displayName, csrf: csrfToken(request, reply, o.csrfKey), hidden: carried(), username, ...(error !== undefined ? { error } : {}) }),
+    });
+    if (action === 'change') {
+      const username = params.get('username') ?? '';
+      try {
+        const next = newPassword(params);
+        const { user, session } = await o.signIn.changePassword(username, new SecretValue(params.get('current_password') ?? ''), next, { source: request.ip, correlationId: request.id });
+        setSessionCookie(reply, session.id, o.signIn.sessions.lifetimeSeconds);
+        return redirect(reply, target, { code: await o.signIn.issueCode(req, user, session.authTime, ['pwd']) }, 303);
+      } catch (err) {
+        const error = toKeyhavenError(err);
+        if (!isChangeError(error.code)) throw err;
+        return changePage(username, error.message);
+      }
+    }
     if (action !== 'signin') return errorPage(reply, new InvalidInputError('KH_OAUTH_BAD_REQUEST', 'The sign-in form sent an unknown action.'));
     const username = params.get('username') ?? '';
     try {
       if (username === '' || !params.get('password')) throw new InvalidInputError('KH_OAUTH_MISSING_PARAMETER', 'Enter your user name and password.');
-      const { user, session } = await o.signIn.passwordSignIn(username, new SecretValue(params.get('password')!), { source: request.ip, correlationId: request.id });
+      const signedIn = await o.signIn.passwordSignIn(username, new SecretValue(params.get('password')!), { source: request.ip, correlationId: request.id });
+      if ('mustChange' in signedIn) return changePage(signedIn.mustChange.userPrincipalName);
+      const { user, session } = signedIn;
       setSessionCookie(reply, session.id, o.signIn.sessions.lifetimeSeconds);
       return redirect(reply, target, { code: await o.signIn.issueCode(req, user, session.authTime, ['pwd']) }, 303);
     } catch (err) {
@@ -222,11 +245,29 @@ export const signInRoutes: FastifyPluginAsync<SignInRoutesOptions> = async (app:
       await o.devices.approve(pending, session.user.objectId, session.authTime, session.amr);
       return devicePageDone(reply, appName, session.user.displayName ?? session.user.userPrincipalName);
     }
+    const changePage = (username: string, error?: string) => sendPage(reply, {
+      title: 'Update your password',
+      body: changePasswordBody({ action: '/devicelogin', appName, csrf: csrfToken(request, reply, o.csrfKey), hidden: [['device_ticket', makeTicket(o.csrfKey, pending.deviceCodeHash)]], username, ...(error !== undefined ? { error } : {}) }),
+    });
+    if (action === 'change') {
+      const username = form.get('username') ?? '';
+      try {
+        const signedIn = await o.signIn.changePassword(username, new SecretValue(form.get('current_password') ?? ''), newPassword(form), { source: request.ip, correlationId: request.id });
+        setSessionCookie(reply, signedIn.session.id, o.signIn.sessions.lifetimeSeconds);
+        await o.devices.approve(pending, signedIn.user.objectId, signedIn.session.authTime, ['pwd']);
+        return devicePageDone(reply, appName, signedIn.user.displayName ?? signedIn.user.userPrincipalName);
+      } catch (err) {
+        const error = toKeyhavenError(err);
+        if (!isChangeError(error.code)) throw err;
+        return changePage(username, error.message);
+      }
+    }
     if (action === 'signin') {
       const username = form.get('username') ?? '';
       try {
         if (username === '' || !form.get('password')) throw new InvalidInputError('KH_OAUTH_MISSING_PARAMETER', 'Enter your user name and password.');
         const signedIn = await o.signIn.passwordSignIn(username, new SecretValue(form.get('password')!), { source: request.ip, correlationId: request.id });
+        if ('mustChange' in signedIn) return changePage(signedIn.mustChange.userPrincipalName);
         setSessionCookie(reply, signedIn.session.id, o.signIn.sessions.lifetimeSeconds);
         await o.devices.approve(pending, signedIn.user.objectId, signedIn.session.authTime, ['pwd']);
         return devicePageDone(reply, appName, signedIn.user.displayName ?? signedIn.user.userPrincipalName);
@@ -277,6 +318,13 @@ const AUTHORIZE_CARRIED = new Set<string>([
   'client_id', 'redirect_uri', 'response_type', 'response_mode', 'scope', 'state', 'nonce', 'code_challenge',
   'code_challenge_method', 'prompt', 'login_hint', 'resource', 'domain_hint', 'client_info', 'max_age',
 ]);
+
+/** The new password from the change form, typed twice alike. */
+function newPassword(form: FormBody): string {
+  const next = form.get('new_password') ?? '';
+  if (next === '' || next !== (form.get('confirm_password') ?? '')) throw new InvalidInputError('KH_PASSWORD_MISMATCH', 'The new password and its confirmation do not match.');
+  return next;
+}
 
 function devicePageDone(reply: FastifyReply, appName: string, displayName: string) {
   return sendPage(reply, {

@@ -2,7 +2,7 @@
 // Entra allows it for public clients and for confidential clients that also authenticate; so
 // does Keyhaven, for the Azure CLI's and PowerShell's well-known public client ids. It can be
 // turned off (`passwordGrant: false`), answered then as an unsupported grant (AADSTS70003).
-import { InvalidInputError } from '../../errors.js';
+import { InvalidInputError, UnauthenticatedError } from '../../errors.js';
 import { SecretValue } from '../../crypto/secret-value.js';
 import type { ResolvedAudience } from '../audiences.js';
 import type { AuthenticatedClient } from '../client-authentication.js';
@@ -29,6 +29,9 @@ export function passwordGrant(deps: GrantDeps): Grant {
       const user = await deps.principals.authenticateUser(input.username, input.password, {
         source: request.source, correlationId: request.correlationId, deferSuccessAudit: true,
       });
+      // Entra's ROPC answers a user who must change the password with AADSTS50055: only an
+      // interactive sign-in (the browser or device page) can ask for the new one.
+      if (user.mustChangePassword) throw new UnauthenticatedError('KH_PASSWORD_CHANGE_REQUIRED', 'The password must be changed before signing in: sign in through the browser or the device page.');
       const issued = await issue(deps, request, client, user, audience);
       await auditIssuance(deps.audit, { request, client, audience, issued, subjectId: user.objectId, details: { username: user.username, amr: 'pwd' } });
       return { issued, audience };

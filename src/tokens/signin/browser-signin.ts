@@ -18,6 +18,11 @@ import { isS256Challenge } from './pkce.js';
 import { matchRedirectUri, type RedirectKind } from './redirect-uris.js';
 import type { LiveSession, SigninSessions } from './signin-sessions.js';
 
+export interface SignedIn {
+  user: UserPrincipal;
+  session: { id: string; authTime: number };
+}
+
 export type Prompt = 'none' | 'login' | 'select_account' | 'consent';
 
 /** The authorization request parameters carried from the first GET through the sign-in form. */
@@ -144,11 +149,27 @@ export class BrowserSignIn {
     return undefined;
   }
 
-  /** The password typed on the sign-in page, checked by the directory (lockout, throttle, audit). */
-  async passwordSignIn(username: string, password: SecretValue, ctx: { source: string; correlationId: string }): Promise<{ user: UserPrincipal; session: { id: string; authTime: number } }> {
+  /**
+   * The password typed on the sign-in page, checked by the directory (lockout, throttle,
+   * audit). A user an administrator marked forceChangePasswordNextSignIn gets no session yet:
+   * `mustChange`, and the page asks for a new password (changePassword).
+   */
+  async passwordSignIn(username: string, password: SecretValue, ctx: { source: string; correlationId: string }): Promise<SignedIn | { mustChange: UserPrincipal }> {
     const user = await this.#o.principals.authenticateUser(username, password, { source: ctx.source, correlationId: ctx.correlationId });
-    const session = await this.#o.sessions.create(user.objectId, ['pwd']);
-    return { user, session };
+    if (user.mustChangePassword) return { mustChange: user };
+    return { user, session: await this.#o.sessions.create(user.objectId, ['pwd']) };
+  }
+
+  /**
+   * The forced change: the current password proves the user again (under the throttle), the
+   * new one goes through the password policy; then the session starts — after the change, so
+   * the change does not void it (sign-in-validity.ts).
+   */
+  async changePassword(username: string, current: SecretValue, next: string, ctx: { source: string; correlationId: string }): Promise<SignedIn> {
+    const user = await this.#o.principals.authenticateUser(username, current, { source: ctx.source, correlationId: ctx.correlationId });
+    await this.#o.principals.changeOwnPassword(user.objectId, current.reveal(), next, ctx.source);
+    const { mustChangePassword: _done, ...changed } = user;
+    return { user: changed, session: await this.#o.sessions.create(user.objectId, ['pwd']) };
   }
 
   issueCode(request: AuthorizeRequest, user: UserPrincipal, authTime: number, amr: string[]): Promise<string> {
