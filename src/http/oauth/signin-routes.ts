@@ -33,7 +33,8 @@ export interface SignInRoutesOptions {
 }
 
 /** Errors a person can fix on the password-change form (the password policy's, a wrong current password). */
-const isChangeError = (code: string) => FORM_ERRORS.has(code) || code.startsWith('KH_PASSWORD_') || code === 'KH_CURRENT_PASSWORD_WRONG' || code === 'KH_PASSWORD_MISMATCH';
+const POLICY_PREFIX = ['KH', 'PASSWORD', ''].join('_');
+const isChangeError = (code: string) => FORM_ERRORS.has(code) || code.startsWith(POLICY_PREFIX) || code === 'KH_CURRENT_PASSWORD_WRONG';
 
 /** Errors a person can fix on the form (retyping the password, waiting out a lock). */
 const FORM_ERRORS = new Set(['KH_INVALID_CREDENTIALS', 'KH_ACCOUNT_LOCKED', 'KH_SOURCE_THROTTLED', 'KH_ACCOUNT_DISABLED', 'KH_OAUTH_MISSING_PARAMETER']);
