@@ -33,8 +33,11 @@ export interface SignInRoutesOptions {
 }
 
 /** Errors a person can fix on the password-change form (the password policy's, a wrong current password). */
-const POLICY_PREFIX = ['KH', 'PASSWORD', ''].join('_');
-const isChangeError = (code: string) => FORM_ERRORS.has(code) || code.startsWith(POLICY_PREFIX) || code === 'KH_CURRENT_PASSWORD_WRONG';
+const CHANGE_ERRORS = new Set([
+  'KH_PASSWORD_INVALID', 'KH_PASSWORD_TOO_LONG', 'KH_PASSWORD_TOO_SHORT', 'KH_PASSWORD_CONTAINS_USERNAME', 'KH_PASSWORD_CONTAINS_NAME',
+  'KH_PASSWORD_COMMON', 'KH_PASSWORD_PREDICTABLE', 'KH_PASSWORD_REUSED', 'KH_PASSWORD_MISMATCH', 'KH_CURRENT_PASSWORD_WRONG',
+]);
+const isChangeError = (code: string) => FORM_ERRORS.has(code) || CHANGE_ERRORS.has(code);
 
 /** Errors a person can fix on the form (retyping the password, waiting out a lock). */
 const FORM_ERRORS = new Set(['KH_INVALID_CREDENTIALS', 'KH_ACCOUNT_LOCKED', 'KH_SOURCE_THROTTLED', 'KH_ACCOUNT_DISABLED', 'KH_OAUTH_MISSING_PARAMETER']);
