@@ -24,6 +24,12 @@ function trustingHome(): string {
   const home = mkdtempSync(join(tmpdir(), 'kh-chromium-'));
   const db = join(home, '.pki', 'nssdb');
   mkdirSync(db, { recursive: true });
+  try {
+    execFileSync('certutil', ['-H'], { stdio: 'ignore', timeout: 30_000 });
+  } catch (err) {
+    // certutil -H exits 1 after printing help; only a missing binary is a problem.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('certutil not found: install libnss3-tools (Debian) so Chromium can be given the test CA');
+  }
   execFileSync('certutil', ['-d', `sql:${db}`, '-N', '--empty-password'], { stdio: 'pipe', timeout: 30_000 });
   execFileSync('certutil', ['-d', `sql:${db}`, '-A', '-t', 'C,,', '-n', 'keyhaven-test-ca', '-i', TEST_CA_CERT], { stdio: 'pipe', timeout: 30_000 });
   return home;
