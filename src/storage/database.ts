@@ -226,6 +226,8 @@ export interface RefreshFamiliesTable {
   client_id: string;
   auth_time: number;
   amr: string;
+  /** The client authenticated when the family began: refreshes must authenticate too. */
+  confidential: number;
   created_at: number;
   revoked_at: number | null;
   revoked_reason: string | null;

@@ -56,6 +56,9 @@ export const browserSigninMigration: Migration = {
       .addColumn('client_id', 'text', (c) => c.notNull())
       .addColumn('auth_time', 'bigint', (c) => c.notNull())
       .addColumn('amr', 'text', (c) => c.notNull())
+      // 1 when the client authenticated (secret or certificate) as the family began: its
+      // refreshes must authenticate too, or a leaked token would work with the client id alone.
+      .addColumn('confidential', 'integer', (c) => c.notNull().defaultTo(0))
       .addColumn('created_at', 'bigint', (c) => c.notNull())
       .addColumn('revoked_at', 'bigint')
       .addColumn('revoked_reason', 'text')

@@ -119,6 +119,11 @@ export const CASES: Case[] = [
   // the refresh token grant (rotation, reuse detection, revocation)
   { name: 'refresh token reused after rotation', prepare: async (f) => { const rt = await refreshToken(f); assert.equal((await postForm(f.t.tokenUrl, refreshForm(f, rt))).status, 200); return refreshForm(f, rt); }, status: 400, error: 'invalid_grant', aadsts: 70000 },
   { name: 'refresh with the successor of a reused token', prepare: async (f) => { const rt = await refreshToken(f); const next = await postForm(f.t.tokenUrl, refreshForm(f, rt)); await postForm(f.t.tokenUrl, refreshForm(f, rt)); return refreshForm(f, next.body.refresh_token as string); }, status: 400, error: 'invalid_grant', aadsts: 50173 },
+  { name: "confidential app's refresh token without its secret", prepare: async (f) => {
+    const res = await postForm(f.t.tokenUrl, { grant_type: 'authorization_code', client_id: f.web.appId, client_secret: f.web.secret, code: await webCode(f, 'openid offline_access'), redirect_uri: WEB_CALLBACK });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    return { grant_type: 'refresh_token', client_id: f.web.appId, refresh_token: res.body.refresh_token as string, scope: 'openid' };
+  }, status: 401, error: 'invalid_client', aadsts: 7000218 },
   { name: 'refresh token of another client', prepare: async (f) => ({ ...refreshForm(f, await refreshToken(f)), client_id: f.pub2.appId }), status: 400, error: 'invalid_grant', aadsts: 700005 },
   { name: 'refresh after the user was disabled', prepare: async (f) => { const rt = await refreshToken(f, 'to-be-disabled'); const id = (await graph<{ id: string }>(f.t, f.admin, 'GET', '/users/to-be-disabled@keyhaven.local')).body.id; assert.equal((await graph(f.t, f.admin, 'PATCH', `/users/${id}`, { accountEnabled: false })).status, 204); return refreshForm(f, rt); }, status: 400, error: 'invalid_grant', aadsts: 50057 },
   { name: 'malformed refresh token', form: (f) => refreshForm(f, 'eyJhbGciOiJub25lIn0.e30.'), status: 400, error: 'invalid_grant', aadsts: 9002313 },
@@ -167,8 +172,8 @@ async function code(f: Fixtures): Promise<string> {
   return (await f.browser.signIn(authorizeUrl(f), 'signer', USER_PASSWORD)).searchParams.get('code')!;
 }
 
-async function webCode(f: Fixtures): Promise<string> {
-  const url = `${f.t.url}/${f.t.tenantId}/oauth2/v2.0/authorize?${new URLSearchParams({ client_id: f.web.appId, redirect_uri: WEB_CALLBACK, response_type: 'code', scope: 'openid' })}`;
+async function webCode(f: Fixtures, scope = 'openid'): Promise<string> {
+  const url = `${f.t.url}/${f.t.tenantId}/oauth2/v2.0/authorize?${new URLSearchParams({ client_id: f.web.appId, redirect_uri: WEB_CALLBACK, response_type: 'code', scope })}`;
   return (await f.browser.signIn(url, 'signer', USER_PASSWORD)).searchParams.get('code')!;
 }
 

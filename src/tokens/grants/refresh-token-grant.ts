@@ -18,7 +18,7 @@ export function refreshTokenGrant(deps: GrantDeps): Grant {
       const client = await deps.clients.authenticate(request.client, request, 'registered');
       // The audience is checked before the token is spent: a bad scope must not cost the client its session.
       const audience = await resolveUserAudience(deps.audiences, request, 'openid profile offline_access');
-      const rotated = await signInDeps(deps).refreshTokens.rotate(token, client.appId);
+      const rotated = await signInDeps(deps).refreshTokens.rotate(token, client.appId, client.method !== 'none');
       const result = await issueUserTokens(deps, request, client, {
         user: rotated.user, audience, authTime: rotated.authTime, amr: rotated.amr, rotatedRefreshToken: rotated.refreshToken,
         idToken: request.params.get('scope') === undefined,

@@ -42,7 +42,7 @@ export async function issueUserTokens(deps: GrantDeps, request: GrantRequest, cl
   } else if (issue.audience.oidcScopes.includes('offline_access') || request.endpoint !== 'v2') {
     const family = await signIn.refreshTokens.startFamily({
       ...(issue.familyId !== undefined ? { familyId: issue.familyId } : {}),
-      userId: issue.user.objectId, clientId: client.appId, authTime: issue.authTime, amr: issue.amr,
+      userId: issue.user.objectId, clientId: client.appId, authTime: issue.authTime, amr: issue.amr, confidential: client.method !== 'none',
     });
     familyId = family.familyId;
     extra.refresh_token = family.refreshToken;

@@ -5,7 +5,7 @@
 // (sign-in-validity.ts). Tokens are opaque (stored as SHA-256); they are good for any audience
 // the user may ask for, as Entra's are ("multi-resource refresh tokens").
 import { randomUUID } from 'node:crypto';
-import { InvalidInputError } from '../../errors.js';
+import { InvalidInputError, UnauthenticatedError } from '../../errors.js';
 import type { Storage } from '../../storage/storage.js';
 import type { TokenPrincipals, UserPrincipal } from '../token-principals.js';
 import { newOpaqueSecret, secretHash } from './opaque-secrets.js';
@@ -25,6 +25,8 @@ export interface FamilyStart {
   clientId: string;
   authTime: number;
   amr: string[];
+  /** The client authenticated with a secret or certificate. */
+  confidential: boolean;
 }
 
 export interface Rotated {
@@ -56,7 +58,7 @@ export class RefreshTokens {
     await this.#o.storage.transaction(async (tx) => {
       await tx.refreshTokens.insertFamily({
         id: familyId, user_id: start.userId, client_id: start.clientId, auth_time: start.authTime, amr: start.amr.join(' '),
-        created_at: now, revoked_at: null, revoked_reason: null,
+        confidential: start.confidential ? 1 : 0, created_at: now, revoked_at: null, revoked_reason: null,
       });
       await tx.refreshTokens.insertToken({ token_hash: secretHash(token), family_id: familyId, created_at: now, expires_at: now + this.#o.lifetimeSeconds * 1000, used_at: null });
     });
@@ -67,7 +69,7 @@ export class RefreshTokens {
    * Retires `token` and returns its successor, for `clientId` only. A token used before revokes
    * its family (reuse detection); so does a family whose user's sign-ins have ended.
    */
-  async rotate(token: string, clientId: string): Promise<Rotated> {
+  async rotate(token: string, clientId: string, confidential: boolean): Promise<Rotated> {
     if (typeof token !== 'string' || !SHAPE.test(token)) throw invalid('KH_REFRESH_TOKEN_INVALID', 'The refresh token is malformed or unknown.');
     const now = this.#now();
     const repo = this.#o.storage.read.refreshTokens;
@@ -78,6 +80,10 @@ export class RefreshTokens {
     if (!family) throw invalid('KH_REFRESH_TOKEN_INVALID', 'The refresh token is malformed or unknown.');
     // Another client's token tells the presenter nothing and is not burnt: it was not theirs to use.
     if (family.client_id !== clientId.toLowerCase()) throw invalid('KH_REFRESH_TOKEN_CLIENT_MISMATCH', 'The refresh token was issued to another client.');
+    // Not burnt either: the holder without the secret cannot have used it.
+    if (family.confidential === 1 && !confidential) {
+      throw new UnauthenticatedError('KH_CLIENT_SECRET_REQUIRED', "The request body must contain the parameter 'client_assertion' or 'client_secret'.");
+    }
     if (family.revoked_at !== null) throw invalid('KH_GRANT_REVOKED', 'The provided grant has been revoked. Sign in again.');
     if (row.used_at !== null) {
       await repo.revokeFamily(family.id, now, 'reuse');
