@@ -20,6 +20,9 @@ import { UserRepo } from './repos/user-repo.js';
 import { LoginThrottleRepo } from './repos/login-throttle-repo.js';
 import { LdapEntryRepo } from './repos/ldap-entry-repo.js';
 import { AssertionJtiRepo } from './repos/assertion-jti-repo.js';
+import { ArmSubscriptionRepo } from './repos/arm-subscription-repo.js';
+import { ArmResourceRepo } from './repos/arm-resource-repo.js';
+import { ArmRbacRepo } from './repos/arm-rbac-repo.js';
 import { openSqlite } from './sqlite-engine.js';
 import { ChangeRecorder, DIRECTORY_CHANNEL, notifyPayload, parsePayload, type DirectoryChanges } from './directory-changes.js';
 import { PostgresListener } from './postgres-listener.js';
@@ -60,6 +63,9 @@ export interface Repos {
   loginThrottle: LoginThrottleRepo;
   ldapEntries: LdapEntryRepo;
   assertionJti: AssertionJtiRepo;
+  armSubscriptions: ArmSubscriptionRepo;
+  armResources: ArmResourceRepo;
+  armRbac: ArmRbacRepo;
 }
 
 /** Repositories bound to one open transaction, plus savepoints (used by group commit). */
@@ -303,6 +309,9 @@ function makeRepos(db: Kysely<Database>, engine: Engine, changes?: ChangeRecorde
     loginThrottle: new LoginThrottleRepo(db, engine),
     ldapEntries: new LdapEntryRepo(db),
     assertionJti: new AssertionJtiRepo(db),
+    armSubscriptions: new ArmSubscriptionRepo(db),
+    armResources: new ArmResourceRepo(db),
+    armRbac: new ArmRbacRepo(db, changes),
   };
 }
 
