@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AuditLog } from '../audit/audit-log.js';
 import { auditEvent, type Actor } from '../directory/directory-context.js';
-import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
+import { ConflictError, InvalidInputError } from '../errors.js';
 import type { Tx } from '../storage/storage.js';
 import type { Storage } from '../storage/storage.js';
 import { isUniqueViolation } from '../storage/storage.js';
@@ -134,12 +134,12 @@ export class RoleAssignments {
         auditEvent(actor, 'roleAssignment.create', name, { scope: input.scope.slice(0, 400), roleDefinitionId: roleId, principalId }),
         async (tx) => {
           const role = await roleIn(tx, roleId);
-          if (!role) throw new NotFoundError('KH_ROLE_DEFINITION_NOT_FOUND', `The specified role definition with ID '${roleId}' does not exist.`);
+          if (!role) throw new InvalidInputError('KH_ARM_ROLE_DEFINITION_MISSING', `The specified role definition with ID '${roleId}' does not exist.`);
           if (!role.assignableScopes.some((s) => isAtOrBelow(key, scopeKey(s)))) {
             throw new InvalidInputError('KH_ROLE_NOT_ASSIGNABLE_AT_SCOPE', `The role definition '${role.roleName}' cannot be assigned at scope '${input.scope}': it is not within its assignableScopes.`);
           }
           const actual = await principalTypeOf(tx, principalId);
-          if (!actual) throw new InvalidInputError('KH_PRINCIPAL_NOT_FOUND', `Principal ${principalId} does not exist in the directory.`);
+          if (!actual) throw new InvalidInputError('KH_ARM_PRINCIPAL_NOT_FOUND', `Principal ${principalId} does not exist in the directory.`);
           if (input.principalType !== undefined && input.principalType !== null && input.principalType !== actual) {
             throw new InvalidInputError('KH_PRINCIPAL_TYPE_MISMATCH', `The PrincipalId '${principalId}' has type '${actual}', which is different from specified PrincipalType '${String(input.principalType)}'.`);
           }

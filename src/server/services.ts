@@ -16,6 +16,13 @@ import { directoryPrincipals } from '../tokens/directory-principals.js';
 import { TokenService } from '../tokens/token-service.js';
 import { TokenVerifier } from '../tokens/token-verifier.js';
 import type { CoreServices } from './core.js';
+import { AuthorizationIndex } from '../authz/authorization-index.js';
+import { Authorizer } from '../authz/authorizer.js';
+import { CustomRoles } from '../authz/custom-roles.js';
+import { RoleAssignments } from '../authz/role-assignments.js';
+import { ResourceManager } from '../resources/resource-manager.js';
+import { ResourceTypes } from '../resources/resource-types.js';
+import { registerComputeTypes } from '../resources/providers/compute.js';
 
 export interface Services {
   core: CoreServices;
@@ -27,6 +34,11 @@ export interface Services {
   tokens: TokenService;
   /** Aggregated audit of anonymous refusals; closed before the audit log is flushed. */
   refusals: RefusalRecorder;
+  /** The management plane: the resource tree and RBAC (one evaluator for every API). */
+  resources: ResourceManager;
+  authorizer: Authorizer;
+  roleAssignments: RoleAssignments;
+  customRoles: CustomRoles;
 }
 
 export async function buildServices(core: CoreServices): Promise<Services> {
@@ -68,5 +80,17 @@ export async function buildServices(core: CoreServices): Promise<Services> {
   refusals.start();
   const clients = new ClientAuthenticator({ principals, assertions, throttle, refusals });
   const tokens = new TokenService({ issuer, audiences, clients, principals, audit: core.audit, passwordGrantEnabled: config.passwordGrant });
-  return { core, directory, signingKeys, audiences, issuer, verifier, tokens, refusals };
+  // Resource types are registered by the parts that own them; the resource manager knows none.
+  const types = new ResourceTypes();
+  registerComputeTypes(types);
+  const resources = new ResourceManager({ storage: core.storage, audit: core.audit, types });
+  const index = new AuthorizationIndex(core.storage);
+  const authorizer = new Authorizer(index, {
+    transitiveGroupsOf: async (id) => (await directory.readModel()).transitiveGroupsOf(id),
+  });
+  // Loaded at start (and its change watch set up), like the directory's read model.
+  await index.current();
+  const roleAssignments = new RoleAssignments({ storage: core.storage, audit: core.audit, index });
+  const customRoles = new CustomRoles({ storage: core.storage, audit: core.audit, index });
+  return { core, directory, signingKeys, audiences, issuer, verifier, tokens, refusals, resources, authorizer, roleAssignments, customRoles };
 }
