@@ -22,11 +22,11 @@ describe('RBAC through the management API', () => {
   let s: ArmSuite;
   let sub: string;
   const pw = { bob: 'Granite-willow-sunrise-34', carol: 'Velvet-compass-orchard-92' };
-  const ids: Record<string, string> = {};
+  const ids = {} as Record<"bob" | "carol" | "outer" | "inner", string>;
   let bob: string;
   let carol: string;
 
-  const assign = (token: string, scope: string, role: string, principalId: string, extra: Json = {}, name = randomUUID(), version = AV) =>
+  const assign = (token: string, scope: string, role: string, principalId: string, extra: Json = {}, name: string = randomUUID(), version = AV) =>
     s.arm(token, 'PUT', `${scope}/providers/Microsoft.Authorization/roleAssignments/${name}?api-version=${version.replace('api-version=', '')}`, {
       properties: { roleDefinitionId: `${sub}/providers/Microsoft.Authorization/roleDefinitions/${role}`, principalId, ...extra },
     });
