@@ -331,6 +331,13 @@ export class DirectoryService {
     }
   }
 
+  /** Whether the principal (existing and enabled) currently holds this directory role (read at request time, never from a token). */
+  async holdsDirectoryRole(principalId: string, roleDefinitionId: string): Promise<boolean> {
+    const status = await this.principal(principalId);
+    if (!status || !status.enabled) return false;
+    return (await this.#parts.roles.grantsOf(status.id)).roleIds.has(roleDefinitionId);
+  }
+
   roleDefinitions(): readonly RoleDefinition[] {
     return ROLE_DEFINITIONS;
   }

@@ -16,6 +16,10 @@ import { deviceUserInfoRoutes } from './oauth/device-userinfo-routes.js';
 import { errorHandler } from './error-handler.js';
 import { graphRoutes } from './graph/graph-routes.js';
 import { healthRoutes } from './health-routes.js';
+import { armRoutes } from './arm/arm-routes.js';
+import { metadataRoutes } from './arm/metadata-routes.js';
+import { GLOBAL_ADMINISTRATOR } from '../directory/role-definitions.js';
+import { normalizePublicUrl } from '../tokens/token-claims.js';
 
 export interface HttpServerDeps {
   services: Services;
@@ -72,6 +76,29 @@ export async function buildHttpServer(deps: HttpServerDeps) {
     audiences: deps.services.audiences,
     publicUrl: core.config.publicUrl,
     tenantId: core.tenantId,
+  });
+  const publicUrl = normalizePublicUrl(core.config.publicUrl);
+  const { audiences } = deps.services;
+  await app.register(metadataRoutes, {
+    publicUrl,
+    tenantId: core.tenantId,
+    managementAudiences: audiences.aliases('management'),
+    graphAudience: audiences.aliases('directory')[0]!,
+    vaultDnsSuffix: core.config.vaultDnsSuffix,
+  });
+  await app.register(armRoutes, {
+    authenticate,
+    audiences: audiences.acceptedAudiences('management'),
+    deps: {
+      resources: deps.services.resources,
+      authorizer: deps.services.authorizer,
+      assignments: deps.services.roleAssignments,
+      roles: deps.services.customRoles,
+      isGlobalAdministrator: (id) => directory.holdsDirectoryRole(id, GLOBAL_ADMINISTRATOR),
+      tenantId: core.tenantId,
+      publicUrl,
+      tenantDomain: core.config.directoryDomain,
+    },
   });
   return app;
 }

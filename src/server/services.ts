@@ -28,6 +28,13 @@ import { TokenRevocation } from '../tokens/signin/token-revocation.js';
 import { DEFAULT_CLOCK_SKEW_SECONDS, TokenVerifier } from '../tokens/token-verifier.js';
 import type { ResolvedConfig } from '../config/load.js';
 import type { CoreServices } from './core.js';
+import { AuthorizationIndex } from '../authz/authorization-index.js';
+import { Authorizer } from '../authz/authorizer.js';
+import { CustomRoles } from '../authz/custom-roles.js';
+import { RoleAssignments } from '../authz/role-assignments.js';
+import { ResourceManager } from '../resources/resource-manager.js';
+import { ResourceTypes } from '../resources/resource-types.js';
+import { registerComputeTypes } from '../resources/providers/compute.js';
 
 export interface Services {
   core: CoreServices;
@@ -47,6 +54,11 @@ export interface Services {
   revocation: TokenRevocation;
   /** The key the sign-in forms' CSRF tokens are made with (shared by replicas). */
   csrfKey: Buffer;
+  /** The management plane: the resource tree and RBAC (one evaluator for every API). */
+  resources: ResourceManager;
+  authorizer: Authorizer;
+  roleAssignments: RoleAssignments;
+  customRoles: CustomRoles;
 }
 
 export async function buildServices(core: CoreServices): Promise<Services> {
@@ -107,7 +119,19 @@ export async function buildServices(core: CoreServices): Promise<Services> {
   const deviceCodes = new DeviceCodeEndpoint({ clients, principals, audiences, devices });
   const userInfo = new UserInfo({ verifier, audiences, principals });
   const revocation = new TokenRevocation({ clients, refreshTokens, audit: core.audit });
-  return { core, directory, signingKeys, audiences, issuer, verifier, tokens, refusals, browserSignIn, devices, deviceCodes, userInfo, revocation, csrfKey };
+  // Resource types are registered by the parts that own them; the resource manager knows none.
+  const types = new ResourceTypes();
+  registerComputeTypes(types);
+  const resources = new ResourceManager({ storage: core.storage, audit: core.audit, types });
+  const index = new AuthorizationIndex(core.storage);
+  const authorizer = new Authorizer(index, {
+    transitiveGroupsOf: async (id) => (await directory.readModel()).transitiveGroupsOf(id),
+  });
+  // Loaded at start (and its change watch set up), like the directory's read model.
+  await index.current();
+  const roleAssignments = new RoleAssignments({ storage: core.storage, audit: core.audit, index });
+  const customRoles = new CustomRoles({ storage: core.storage, audit: core.audit, index });
+  return { core, directory, signingKeys, audiences, issuer, verifier, tokens, refusals, browserSignIn, devices, deviceCodes, userInfo, revocation, csrfKey, resources, authorizer, roleAssignments, customRoles };
 }
 
 /** The signing-key lifecycle from configuration (shared by `serve` and `keyhaven admin rotate-signing-key`). */

@@ -285,6 +285,62 @@ export interface SigningKeysTable {
   removes_at: number | null;
 }
 
+/** 0009_resources: the management plane (ARM-shaped). */
+export interface ArmSubscriptionsTable {
+  id: string;
+  display_name: string;
+  state: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ArmResourcesTable {
+  key: string;
+  id: string;
+  subscription_id: string;
+  resource_group: string;
+  type: string;
+  name: string;
+  location: string;
+  tags: string;
+  properties: string;
+  identity: string | null;
+  extra: string;
+  etag: string;
+  created_by: string;
+  created_by_type: string;
+  created_at: string;
+  modified_by: string;
+  modified_by_type: string;
+  modified_at: string;
+}
+
+export interface ArmRoleDefinitionsTable {
+  id: string;
+  role_name: string;
+  description: string;
+  assignable_scopes: string;
+  permissions: string;
+  created_at: string;
+  updated_at: string;
+  created_by: string;
+  updated_by: string;
+}
+
+export interface ArmRoleAssignmentsTable {
+  id: string;
+  scope: string;
+  scope_key: string;
+  role_definition_id: string;
+  principal_id: string;
+  principal_type: string;
+  description: string;
+  created_at: string;
+  updated_at: string;
+  created_by: string;
+  updated_by: string;
+}
+
 export interface Database {
   settings: SettingsTable;
   data_keys: DataKeysTable;
@@ -308,4 +364,8 @@ export interface Database {
   device_codes: DeviceCodesTable;
   signin_revocations: SigninRevocationsTable;
   signing_keys: SigningKeysTable;
+  arm_subscriptions: ArmSubscriptionsTable;
+  arm_resources: ArmResourcesTable;
+  arm_role_definitions: ArmRoleDefinitionsTable;
+  arm_role_assignments: ArmRoleAssignmentsTable;
 }

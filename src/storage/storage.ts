@@ -26,6 +26,9 @@ import { RefreshTokenRepo } from './repos/refresh-token-repo.js';
 import { DeviceCodeRepo } from './repos/device-code-repo.js';
 import { SigninRevocationRepo } from './repos/signin-revocation-repo.js';
 import { SigningKeyRepo } from './repos/signing-key-repo.js';
+import { ArmSubscriptionRepo } from './repos/arm-subscription-repo.js';
+import { ArmResourceRepo } from './repos/arm-resource-repo.js';
+import { ArmRbacRepo } from './repos/arm-rbac-repo.js';
 import { openSqlite } from './sqlite-engine.js';
 import { ChangeRecorder, DIRECTORY_CHANNEL, notifyPayload, parsePayload, type DirectoryChanges } from './directory-changes.js';
 import { PostgresListener } from './postgres-listener.js';
@@ -72,6 +75,9 @@ export interface Repos {
   deviceCodes: DeviceCodeRepo;
   signinRevocations: SigninRevocationRepo;
   signingKeys: SigningKeyRepo;
+  armSubscriptions: ArmSubscriptionRepo;
+  armResources: ArmResourceRepo;
+  armRbac: ArmRbacRepo;
 }
 
 /** Repositories bound to one open transaction, plus savepoints (used by group commit). */
@@ -343,6 +349,9 @@ function makeRepos(db: Kysely<Database>, engine: Engine, changes?: ChangeRecorde
     deviceCodes: new DeviceCodeRepo(db),
     signinRevocations: new SigninRevocationRepo(db),
     signingKeys: new SigningKeyRepo(db, engine),
+    armSubscriptions: new ArmSubscriptionRepo(db),
+    armResources: new ArmResourceRepo(db),
+    armRbac: new ArmRbacRepo(db, changes),
   };
 }
 
