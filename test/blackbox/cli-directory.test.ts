@@ -80,13 +80,16 @@ describe('keyhaven CLI against a live server', () => {
     const account = accounts[0]!;
     tenantId = account.tenantId as string;
     assert.match(tenantId, /^[0-9a-f-]{36}$/);
+    // The admin is Owner of the default subscription made at bootstrap, so az's list names it.
+    assert.match(account.id as string, /^[0-9a-f-]{36}$/);
+    assert.notEqual(account.id, tenantId);
     assert.deepEqual(account, {
       cloudName: 'Keyhaven',
       homeTenantId: tenantId,
-      id: tenantId,
+      id: account.id,
       isDefault: true,
       managedByTenants: [],
-      name: 'N/A(tenant level account)',
+      name: 'Keyhaven',
       state: 'Enabled',
       tenantId,
       user: { name: 'admin', type: 'user' },
@@ -105,7 +108,7 @@ describe('keyhaven CLI against a live server', () => {
     }
 
     const show = json(await kh(adminDir, 'account', 'show'));
-    assert.equal(show.id, tenantId);
+    assert.equal(show.id, account.id);
     assert.equal(show.tenantId, tenantId);
     assert.equal(show.environmentName, 'Keyhaven');
     assert.deepEqual(show.user, { name: 'admin', type: 'user' });
@@ -122,10 +125,10 @@ describe('keyhaven CLI against a live server', () => {
       const token = json<{ accessToken: string; expiresOn: string; expires_on: number; subscription: string; tenant: string; tokenType: string }>(
         await kh(adminDir, 'account', 'get-access-token', ...args),
       );
-      // az's keys; a tenant-level account's "subscription" is the tenant, as az prints it.
+      // az's keys; "subscription" is the account's subscription (a tenant-level account's is the tenant).
       assert.deepEqual(Object.keys(token), ['accessToken', 'expiresOn', 'expires_on', 'subscription', 'tenant', 'tokenType'], args.join(' '));
       assert.equal(token.tenant, tenantId);
-      assert.equal(token.subscription, tenantId);
+      assert.equal(token.subscription, account.id);
       assert.equal(token.tokenType, 'Bearer');
       assert.match(token.expiresOn, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$/);
       assert.equal(typeof token.expires_on, 'number');

@@ -35,9 +35,17 @@ function formOf(request: FastifyRequest): FormBody {
   return body as FormBody;
 }
 
-/** Entra's success bodies: v1 gives numbers as strings and echoes the resource; v2 gives numbers. */
-function tokenResponse(version: TokenVersion, { issued, audience, extra }: GrantResult): Record<string, unknown> {
+/**
+ * Entra's success bodies: v1 gives numbers as strings and echoes the resource; v2 gives numbers.
+ * ADFS (the shape MSAL-based tools such as the Azure CLI expect of an `/adfs` authority) gives
+ * `expires_in` as a number: az's build_sdk_access_token adds it to an int, and a string
+ * crashes `az account get-access-token` with a TypeError.
+ */
+function tokenResponse(version: TokenVersion, { issued, audience, extra }: GrantResult, endpoint: TokenEndpoint): Record<string, unknown> {
   const expiresIn = issued.expiresIn;
+  if (endpoint === 'adfs') {
+    return { token_type: 'Bearer', expires_in: expiresIn, resource: audience.audience, access_token: issued.token, ...extra };
+  }
   if (version === '1.0') {
     return {
       token_type: 'Bearer',
@@ -75,7 +83,7 @@ export const tokenRoutes: FastifyPluginAsync<TokenRoutesOptions> = async (app: F
       source: request.ip,
       correlationId: request.id,
     });
-    return tokenResponse(VERSION[endpoint], result);
+    return tokenResponse(VERSION[endpoint], result, endpoint);
   }
 
   const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' };
