@@ -7,6 +7,7 @@ import type { DirectoryRoles } from './directory-roles.js';
 import type { GroupMembership } from './group-membership.js';
 import type { PrivateGroupReads } from './private-group-reads.js';
 import type { Groups } from './groups.js';
+import type { SecondFactor } from './second-factor.js';
 import type { ServicePrincipals } from './service-principals.js';
 import type { UserAccounts } from './user-accounts.js';
 import type { UserPasswords } from './user-passwords.js';
@@ -22,4 +23,5 @@ export interface DirectoryParts {
   credentials: AppCredentials;
   servicePrincipals: ServicePrincipals;
   roles: DirectoryRoles;
+  secondFactor: SecondFactor;
 }

@@ -29,6 +29,8 @@ import type { PasswordPolicy } from './password-policy.js';
 import { ROLE_DEFINITIONS, type DirectoryAction, type RoleDefinition } from './role-definitions.js';
 import type { DirectoryModel } from './read-model/directory-model.js';
 import { ReadModel } from './read-model/read-model.js';
+import { SecondFactor, type SecondFactorOptions, type SecretSealer } from './second-factor.js';
+import type { SecondFactorSignIn } from './second-factor-sign-in.js';
 import { ServicePrincipals } from './service-principals.js';
 import { UserAccounts } from './user-accounts.js';
 import { UserPasswords } from './user-passwords.js';
@@ -65,13 +67,19 @@ export interface ClientApplication {
   certificates: PublicCertificate[];
 }
 
+/** How the second factor is set up: the envelope that seals TOTP secrets, and its settings. */
+export interface SecondFactorSetup extends SecondFactorOptions {
+  sealer?: SecretSealer;
+}
+
 export class DirectoryService {
   readonly #parts: DirectoryParts;
   readonly #auth: Authentication;
   readonly #model: ReadModel;
 
-  constructor(core: DirectoryDeps, policy: PasswordPolicy, throttle: LoginThrottle, options: DirectoryOptions = {}) {
+  constructor(core: DirectoryDeps, policy: PasswordPolicy, throttle: LoginThrottle, options: DirectoryOptions = {}, secondFactor: SecondFactorSetup = {}) {
     const resolved = resolveOptions(options);
+    const { sealer, ...secondFactorOptions } = secondFactor;
     const users = new UserAccounts(core, policy, resolved);
     const privateGroups = new PrivateGroupReads(core.storage.read, resolved);
     const groups = new Groups(core, resolved, privateGroups);
@@ -87,8 +95,9 @@ export class DirectoryService {
       credentials: new AppCredentials(core),
       servicePrincipals,
       roles: new DirectoryRoles(core),
+      secondFactor: new SecondFactor({ storage: core.storage, audit: core.audit, throttle, sealer }, secondFactorOptions),
     };
-    this.#auth = new Authentication(core, throttle, users);
+    this.#auth = new Authentication(core, throttle, users, this.#parts.secondFactor);
     this.#model = new ReadModel(core.storage);
   }
 
@@ -134,6 +143,15 @@ export class DirectoryService {
    */
   authenticateLdapAccount(dn: string, password: string, source: string, correlationId?: string): Promise<AuthenticatedServicePrincipal> {
     return this.#auth.authenticateLdapAccount(dn, password, { source, correlationId });
+  }
+
+  /**
+   * The second factor as sign-in flows use it (second-factor-sign-in.ts): whether a user must
+   * present one, checking a code, and enrolment during sign-in. Admin and self-service
+   * management goes through access(caller).authenticationMethods(user).
+   */
+  get secondFactor(): SecondFactorSignIn {
+    return this.#parts.secondFactor;
   }
 
   /** The user or service principal behind an object id, or undefined if it no longer exists. */

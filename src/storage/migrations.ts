@@ -7,6 +7,7 @@ import { ldifSourceMigration } from './migration-0003-ldif-source.js';
 import { loginThrottleMigration } from './migration-0004-login-throttle.js';
 import { ldifEntriesMigration } from './migration-0005-ldif-entries.js';
 import { assertionJtiMigration } from './migration-0006-assertion-jti.js';
+import { totpMigration } from './migration-0011-totp.js';
 
 const migrations: Record<string, Migration> = {
   '0001_foundation': {
@@ -71,6 +72,7 @@ const migrations: Record<string, Migration> = {
   '0004_login_throttle': loginThrottleMigration,
   '0005_ldif_entries': ldifEntriesMigration,
   '0006_assertion_jti': assertionJtiMigration,
+  '0011_totp': totpMigration,
 };
 
 export const migrationProvider: MigrationProvider = {

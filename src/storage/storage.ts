@@ -20,6 +20,7 @@ import { UserRepo } from './repos/user-repo.js';
 import { LoginThrottleRepo } from './repos/login-throttle-repo.js';
 import { LdapEntryRepo } from './repos/ldap-entry-repo.js';
 import { AssertionJtiRepo } from './repos/assertion-jti-repo.js';
+import { MfaRepo } from './repos/mfa-repo.js';
 import { openSqlite } from './sqlite-engine.js';
 import { ChangeRecorder, DIRECTORY_CHANNEL, notifyPayload, parsePayload, type DirectoryChanges } from './directory-changes.js';
 import { PostgresListener } from './postgres-listener.js';
@@ -60,6 +61,7 @@ export interface Repos {
   loginThrottle: LoginThrottleRepo;
   ldapEntries: LdapEntryRepo;
   assertionJti: AssertionJtiRepo;
+  mfa: MfaRepo;
 }
 
 /** Repositories bound to one open transaction, plus savepoints (used by group commit). */
@@ -303,6 +305,7 @@ function makeRepos(db: Kysely<Database>, engine: Engine, changes?: ChangeRecorde
     loginThrottle: new LoginThrottleRepo(db, engine),
     ldapEntries: new LdapEntryRepo(db),
     assertionJti: new AssertionJtiRepo(db),
+    mfa: new MfaRepo(db),
   };
 }
 
