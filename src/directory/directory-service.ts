@@ -15,7 +15,7 @@ import { UnauthenticatedError } from '../errors.js';
 import type { SecretValue } from '../crypto/secret-value.js';
 import { AppCredentials, type PublicCertificate } from './app-credentials.js';
 import { Applications } from './applications.js';
-import { Authentication, type AuthenticatedServicePrincipal, type AuthenticatedUser } from './authentication.js';
+import { Authentication, type AuthenticatedServicePrincipal, type AuthenticatedUser, type PasswordOnlySecondFactor } from './authentication.js';
 import { DirectoryAccess } from './directory-access.js';
 import { resolveOptions, SYSTEM_ACTOR, type Actor, type DirectoryDeps, type DirectoryOptions } from './directory-context.js';
 import type { DirectoryParts } from './directory-parts.js';
@@ -58,6 +58,8 @@ export interface SignInOptions {
   deferSuccessAudit?: boolean;
   /** The caller records refusals itself (client secrets: aggregated per source). */
   deferRefusalAudit?: boolean;
+  /** Users, password-only sign-ins (LDAP bind): what a user who must use a second factor needs (authentication.ts). */
+  secondFactor?: PasswordOnlySecondFactor;
 }
 
 export interface ClientApplication {

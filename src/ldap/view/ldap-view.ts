@@ -194,7 +194,8 @@ export class LdapView implements LdapDirectory {
           : !parsed && typeof dn === 'string' && dn.includes('@') ? dn.trim() : undefined;
       // A name no account can have (no user name holds a control character or `ldap-dn:`).
       const signIn = name !== undefined && !/\p{Cc}/u.test(name) ? name : `ldap-dn:${String(dn).replace(/\p{Cc}/gu, '?').slice(0, 200)}`;
-      const user = await this.#directory.authenticateUser(signIn, new SecretValue(password), source);
+      // A user who must use a second factor: ldapBindSecondFactor decides (FreeIPA's password+code, or refusal).
+      const user = await this.#directory.authenticateUser(signIn, new SecretValue(password), source, undefined, { secondFactor: this.#config.bindSecondFactor ?? 'ignore' });
       const self = named?.kind === 'user' && named.user.id === user.objectId ? named.user : await reads.user(user.objectId);
       return { viewer: { kind: 'user', id: user.objectId, dn: self ? this.layout.userDnOf(self) : this.layout.userDn(user.username) } };
     } catch (err) {

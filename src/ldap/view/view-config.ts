@@ -1,6 +1,6 @@
 // The LDAP view's settings, resolved once from the configuration (src/config/schema.ts keys
 // ldapBaseDn, ldapUsersContainer, ldapGroupsContainer, ldapUserDnTemplate,
-// ldapGroupDnTemplate, ldapAnonymousSearch, ldapUsersSeeOthers).
+// ldapGroupDnTemplate, ldapAnonymousSearch, ldapUsersSeeOthers, ldapBindSecondFactor).
 
 export interface LdapViewConfig {
   /** The naming context, e.g. `dc=keyhaven,dc=local`. */
@@ -18,6 +18,8 @@ export interface LdapViewConfig {
   usersSeeOthers: boolean;
   /** The domain of userPrincipalNames given to users added over LDAP (`{uid}@{domain}`). */
   upnDomain?: string | undefined;
+  /** What a bind needs from a user who must use a second factor (`ldapBindSecondFactor`). */
+  bindSecondFactor?: 'ignore' | 'append' | 'refuse' | undefined;
 }
 
 /** The configuration keys the view reads (a structural slice of Config). */
@@ -30,6 +32,7 @@ export interface LdapViewConfigSource {
   ldapGroupDnTemplate?: string | undefined;
   ldapAnonymousSearch?: boolean | undefined;
   ldapUsersSeeOthers?: boolean | undefined;
+  ldapBindSecondFactor?: 'ignore' | 'append' | 'refuse' | undefined;
 }
 
 /** `keyhaven.local` → `dc=keyhaven,dc=local` (RFC 2247). */
@@ -47,5 +50,6 @@ export function ldapViewConfig(source: LdapViewConfigSource): LdapViewConfig {
     anonymousSearch: source.ldapAnonymousSearch ?? false,
     usersSeeOthers: source.ldapUsersSeeOthers ?? true,
     upnDomain: source.directoryDomain,
+    bindSecondFactor: source.ldapBindSecondFactor ?? 'ignore',
   };
 }
