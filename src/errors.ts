@@ -102,3 +102,54 @@ export class StartupError extends Error {
 export function isKeyhavenError(err: unknown): err is KeyhavenError {
   return err instanceof KeyhavenError;
 }
+
+/**
+ * An answer in LDAP's own terms (RFC 4511 §4.1.9): a result code, a diagnostic message written
+ * for the client, and the matchedDN of a noSuchObject. The LDAP face throws it for what only
+ * LDAP can say (a malformed DN, an unsupported control); core errors become one in a single
+ * place, src/ldap/ldap-errors.ts. Its kind follows the result code, so code that handles
+ * KeyhavenErrors by kind treats it as any other error of that kind.
+ */
+export class LdapResultError extends KeyhavenError {
+  readonly kind: ErrorKind;
+  readonly status: number;
+  readonly resultCode: number;
+  readonly matchedDn: string;
+
+  constructor(resultCode: number, message: string, matchedDn = '', options: KeyhavenErrorOptions = {}) {
+    super('KH_LDAP_RESULT', message, options);
+    this.resultCode = resultCode;
+    this.matchedDn = matchedDn;
+    this.kind = kindOfResultCode(resultCode);
+    this.status = STATUS_OF_KIND[this.kind];
+  }
+}
+
+const STATUS_OF_KIND: Record<ErrorKind, number> = {
+  NotFound: 404, Conflict: 409, PreconditionFailed: 412, Forbidden: 403, Unauthenticated: 401,
+  InvalidInput: 400, Throttled: 429, Unavailable: 503, Internal: 500,
+};
+
+/** The error kind an LDAP result code (RFC 4511 Appendix A) stands for. */
+function kindOfResultCode(code: number): ErrorKind {
+  switch (code) {
+    case 32: // noSuchObject
+    case 16: // noSuchAttribute
+      return 'NotFound';
+    case 20: // attributeOrValueExists
+    case 68: // entryAlreadyExists
+      return 'Conflict';
+    case 7: case 8: case 13: case 48: case 49: // authentication and confidentiality
+      return 'Unauthenticated';
+    case 50: // insufficientAccessRights
+      return 'Forbidden';
+    case 3: case 4: case 11: case 51: // limits, busy
+      return 'Throttled';
+    case 52: // unavailable
+      return 'Unavailable';
+    case 1: case 80: // operationsError, other
+      return 'Internal';
+    default:
+      return 'InvalidInput';
+  }
+}

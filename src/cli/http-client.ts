@@ -6,11 +6,12 @@
 import { randomUUID } from 'node:crypto';
 import type { CliContext } from './context.js';
 import { errorFromResponse } from './api-errors.js';
+import { readClientCertificate } from './client-certificate.js';
 import { DEFAULT_TIMEOUT_MS, httpsRequest, type HttpsRequest } from './https-request.js';
 import {
   directoryResource,
   managementResource,
-  readTokens,
+  readSecrets,
   requestToken,
   requireProfile,
   storeToken,
@@ -84,17 +85,18 @@ export class ApiClient {
   /** A valid token for `resource`: from the cache, or (service principals) fetched now. */
   async accessToken(resource: string): Promise<CachedToken> {
     const now = Date.now() / 1000;
-    const tokens = await readTokens(this.#ctx);
-    const { user, clientSecret } = this.profile;
-    if (user.type === 'servicePrincipal' && clientSecret !== undefined) {
+    const secrets = await readSecrets(this.#ctx, this.profile);
+    const { tokens } = secrets;
+    const { user, certificateFile } = this.profile;
+    if (user.type === 'servicePrincipal' && (secrets.clientSecret !== undefined || certificateFile !== undefined)) {
       const hit = tokens.find((t) => t.resource === resource);
       if (hit && hit.expiresOn - REFRESH_MARGIN_S > now) return hit;
-      const token = await requestToken(this.#ctx, this.#endpoint(), resource, {
-        grant_type: 'client_credentials',
-        client_id: user.name,
-        client_secret: clientSecret,
-      });
-      await storeToken(this.#ctx, token);
+      // A certificate login signs a new assertion with the PEM it was given (as az keeps the path).
+      const grant = certificateFile !== undefined
+        ? { grant_type: 'client_credentials' as const, client_id: user.name, certificate: await readClientCertificate(certificateFile) }
+        : { grant_type: 'client_credentials' as const, client_id: user.name, client_secret: secrets.clientSecret! };
+      const token = await requestToken(this.#ctx, this.#endpoint(), resource, grant);
+      await storeToken(this.#ctx, this.profile, token);
       return token;
     }
     // A user: only the tokens fetched at login exist. An Azure alias of an API is served the
@@ -141,7 +143,7 @@ export class ApiClient {
   }
 
   #endpoint() {
-    return { server: this.profile.server, tenantId: this.profile.tenantId, caFile: this.profile.caFile, timeoutMs: this.#timeoutMs };
+    return { server: this.profile.server, tenantId: this.profile.tenantId, publicUrl: this.profile.publicUrl, caFile: this.profile.caFile, timeoutMs: this.#timeoutMs };
   }
 
   #canonical(resource: string): string | undefined {

@@ -1,19 +1,25 @@
 // What `keyhaven login` leaves in $KEYHAVEN_CONFIG_DIR, and how access tokens are obtained.
 //
-//   profile.json      the server, the tenant, the signed-in principal, the az-shaped account
-//                     list; for a service principal also its client secret
-//   token-cache.json  access tokens per resource, with their expiry
+//   profile.json      every cached login (az's azureProfile.json, plus where each login's
+//                     server is): the server, the tenant, the principal, the az-shaped account
+//                     list, a certificate login's PEM path — no secret. `current` names the
+//                     login commands use; `keyhaven login` makes its login current.
+//   token-cache.json  per login, one sealed entry (token-cache-key.ts): its access tokens with
+//                     their expiry, a refresh token when the sign-in gave one, and a service
+//                     principal's client secret (az keeps that in service_principal_entries).
+//   cache-key         the key those entries are sealed with (no OS keyring here: see
+//                     token-cache-key.ts). No token, refresh token or secret is on disk in
+//                     plaintext.
 //
-// Both files are 0600 in a 0700 directory (config-dir.ts). Like az, which keeps a service
-// principal's secret in its own service_principal_entries file protected only by file mode,
-// the secret is stored so that tokens for any audience can be fetched on demand. A user's
-// password is never stored: the password grant gives no refresh token, so a user's tokens
-// (management and directory, fetched at login) are usable until they expire, and then the user
-// logs in again.
+// Every file is 0600 in a 0700 directory (config-dir.ts). A user's password is never stored.
+// The state of an earlier version (one login, tokens in plaintext) is converted when read.
+import { createHash } from 'node:crypto';
 import type { CliContext } from './context.js';
 import { errorFromResponse } from './api-errors.js';
 import { DEFAULT_TIMEOUT_MS, httpsRequest } from './https-request.js';
+import { CacheUnreadableError, cacheKey, openEntry, removeCacheKey, sealEntry } from './token-cache-key.js';
 import { UsageError } from './usage-error.js';
+import { clientAssertion, JWT_BEARER_ASSERTION, type ClientCertificate } from './client-certificate.js';
 
 /** The Azure CLI's public client id, which the token service accepts without a secret. */
 export const AZURE_CLI_CLIENT_ID = '04b07795-8ddb-461a-bbee-02f9e1bf7b46';
@@ -40,19 +46,27 @@ export interface Account {
   user: { name: string; type: PrincipalType };
 }
 
+/** One cached login. Holds no secret: those are in its sealed token-cache entry. */
 export interface Profile {
-  version: 1;
+  /** loginId(server, tenantId, user name): one login per principal per server and tenant. */
+  id: string;
   /** Where requests go (as given to login, without a trailing slash). */
   server: string;
   /** The server's own base URL, from its token issuer: audiences are named after it. */
   publicUrl: string;
   tenantId: string;
   user: { name: string; type: PrincipalType };
-  /** Service principals only; see the file comment. */
-  clientSecret?: string;
   /** login --ca-file, absolute. */
   caFile?: string;
+  /** A service principal's login --certificate: the PEM (key and certificate), absolute. */
+  certificateFile?: string;
   accounts: Account[];
+}
+
+interface ProfileFile {
+  version: 2;
+  current?: string;
+  logins: Profile[];
 }
 
 export interface CachedToken {
@@ -63,8 +77,19 @@ export interface CachedToken {
   expiresOn: number;
 }
 
-interface TokenCache {
+/** What a login's sealed entry holds. */
+export interface LoginSecrets {
   tokens: CachedToken[];
+  /** A service principal's client secret (login --password). */
+  clientSecret?: string;
+  /** From a sign-in that gives one (authorization code, device code); revoked by logout. */
+  refreshToken?: string;
+}
+
+interface TokenCacheFile {
+  version: 2;
+  /** login id → sealed LoginSecrets. */
+  entries: Record<string, string>;
 }
 
 export const managementResource = (publicUrl: string): string => `${publicUrl}/`;
@@ -81,9 +106,23 @@ export function resourceFromScope(scope: string): string {
   return scope.slice(0, -'/.default'.length);
 }
 
+/** A stable id for a principal's login on a server and tenant (user names compared as Entra does, ignoring case). */
+export function loginId(server: string, tenantId: string, userName: string): string {
+  return createHash('sha256').update(`${server}|${tenantId.toLowerCase()}|${userName.toLowerCase()}`).digest('hex').slice(0, 16);
+}
+
+/** Every cached login and the current one's id. */
+export async function readLogins(ctx: CliContext): Promise<{ current?: string; logins: Profile[] }> {
+  const file = await ctx.readState<ProfileFile | { version: 1 }>(PROFILE);
+  if (file?.version === 1) return convertVersion1(ctx, file as unknown as Version1Profile);
+  if (file?.version !== 2 || !Array.isArray(file.logins)) return { logins: [] };
+  return { current: file.current, logins: file.logins };
+}
+
+/** The current login, if any. */
 export async function readProfile(ctx: CliContext): Promise<Profile | undefined> {
-  const profile = await ctx.readState<Profile>(PROFILE);
-  return profile?.version === 1 ? profile : undefined;
+  const { current, logins } = await readLogins(ctx);
+  return logins.find((l) => l.id === current);
 }
 
 /** az's wording when there is no account: scripts and people already know it. */
@@ -100,48 +139,116 @@ export async function requireProfile(ctx: CliContext): Promise<Profile> {
   return profile;
 }
 
-export async function saveLogin(ctx: CliContext, profile: Profile, tokens: CachedToken[]): Promise<void> {
-  // Tokens first: a profile never points at another login's tokens.
-  await ctx.writeState(TOKEN_CACHE, { tokens } satisfies TokenCache);
-  await ctx.writeState(PROFILE, profile);
+/** Adds (or replaces) `profile`'s login with its secrets and makes it current. */
+export async function saveLogin(ctx: CliContext, profile: Profile, secrets: LoginSecrets): Promise<void> {
+  // The cache entry first: a profile never names a login whose secrets are not there.
+  await writeSecrets(ctx, profile.id, secrets);
+  const { logins } = await readLogins(ctx);
+  await ctx.writeState(PROFILE, { version: 2, current: profile.id, logins: [...logins.filter((l) => l.id !== profile.id), profile] } satisfies ProfileFile);
 }
 
-export async function clearLogin(ctx: CliContext): Promise<void> {
-  await ctx.removeState(TOKEN_CACHE);
-  await ctx.removeState(PROFILE);
+/**
+ * Removes a login and its cache entry. When it was current, another cached login (the most
+ * recent) becomes current; when none is left, every state file (the cache key too) is removed.
+ */
+export async function clearLogin(ctx: CliContext, id: string): Promise<void> {
+  const { current, logins } = await readLogins(ctx);
+  const rest = logins.filter((l) => l.id !== id);
+  if (rest.length === 0) {
+    await ctx.removeState(TOKEN_CACHE);
+    await ctx.removeState(PROFILE);
+    await removeCacheKey(ctx.env);
+    return;
+  }
+  const next = current === id || !rest.some((l) => l.id === current) ? rest.at(-1)!.id : current;
+  await ctx.writeState(PROFILE, { version: 2, current: next, logins: rest } satisfies ProfileFile);
+  const cache = await readCacheFile(ctx);
+  delete cache.entries[id];
+  await ctx.writeState(TOKEN_CACHE, cache);
 }
 
-export async function readTokens(ctx: CliContext): Promise<CachedToken[]> {
-  const cache = await ctx.readState<TokenCache>(TOKEN_CACHE);
-  return Array.isArray(cache?.tokens) ? cache.tokens : [];
+/** The login's secrets: no entry is an empty cache; an entry that will not open means "log in again". */
+export async function readSecrets(ctx: CliContext, profile: Profile): Promise<LoginSecrets> {
+  const sealed = (await readCacheFile(ctx)).entries[profile.id];
+  if (sealed === undefined) return { tokens: [] };
+  const key = await cacheKey(ctx.env, false);
+  const secrets = key ? openEntry<LoginSecrets>(key, profile.id, sealed) : undefined;
+  if (!secrets || !Array.isArray(secrets.tokens)) {
+    throw new CacheUnreadableError(`The cached sign-in of ${profile.user.name} cannot be decrypted (the cache key in ${ctx.configDir()} was removed or replaced); run 'keyhaven login' again.`);
+  }
+  return secrets;
 }
 
-export async function storeToken(ctx: CliContext, token: CachedToken): Promise<void> {
+export async function writeSecrets(ctx: CliContext, id: string, secrets: LoginSecrets): Promise<void> {
+  const key = (await cacheKey(ctx.env, true))!;
+  const cache = await readCacheFile(ctx);
+  cache.entries[id] = sealEntry(key, id, secrets);
+  await ctx.writeState(TOKEN_CACHE, cache);
+}
+
+export async function readTokens(ctx: CliContext, profile: Profile): Promise<CachedToken[]> {
+  return (await readSecrets(ctx, profile)).tokens;
+}
+
+/** Caches `token` for the login, replacing its resource's and dropping expired ones. */
+export async function storeToken(ctx: CliContext, profile: Profile, token: CachedToken): Promise<void> {
   const now = Date.now() / 1000;
-  const others = (await readTokens(ctx)).filter((t) => t.resource !== token.resource && t.expiresOn > now);
-  await ctx.writeState(TOKEN_CACHE, { tokens: [...others, token] } satisfies TokenCache);
+  const secrets = await readSecrets(ctx, profile);
+  secrets.tokens = [...secrets.tokens.filter((t) => t.resource !== token.resource && t.expiresOn > now), token];
+  await writeSecrets(ctx, profile.id, secrets);
+}
+
+async function readCacheFile(ctx: CliContext): Promise<TokenCacheFile> {
+  const file = await ctx.readState<TokenCacheFile>(TOKEN_CACHE);
+  return file?.version === 2 && file.entries && typeof file.entries === 'object' ? file : { version: 2, entries: {} };
+}
+
+/** The state of the CLI before cached logins: one profile, the secret and tokens in plaintext. */
+interface Version1Profile extends Omit<Profile, 'id'> {
+  version: 1;
+  clientSecret?: string;
+}
+
+async function convertVersion1(ctx: CliContext, old: Version1Profile): Promise<{ current?: string; logins: Profile[] }> {
+  const { version: _v, clientSecret, ...rest } = old;
+  const profile: Profile = { id: loginId(old.server, old.tenantId, old.user.name), ...rest };
+  const plain = await ctx.readState<{ tokens?: CachedToken[] }>(TOKEN_CACHE);
+  const secrets: LoginSecrets = { tokens: Array.isArray(plain?.tokens) ? plain.tokens : [], ...(clientSecret !== undefined ? { clientSecret } : {}) };
+  // The plaintext cache is replaced (not merged into): rewritten sealed, then the profile.
+  await ctx.writeState(TOKEN_CACHE, { version: 2, entries: {} } satisfies TokenCacheFile);
+  await writeSecrets(ctx, profile.id, secrets);
+  await ctx.writeState(PROFILE, { version: 2, current: profile.id, logins: [profile] } satisfies ProfileFile);
+  return { current: profile.id, logins: [profile] };
 }
 
 export interface TokenEndpoint {
   server: string;
   tenantId: string;
+  /** The server's public URL: a client assertion's `aud` names its token endpoint. */
+  publicUrl?: string;
   caFile?: string;
   timeoutMs?: number;
 }
 
+export type TokenGrant =
+  | { grant_type: 'password'; username: string; password: string }
+  | { grant_type: 'client_credentials'; client_id: string; client_secret: string }
+  | { grant_type: 'client_credentials'; client_id: string; certificate: ClientCertificate };
+
 /** A v2 token request (form-urlencoded, as MSAL sends it); returns the token for `resource`. */
-export async function requestToken(
-  ctx: CliContext,
-  endpoint: TokenEndpoint,
-  resource: string,
-  grant: { grant_type: 'password'; username: string; password: string } | { grant_type: 'client_credentials'; client_id: string; client_secret: string },
-): Promise<CachedToken> {
-  const url = `${endpoint.server}/${encodeURIComponent(endpoint.tenantId)}/oauth2/v2.0/token`;
-  const form = new URLSearchParams({
-    ...(grant.grant_type === 'password' ? { client_id: AZURE_CLI_CLIENT_ID } : {}),
-    ...grant,
-    scope: scopeFor(resource),
-  });
+export async function requestToken(ctx: CliContext, endpoint: TokenEndpoint, resource: string, grant: TokenGrant): Promise<CachedToken> {
+  const path = `/${encodeURIComponent(endpoint.tenantId)}/oauth2/v2.0/token`;
+  const url = `${endpoint.server}${path}`;
+  let fields: Record<string, string>;
+  if (grant.grant_type === 'password') {
+    fields = { client_id: AZURE_CLI_CLIENT_ID, ...grant };
+  } else if ('certificate' in grant) {
+    const assertion = await clientAssertion(grant.certificate, grant.client_id, `${endpoint.publicUrl ?? endpoint.server}${path}`);
+    fields = { grant_type: grant.grant_type, client_id: grant.client_id, client_assertion_type: JWT_BEARER_ASSERTION, client_assertion: assertion };
+  } else {
+    fields = { ...grant };
+  }
+  const form = new URLSearchParams({ ...fields, scope: scopeFor(resource) });
   ctx.debug(`POST ${url} (grant_type=${grant.grant_type}, scope=${scopeFor(resource)})`);
   const res = await httpsRequest({
     method: 'POST',

@@ -4,6 +4,7 @@
 // environment and --kebab-case as flags (DESIGN.md, "Fixed interface").
 import Type, { type Static } from 'typebox';
 import { DEFAULT_RESERVED_GROUP_NAMES } from '../directory/principal-names.js';
+import { DEFAULT_PRIVATE_ATTRIBUTES } from '../directory/scoped-reader.js';
 
 const Port = (description: string, def: number) =>
   Type.Integer({ minimum: 0, maximum: 65535, default: def, description });
@@ -136,11 +137,15 @@ export const ConfigSchema = Type.Object(
     })),
     ldapAnonymousSearch: Type.Boolean({
       default: false,
-      description: 'Whether anonymous LDAP clients may search (public user and group attributes only). Off: an anonymous search gets `insufficientAccessRights`; the Root DSE stays readable.',
+      description: 'Whether anonymous LDAP clients may search (every entry, public attributes only: all but `ldapPrivateAttributes`). Off: an anonymous search gets `insufficientAccessRights`; the Root DSE stays readable.',
     }),
     ldapUsersSeeOthers: Type.Boolean({
       default: true,
-      description: 'Whether a user bound over LDAP as themself sees the public attributes of other users and groups; off, only their own entry.',
+      description: 'Whether a user bound over LDAP as themself sees the public attributes of other users and every group; off, only their own entry and the groups they are in.',
+    }),
+    ldapPrivateAttributes: Type.Array(Type.String({ pattern: '^[A-Za-z][A-Za-z0-9-]{0,63}\\*?$' }), {
+      default: [...DEFAULT_PRIVATE_ATTRIBUTES],
+      description: 'LDAP attributes served only to the entry itself and to administrators (callers whose roles let them manage users: User or Global Administrator); every other attribute, whatever its origin (Keyhaven\'s own, imported, extra), is public: readable by anyone allowed to read the entry, as slapd\'s `access to * by * read`. Compared ignoring case; a trailing `*` matches a prefix. Comma-separated in the environment.',
     }),
     ldapAdminWrites: Type.Boolean({
       default: false,
@@ -177,6 +182,38 @@ export const ConfigSchema = Type.Object(
     ldapBindSecondFactor: Type.Union([Type.Literal('ignore'), Type.Literal('append'), Type.Literal('refuse')], {
       default: 'ignore',
       description: 'What an LDAP simple bind needs from a user who must use a second factor: `ignore` — the password alone (LDAP clients such as SSSD and JupyterHub cannot prompt for a code); `append` — FreeIPA\'s convention, the password followed by the current 6-digit code (a user without an active factor cannot bind); `refuse` — such users cannot bind.',
+    }),
+    authorizationCodeLifetimeSeconds: Type.Integer({
+      minimum: 1, maximum: 3600, default: 600,
+      description: 'How long an authorization code (browser sign-in) may be redeemed; each is single-use (RFC 6749 §4.1.2: at most 10 minutes recommended).',
+    }),
+    refreshTokenLifetimeSeconds: Type.Integer({
+      minimum: 60, maximum: 31536000, default: 7776000,
+      description: 'How long a refresh token stays usable without being used (Entra: 90 days). Each use rotates it; reusing a rotated one revokes its whole family.',
+    }),
+    signInSessionLifetimeSeconds: Type.Integer({
+      minimum: 60, maximum: 2592000, default: 86400,
+      description: 'How long the browser sign-in session (single sign-on cookie) lasts before the password is asked again.',
+    }),
+    deviceCodeLifetimeSeconds: Type.Integer({
+      minimum: 1, maximum: 3600, default: 900,
+      description: 'How long a device code and its user code may be used (RFC 8628 `expires_in`; Entra: 15 minutes).',
+    }),
+    deviceCodeIntervalSeconds: Type.Integer({
+      minimum: 1, maximum: 60, default: 5,
+      description: 'Least time between two polls of the device code grant (RFC 8628 `interval`); a client polling faster is told `slow_down`.',
+    }),
+    signingKeyRotationDays: Type.Integer({
+      minimum: 0, maximum: 3650, default: 30,
+      description: 'Token signing keys are replaced this many days after they start signing (0: only by `keyhaven admin rotate-signing-key`). The next key is published `signingKeyPrepublishHours` ahead; the replaced key stays published until every token it signed has expired.',
+    }),
+    signingKeyPrepublishHours: Type.Integer({
+      minimum: 0, maximum: 8760, default: 48,
+      description: 'How long a new token signing key is published in the JWKS before it signs, so relying parties that cache the keys (Entra asks for a daily refresh) know it first. Also applies to `keyhaven admin rotate-signing-key` without `--now`.',
+    }),
+    signingKeyRefreshSeconds: Type.Integer({
+      minimum: 1, maximum: 3600, default: 60,
+      description: 'How often a server re-reads the signing keys from storage; on PostgreSQL replicas are also told of a change at once (LISTEN/NOTIFY). A retired key stays published this much longer.',
     }),
     passwordMinLength: Type.Integer({ minimum: 8, maximum: 256, default: 12, description: 'Shortest password the password policy accepts (NIST SP 800-63B: at least 8).' }),
     lockoutThreshold: Type.Integer({ minimum: 1, maximum: 100, default: 5, description: 'Consecutive failed sign-ins after which an account is locked for a growing delay.' }),

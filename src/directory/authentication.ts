@@ -48,6 +48,8 @@ export interface AuthenticatedUser {
   givenName?: string;
   surname?: string;
   mail?: string;
+  /** An administrator set forceChangePasswordNextSignIn: a new password is due before any token. */
+  mustChangePassword?: boolean;
 }
 
 export interface AuthenticatedServicePrincipal {
@@ -147,6 +149,7 @@ export class Authentication {
     if (user.given_name !== null) result.givenName = user.given_name;
     if (user.surname !== null) result.surname = user.surname;
     if (user.mail !== null) result.mail = user.mail;
+    if (user.force_change_password === 1) result.mustChangePassword = true;
     return result;
   }
 

@@ -8,6 +8,7 @@ import { ConflictError, NotFoundError } from '../errors.js';
 import { isUniqueViolation, type Storage } from '../storage/storage.js';
 import { DEFAULT_HOME_BASE, DEFAULT_LOGIN_SHELL, DEFAULT_POSIX_ID_START } from './posix-attributes.js';
 import { ReservedGroupNames } from './principal-names.js';
+import { visibilityRules, type VisibilityOptions, type VisibilityRules } from './scoped-reader.js';
 
 /**
  * What the directory is built from. Named here, not taken from the server's CoreServices: the
@@ -32,6 +33,8 @@ export interface DirectoryOptions {
   reservedGroupNames?: readonly string[];
   /** Whether users get a private group (the userPrivateGroups setting; default on). */
   userPrivateGroups?: boolean;
+  /** Who reads what through a scoped reader (scoped-reader.ts). */
+  visibility?: VisibilityOptions;
 }
 
 export interface ResolvedDirectoryOptions {
@@ -40,6 +43,7 @@ export interface ResolvedDirectoryOptions {
   homeDirectoryBase: string;
   reservedGroups: ReservedGroupNames;
   userPrivateGroups: boolean;
+  visibility: VisibilityRules;
 }
 
 export function resolveOptions(options: DirectoryOptions = {}): ResolvedDirectoryOptions {
@@ -49,6 +53,7 @@ export function resolveOptions(options: DirectoryOptions = {}): ResolvedDirector
     homeDirectoryBase: (options.homeDirectoryBase ?? DEFAULT_HOME_BASE).replace(/\/+$/, ''),
     reservedGroups: new ReservedGroupNames(options.reservedGroupNames),
     userPrivateGroups: options.userPrivateGroups ?? true,
+    visibility: visibilityRules(options.visibility),
   };
 }
 

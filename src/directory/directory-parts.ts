@@ -8,6 +8,7 @@ import type { GroupMembership } from './group-membership.js';
 import type { PrivateGroupReads } from './private-group-reads.js';
 import type { Groups } from './groups.js';
 import type { SecondFactor } from './second-factor.js';
+import type { VisibilityRules } from './scoped-reader.js';
 import type { ServicePrincipals } from './service-principals.js';
 import type { UserAccounts } from './user-accounts.js';
 import type { UserPasswords } from './user-passwords.js';
@@ -24,4 +25,6 @@ export interface DirectoryParts {
   servicePrincipals: ServicePrincipals;
   roles: DirectoryRoles;
   secondFactor: SecondFactor;
+  /** Who sees which attributes (scoped-reader.ts), for the Graph reader as for LDAP. */
+  visibility: VisibilityRules;
 }

@@ -1,6 +1,9 @@
 // Reading the directory, as any signed-in user may (Entra's default user permissions) and a
 // service principal may with a role. Credential metadata of applications appears only for
-// callers allowed `credentials.read` on that application; secrets and digests never do.
+// callers allowed `credentials.read` on that application; secrets and digests never do. The
+// private attributes (ldapPrivateAttributes: scoped-reader.ts) of a user's or group's
+// keyhavenExtraAttributes and imported values appear only to the object itself and to
+// administrators (callers who may manage users), as over LDAP.
 import type { DirectoryAccess } from './directory-access.js';
 import type { DirectoryParts } from './directory-parts.js';
 import type { RoleAssignmentListOptions } from './directory-roles.js';
@@ -13,6 +16,7 @@ import type {
 import type { ListOptions, ListResult } from './odata-query.js';
 import type { GroupNamespace, PrivateGroup, PrivateGroupRules, PrivateGroupSubject } from './private-groups.js';
 import { ROLE_DEFINITIONS, type RoleDefinition } from './role-definitions.js';
+import { withoutPrivateAttributes } from './scoped-reader.js';
 
 export class DirectoryReader {
   constructor(
@@ -20,20 +24,36 @@ export class DirectoryReader {
     private readonly access: DirectoryAccess,
   ) {}
 
-  getUser(key: string): Promise<GraphUser> {
-    return this.parts.users.get(key);
+  async getUser(key: string): Promise<GraphUser> {
+    return this.#shown(await this.parts.users.get(key));
   }
 
-  listUsers(options?: ListOptions): Promise<ListResult<Partial<GraphUser>>> {
-    return this.parts.users.list(options);
+  async listUsers(options?: ListOptions): Promise<ListResult<Partial<GraphUser>>> {
+    return this.#shownAll(await this.parts.users.list(options));
   }
 
-  getGroup(key: string): Promise<GraphGroup> {
-    return this.parts.groups.get(key);
+  async getGroup(key: string): Promise<GraphGroup> {
+    return this.#shown(await this.parts.groups.get(key));
   }
 
-  listGroups(options?: ListOptions): Promise<ListResult<Partial<GraphGroup>>> {
-    return this.parts.groups.list(options);
+  async listGroups(options?: ListOptions): Promise<ListResult<Partial<GraphGroup>>> {
+    return this.#shownAll(await this.parts.groups.list(options));
+  }
+
+  /** Whether the caller sees every attribute of every object (an administrator, or the system). */
+  get #seesPrivate(): boolean {
+    return this.access.kind === 'system' || this.access.can('users.write');
+  }
+
+  /** The object as the caller may see it: its private attributes only for itself and administrators. */
+  #shown<T extends { id?: string }>(object: T): T {
+    if (this.#seesPrivate || object.id === this.access.actor.id) return object;
+    return withoutPrivateAttributes(object, this.parts.visibility.privateAttributes);
+  }
+
+  #shownAll<T extends { id?: string }>(page: ListResult<T>): ListResult<T> {
+    if (this.#seesPrivate) return page;
+    return { ...page, value: page.value.map((o) => this.#shown(o)) };
   }
 
   /** The rules user private groups follow here (private-groups.ts): for readers with an index of their own. */
@@ -70,7 +90,7 @@ export class DirectoryReader {
   async findBySourceDn(dn: string): Promise<{ kind: 'user'; user: GraphUser } | { kind: 'group'; group: GraphGroup } | undefined> {
     const found = await findBySourceDn(this.parts.deps.storage.read, dn);
     if (!found) return undefined;
-    return found.kind === 'user' ? { kind: 'user', user: toGraphUser(found.row) } : { kind: 'group', group: toGraphGroup(found.row) };
+    return found.kind === 'user' ? { kind: 'user', user: this.#shown(toGraphUser(found.row)) } : { kind: 'group', group: this.#shown(toGraphGroup(found.row)) };
   }
 
   /** Imported entries that are neither users nor groups: bases, containers, bind-only accounts (ldap-entries.ts). */
@@ -83,21 +103,21 @@ export class DirectoryReader {
     return importedNamingContexts(this.parts.deps.storage.read);
   }
 
-  members(groupKey: string, options?: ListOptions): Promise<ListResult<DirectoryObject>> {
-    return this.parts.membership.members(groupKey, options);
+  async members(groupKey: string, options?: ListOptions): Promise<ListResult<DirectoryObject>> {
+    return this.#shownAll(await this.parts.membership.members(groupKey, options));
   }
 
-  transitiveMembers(groupKey: string, options?: ListOptions): Promise<ListResult<DirectoryObject>> {
-    return this.parts.membership.transitiveMembers(groupKey, options);
+  async transitiveMembers(groupKey: string, options?: ListOptions): Promise<ListResult<DirectoryObject>> {
+    return this.#shownAll(await this.parts.membership.transitiveMembers(groupKey, options));
   }
 
   /** Groups a user, group or service principal (by object id) is directly in. */
-  memberOf(objectId: string, options?: ListOptions): Promise<ListResult<DirectoryObject>> {
-    return this.parts.membership.memberOf(objectId, options);
+  async memberOf(objectId: string, options?: ListOptions): Promise<ListResult<DirectoryObject>> {
+    return this.#shownAll(await this.parts.membership.memberOf(objectId, options));
   }
 
-  transitiveMemberOf(objectId: string, options?: ListOptions): Promise<ListResult<DirectoryObject>> {
-    return this.parts.membership.transitiveMemberOf(objectId, options);
+  async transitiveMemberOf(objectId: string, options?: ListOptions): Promise<ListResult<DirectoryObject>> {
+    return this.#shownAll(await this.parts.membership.transitiveMemberOf(objectId, options));
   }
 
   checkMemberGroups(objectId: string, groupIds: readonly string[]): Promise<string[]> {

@@ -10,8 +10,11 @@
 //    groups() / applications() / roleAssignments() / self(): a capability is handed out only
 //    after the caller's current role assignments allow it (directory-access.ts).
 //    system() is the same with every right, for the server's own start-up work and the
-//    `keyhaven admin` commands that hold the master key.
-import { UnauthenticatedError } from '../errors.js';
+//    `keyhaven admin` commands that hold the master key;
+//  - scopedReader(caller): the read model as one caller may see it (scoped-reader.ts), for a
+//    face that serves directory entries to anonymous clients, users, service principals and
+//    administrators alike (LDAP); ldapNames() for what a bind resolves before anyone is known.
+import { ForbiddenError, UnauthenticatedError } from '../errors.js';
 import type { SecretValue } from '../crypto/secret-value.js';
 import { AppCredentials, type PublicCertificate } from './app-credentials.js';
 import { Applications } from './applications.js';
@@ -31,7 +34,12 @@ import type { DirectoryModel } from './read-model/directory-model.js';
 import { ReadModel } from './read-model/read-model.js';
 import { SecondFactor, type SecondFactorOptions, type SecretSealer } from './second-factor.js';
 import type { SecondFactorSignIn } from './second-factor-sign-in.js';
+import { ImportedNamesIndex, type ImportedNames } from './read-model/imported-names.js';
+import { ScopedReader, type ReaderCaller, type ScopedReaderSources, type VisibilityRules } from './scoped-reader.js';
 import { ServicePrincipals } from './service-principals.js';
+import type { GraphGroup, GraphUser } from './graph-objects.js';
+import type { ImportedLdapEntry } from './ldap-entries.js';
+import type { PrivateGroupRules } from './private-groups.js';
 import { UserAccounts } from './user-accounts.js';
 import { UserPasswords } from './user-passwords.js';
 
@@ -74,10 +82,24 @@ export interface SecondFactorSetup extends SecondFactorOptions {
   sealer?: SecretSealer;
 }
 
+/** DirectoryService.ldapNames(). */
+export interface LdapNames {
+  bySourceDn(dn: string): Promise<{ kind: 'user'; user: GraphUser } | { kind: 'group'; group: GraphGroup } | undefined>;
+  user(id: string): Promise<GraphUser | undefined>;
+  importedEntries(): Promise<ImportedLdapEntry[]>;
+  namingContexts(): Promise<string[]>;
+  privateGroupRules(): PrivateGroupRules;
+  /** The attribute and object class names imported objects carry (names only), for the subschema. */
+  importedSchemaNames(): Promise<ImportedNames>;
+}
+
 export class DirectoryService {
   readonly #parts: DirectoryParts;
   readonly #auth: Authentication;
   readonly #model: ReadModel;
+  readonly #visibility: VisibilityRules;
+  readonly #sources: ScopedReaderSources;
+  readonly #importedNames: ImportedNamesIndex;
 
   constructor(core: DirectoryDeps, policy: PasswordPolicy, throttle: LoginThrottle, options: DirectoryOptions = {}, secondFactor: SecondFactorSetup = {}) {
     const resolved = resolveOptions(options);
@@ -98,9 +120,57 @@ export class DirectoryService {
       servicePrincipals,
       roles: new DirectoryRoles(core),
       secondFactor: new SecondFactor({ storage: core.storage, audit: core.audit, throttle, sealer }, secondFactorOptions),
+      visibility: resolved.visibility,
     };
     this.#auth = new Authentication(core, throttle, users, this.#parts.secondFactor);
     this.#model = new ReadModel(core.storage);
+    this.#visibility = resolved.visibility;
+    this.#importedNames = new ImportedNamesIndex(() => this.#model.current());
+    const names = () => this.system().reader();
+    this.#sources = {
+      importedEntries: () => names().importedLdapEntries(),
+      namingContexts: () => names().importedNamingContexts(),
+      privateGroupRules: () => privateGroups.rules,
+    };
+  }
+
+  /**
+   * The directory as `caller` may read it, for one operation (scoped-reader.ts): the read model
+   * with the caller's visibility. Throws ForbiddenError KH_ANONYMOUS_READ_DISABLED (anonymous,
+   * while anonymous reading is off) or KH_FORBIDDEN (a principal whose roles do not allow
+   * reading the directory), UnauthenticatedError KH_CALLER_INACTIVE (disabled or deleted since
+   * it authenticated). Costs what access() costs — the caller's state and role assignments —
+   * and nothing per entry.
+   */
+  async scopedReader(caller: ReaderCaller): Promise<ScopedReader> {
+    const model = await this.#model.current();
+    if (caller.kind === 'anonymous') {
+      if (!this.#visibility.anonymousRead) throw new ForbiddenError('KH_ANONYMOUS_READ_DISABLED', 'anonymous search is disabled: bind first');
+      return new ScopedReader(model, this.#visibility, this.#sources, 'anonymous');
+    }
+    const access = await this.access({ id: caller.id, source: caller.source });
+    if (!access.can('users.read')) throw new ForbiddenError('KH_FORBIDDEN', 'the bound identity may not read the directory');
+    const kind = access.can('users.write') ? 'administrator' : access.kind === 'user' ? 'user' : 'servicePrincipal';
+    return new ScopedReader(model, this.#visibility, this.#sources, kind, access.actor.id);
+  }
+
+  /**
+   * What an LDAP bind and the Root DSE resolve before any caller is known: names, never
+   * visibility. An imported object by its original DN, a user by id (the DN a bound user is
+   * told), the imported entries (a bind-only account is bound by its DN), the naming contexts
+   * (the Root DSE is readable by anyone, RFC 4512 §5.1), the private group rules, and the
+   * attribute names imports brought (the subschema is readable by anyone, RFC 4512 §4.4).
+   */
+  ldapNames(): LdapNames {
+    const reader = () => this.system().reader();
+    return {
+      bySourceDn: (dn) => reader().findBySourceDn(dn),
+      user: async (id) => (await this.#model.current()).user(id),
+      importedEntries: this.#sources.importedEntries,
+      namingContexts: this.#sources.namingContexts,
+      privateGroupRules: this.#sources.privateGroupRules,
+      importedSchemaNames: () => this.#importedNames.current(),
+    };
   }
 
   /**
@@ -108,8 +178,8 @@ export class DirectoryService {
    * (its own at once, other replicas' as their NOTIFY arrives): users, groups, memberships
    * and imported attributes, for the hot reads (LDAP searches). Loaded on first call; the
    * server calls it at start. Read-only: writes go through access(); never call it inside a
-   * transaction's work. Objects carry no secret (graph-objects.ts); who may see what is the
-   * caller's to apply.
+   * transaction's work. Objects carry no secret (graph-objects.ts), but every attribute is in
+   * them: a face serving them to callers reads through scopedReader() instead.
    */
   readModel(): Promise<DirectoryModel> {
     return this.#model.current();
@@ -204,6 +274,55 @@ export class DirectoryService {
   }
 
   /**
+   * An application's sign-in registration by client id (0007_browser_signin): its redirect
+   * URIs as Graph's application has them and whether public-client flows are allowed.
+   */
+  async clientRegistration(appId: string): Promise<ClientRegistration | undefined> {
+    const id = typeof appId === 'string' ? appId.trim().toLowerCase() : '';
+    if (!isObjectId(id)) return undefined;
+    const repos = this.#parts.deps.storage.read;
+    const app = await repos.applications.byAppId(id);
+    if (!app) return undefined;
+    const sp = await repos.servicePrincipals.byAppId(id);
+    const secrets = await repos.applications.countCredentials(app.id, 'password') + await repos.applications.countCredentials(app.id, 'certificate');
+    return {
+      appId: id,
+      displayName: app.display_name,
+      servicePrincipalEnabled: sp ? sp.account_enabled === 1 : true,
+      hasCredentials: secrets > 0,
+      web: redirectList(app.web_redirect_uris),
+      publicClient: redirectList(app.public_client_redirect_uris),
+      spa: redirectList(app.spa_redirect_uris),
+      isFallbackPublicClient: app.is_fallback_public_client === 1,
+    };
+  }
+
+  /** A user changes their own password proving the current one (the sign-in page's forced change). */
+  changeOwnPassword(userId: string, currentPassword: string, newPassword: string, source: string): Promise<void> {
+    return this.#parts.passwords.changeOwn(userId, currentPassword, newPassword, source);
+  }
+
+  /** What decides whether a user's earlier sign-in still counts: existence, enabled, password change, revocation. */
+  async userSignInState(objectId: string): Promise<UserSignInState | undefined> {
+    const id = typeof objectId === 'string' ? objectId.toLowerCase() : '';
+    if (!isObjectId(id)) return undefined;
+    const repos = this.#parts.deps.storage.read;
+    const user = await repos.users.byId(id);
+    if (!user) return undefined;
+    const state: UserSignInState = {
+      user: { kind: 'user', objectId: user.id, userPrincipalName: user.user_principal_name, username: user.username, displayName: user.display_name },
+      enabled: user.account_enabled === 1,
+    };
+    if (user.given_name !== null) state.user.givenName = user.given_name;
+    if (user.surname !== null) state.user.surname = user.surname;
+    if (user.mail !== null) state.user.mail = user.mail;
+    if (user.password_changed_at !== null) state.passwordChangedAt = Date.parse(user.password_changed_at);
+    const validFrom = await repos.signinRevocations.validFrom(id);
+    if (validFrom !== undefined) state.sessionsValidFrom = validFrom;
+    return state;
+  }
+
+  /**
    * The caller's access for one request, from the directory's current state: a caller that
    * no longer exists or is disabled is refused (KH_CALLER_INACTIVE), whatever its token says.
    */
@@ -232,7 +351,43 @@ export class DirectoryService {
     }
   }
 
+  /** Whether the principal (existing and enabled) currently holds this directory role (read at request time, never from a token). */
+  async holdsDirectoryRole(principalId: string, roleDefinitionId: string): Promise<boolean> {
+    const status = await this.principal(principalId);
+    if (!status || !status.enabled) return false;
+    return (await this.#parts.roles.grantsOf(status.id)).roleIds.has(roleDefinitionId);
+  }
+
   roleDefinitions(): readonly RoleDefinition[] {
     return ROLE_DEFINITIONS;
+  }
+}
+
+export interface ClientRegistration {
+  appId: string;
+  displayName: string;
+  /** The application's service principal is enabled (or it has none yet). */
+  servicePrincipalEnabled: boolean;
+  /** The application holds a client secret or certificate. */
+  hasCredentials: boolean;
+  web: string[];
+  publicClient: string[];
+  spa: string[];
+  isFallbackPublicClient: boolean;
+}
+
+export interface UserSignInState {
+  user: AuthenticatedUser;
+  enabled: boolean;
+  passwordChangedAt?: number;
+  sessionsValidFrom?: number;
+}
+
+function redirectList(json: string): string[] {
+  try {
+    const value: unknown = JSON.parse(json);
+    return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+  } catch {
+    return [];
   }
 }

@@ -3,8 +3,8 @@
 // role check alone cannot (privileged users, privileged applications, application scopes).
 import { InvalidInputError } from '../errors.js';
 import type { AddKeyInput, AddPasswordInput, NewPasswordCredential } from './app-credentials.js';
-import type { CreatedApplication, CreateApplicationInput } from './applications.js';
-import { notFound } from './directory-context.js';
+import type { ApplicationSignInInput, CreatedApplication, CreateApplicationInput } from './applications.js';
+import { auditEvent, notFound } from './directory-context.js';
 import type { DirectoryAccess } from './directory-access.js';
 import type { DirectoryParts } from './directory-parts.js';
 import type { AssignRoleInput } from './directory-roles.js';
@@ -33,10 +33,25 @@ export class UserWriter {
     await this.parts.users.delete(this.access.actor, key);
   }
 
-  async resetPassword(key: string, password: string): Promise<void> {
+  /**
+   * Graph's revokeSignInSessions: every refresh token and browser session of the user issued
+   * before now stops working (Entra sets signInSessionsValidFromDateTime). Access tokens
+   * already issued live out their (short) lifetime, as in Entra.
+   */
+  async revokeSignInSessions(key: string): Promise<void> {
     const user = await this.#user(key);
     await this.access.assertMayManageUser(user.id);
-    await this.parts.passwords.reset(this.access.actor, user, password);
+    await this.parts.deps.audit.write(auditEvent(this.access.actor, 'user.revokeSignInSessions', user.id, { username: user.username }), async (tx) => {
+      const now = Date.now();
+      await tx.signinRevocations.set(user.id, now);
+      await tx.refreshTokens.revokeUser(user.id, now, 'revokeSignInSessions');
+    });
+  }
+
+  async resetPassword(key: string, password: string, forceChange = false): Promise<void> {
+    const user = await this.#user(key);
+    await this.access.assertMayManageUser(user.id);
+    await this.parts.passwords.reset(this.access.actor, user, password, forceChange);
   }
 
   async #user(key: string) {
@@ -79,7 +94,7 @@ export class ApplicationWriter {
     return this.parts.applications.create(this.access.actor, input);
   }
 
-  async update(key: string, patch: { displayName?: string }, expectedVersion?: number): Promise<GraphApplication> {
+  async update(key: string, patch: { displayName?: string } & ApplicationSignInInput, expectedVersion?: number): Promise<GraphApplication> {
     await this.access.assertMayWriteApplication(await this.access.application(key));
     return this.parts.applications.update(this.access.actor, key, patch, expectedVersion);
   }

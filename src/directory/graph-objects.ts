@@ -111,6 +111,10 @@ export interface GraphApplication {
   signInAudience: 'AzureADMyOrg';
   passwordCredentials: PasswordCredential[];
   keyCredentials: KeyCredential[];
+  web: { redirectUris: string[] };
+  publicClient: { redirectUris: string[] };
+  spa: { redirectUris: string[] };
+  isFallbackPublicClient: boolean;
 }
 
 export interface GraphServicePrincipal {
@@ -240,7 +244,20 @@ export function toGraphApplication(row: ApplicationRow, credentials: AppCredenti
     signInAudience: 'AzureADMyOrg',
     passwordCredentials: credentials.filter((c) => c.type === 'password').map(toPasswordCredential),
     keyCredentials: credentials.filter((c) => c.type === 'certificate').map(toKeyCredential),
+    web: { redirectUris: jsonList(row.web_redirect_uris) },
+    publicClient: { redirectUris: jsonList(row.public_client_redirect_uris) },
+    spa: { redirectUris: jsonList(row.spa_redirect_uris) },
+    isFallbackPublicClient: row.is_fallback_public_client === 1,
   };
+}
+
+function jsonList(json: string): string[] {
+  try {
+    const v: unknown = JSON.parse(json);
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+  } catch {
+    return [];
+  }
 }
 
 export function toGraphServicePrincipal(row: ServicePrincipalRow, tenantId: string): GraphServicePrincipal {

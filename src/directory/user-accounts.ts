@@ -42,6 +42,8 @@ export interface CreateUserInput {
   displayName: string;
   /** Graph's passwordProfile.password. Without one the user cannot sign in until a reset. */
   password?: string;
+  /** Graph's passwordProfile.forceChangePasswordNextSignIn: the sign-in pages ask for a new password first. */
+  forceChangePasswordNextSignIn?: boolean;
   accountEnabled?: boolean;
   /** The short login name; defaults to onPremisesSamAccountName, then the UPN before '@'. */
   mailNickname?: string;
@@ -53,7 +55,7 @@ export interface CreateUserInput {
   keyhavenExtraAttributes?: ExtraAttributes;
 }
 
-export type UpdateUserInput = Partial<Omit<CreateUserInput, 'password'>>;
+export type UpdateUserInput = Partial<Omit<CreateUserInput, 'password' | 'forceChangePasswordNextSignIn'>>;
 
 const UPDATABLE = new Set<string>([
   'userPrincipalName', 'displayName', 'accountEnabled', 'mailNickname', 'onPremisesSamAccountName',
@@ -160,6 +162,7 @@ export class UserAccounts {
           id, username, user_principal_name: upn, display_name: displayName, password_hash: hash, ...fields,
           uid_number: uid, gid_number: gid, created_at: now, updated_at: now,
           password_changed_at: hash === null ? null : now,
+          force_change_password: hash !== null && input.forceChangePasswordNextSignIn === true ? 1 : 0,
         });
         return (await tx.users.byId(id))!;
       }),

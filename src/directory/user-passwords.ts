@@ -17,14 +17,14 @@ export class UserPasswords {
   ) {}
 
   /** An administrator sets a new password (no current password needed). */
-  async reset(actor: Actor, user: UserRow, password: string): Promise<void> {
+  async reset(actor: Actor, user: UserRow, password: string, forceChange = false): Promise<void> {
     this.policy.check(password, contextOf(user));
     const hash = await this.deps.passwords.hash(password);
     await this.deps.audit.write(auditEvent(actor, 'user.password.reset', user.id, { username: user.username }), async (tx) => {
       const fresh = await tx.users.byId(user.id);
       if (!fresh) throw notFound('KH_USER_NOT_FOUND', user.id);
       const now = nowIso();
-      await tx.users.updateVersioned(fresh.id, fresh.version, { password_hash: hash, password_changed_at: now, updated_at: now });
+      await tx.users.updateVersioned(fresh.id, fresh.version, { password_hash: hash, password_changed_at: now, updated_at: now, force_change_password: forceChange ? 1 : 0 });
     });
   }
 
@@ -68,7 +68,7 @@ export class UserPasswords {
         throw new ConflictError('KH_DIRECTORY_CONFLICT', 'The password was changed by another request. Sign in again and retry.');
       }
       const now = nowIso();
-      await tx.users.updateVersioned(fresh.id, fresh.version, { password_hash: hash, password_changed_at: now, updated_at: now });
+      await tx.users.updateVersioned(fresh.id, fresh.version, { password_hash: hash, password_changed_at: now, updated_at: now, force_change_password: 0 });
     });
   }
 }

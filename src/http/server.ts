@@ -11,9 +11,15 @@ import type { Services } from '../server/services.js';
 import { bearerAuthentication } from './bearer-auth.js';
 import { discoveryRoutes } from './oauth/discovery-routes.js';
 import { tokenRoutes } from './oauth/token-routes.js';
+import { signInRoutes } from './oauth/signin-routes.js';
+import { deviceUserInfoRoutes } from './oauth/device-userinfo-routes.js';
 import { errorHandler } from './error-handler.js';
 import { graphRoutes } from './graph/graph-routes.js';
 import { healthRoutes } from './health-routes.js';
+import { armRoutes } from './arm/arm-routes.js';
+import { metadataRoutes } from './arm/metadata-routes.js';
+import { GLOBAL_ADMINISTRATOR } from '../directory/role-definitions.js';
+import { normalizePublicUrl } from '../tokens/token-claims.js';
 
 export interface HttpServerDeps {
   services: Services;
@@ -57,6 +63,9 @@ export async function buildHttpServer(deps: HttpServerDeps) {
   app.addHook('onClose', async () => deps.services.refusals.close());
   await app.register(healthRoutes, { readiness: deps.readiness });
   await app.register(tokenRoutes, { tokens, tenantId: core.tenantId, publicUrl: core.config.publicUrl });
+  const s = deps.services;
+  await app.register(signInRoutes, { signIn: s.browserSignIn, devices: s.devices, principals: { clientRegistration: (id) => directory.clientRegistration(id) }, tenantId: core.tenantId, csrfKey: s.csrfKey });
+  await app.register(deviceUserInfoRoutes, { deviceCodes: s.deviceCodes, userInfo: s.userInfo, revocation: s.revocation, tenantId: core.tenantId, publicUrl: core.config.publicUrl });
   await app.register(discoveryRoutes, { publicUrl: core.config.publicUrl, tenantId: core.tenantId, keys: signingKeys, grantTypes: tokens.grantTypes() });
   const authenticate = bearerAuthentication(verifier, directory);
   // The APIs (directory, management, vaults) register with it.
@@ -67,6 +76,29 @@ export async function buildHttpServer(deps: HttpServerDeps) {
     audiences: deps.services.audiences,
     publicUrl: core.config.publicUrl,
     tenantId: core.tenantId,
+  });
+  const publicUrl = normalizePublicUrl(core.config.publicUrl);
+  const { audiences } = deps.services;
+  await app.register(metadataRoutes, {
+    publicUrl,
+    tenantId: core.tenantId,
+    managementAudiences: audiences.aliases('management'),
+    graphAudience: audiences.aliases('directory')[0]!,
+    vaultDnsSuffix: core.config.vaultDnsSuffix,
+  });
+  await app.register(armRoutes, {
+    authenticate,
+    audiences: audiences.acceptedAudiences('management'),
+    deps: {
+      resources: deps.services.resources,
+      authorizer: deps.services.authorizer,
+      assignments: deps.services.roleAssignments,
+      roles: deps.services.customRoles,
+      isGlobalAdministrator: (id) => directory.holdsDirectoryRole(id, GLOBAL_ADMINISTRATOR),
+      tenantId: core.tenantId,
+      publicUrl,
+      tenantDomain: core.config.directoryDomain,
+    },
   });
   return app;
 }

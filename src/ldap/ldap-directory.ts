@@ -1,7 +1,8 @@
 // The contract between the LDAP protocol face (src/ldap/server/: framing, operations,
 // controls, TLS) and the LDAP view of the directory (src/ldap/view/: the DIT, entries, filter
-// evaluation, access rules). The face parses and answers LDAP; the view decides what exists
-// and who may see it, reading the directory core. Neither touches storage.
+// evaluation). The face parses and answers LDAP; the view decides what exists, reading the
+// directory core through a reader scoped to the bound caller — who may see what is the
+// core's (src/directory/scoped-reader.ts). Neither touches storage.
 import type { FilterString } from '@ldapjs/filter';
 
 /** An attribute as served: its name as the schema spells it, and its values. */
@@ -39,17 +40,9 @@ export interface BindResult {
   viewer: Exclude<LdapViewer, { kind: 'anonymous' }>;
 }
 
-/** Errors the view throws carry an LDAP result code (RFC 4511 §4.1.9) for the face to send. */
-export class LdapResultError extends Error {
-  constructor(
-    readonly resultCode: number,
-    message: string,
-    readonly matchedDn = '',
-  ) {
-    super(message);
-    this.name = 'LdapResultError';
-  }
-}
+// Errors the view and the face throw carry an LDAP result code (RFC 4511 §4.1.9): LdapResultError,
+// one of the core's KeyhavenErrors (src/errors.ts); core errors become one in ldap-errors.ts.
+export { LdapResultError } from '../errors.js';
 
 export const LDAP_RESULT = {
   success: 0,

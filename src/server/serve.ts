@@ -74,6 +74,9 @@ export async function startServer(configured: ResolvedConfig, options: StartOpti
     const ldapsPort = await ldap.listenLdaps(config.ldapsPort, config.bindAddress);
     // After the ports are ours, so that a start that cannot listen shows no password.
     const admin = await ensureBootstrapAdmin(core);
+    // The default subscription, with the admin as its Owner, once (issue 10: a fresh server is never locked).
+    const adminUser = await core.storage.read.users.byUsername('admin');
+    if (adminUser) await services.resources.ensureDefaultSubscription(adminUser.id);
     if (admin.generatedPassword) {
       options.announce(
         `Keyhaven created the administrator "admin" with the password:\n\n    ${admin.generatedPassword}\n\n` +

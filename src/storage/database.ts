@@ -77,6 +77,8 @@ export interface UsersTable {
   source_object_classes: string | null;
   /** 0005_ldif_entries: imported values of modelled attributes (cn, displayName, …); null when not imported. */
   source_attributes: string | null;
+  /** 0007_browser_signin: 1 while the user must choose a new password at the next sign-in. */
+  force_change_password: Generated<number>;
 }
 
 export interface GroupsTable {
@@ -132,6 +134,12 @@ export interface ApplicationsTable {
   created_at: string;
   updated_at: string;
   version: Generated<number>;
+  /** 0007_browser_signin: registered redirect URIs, JSON arrays (Graph's web / publicClient / spa). */
+  web_redirect_uris: Generated<string>;
+  public_client_redirect_uris: Generated<string>;
+  spa_redirect_uris: Generated<string>;
+  /** Graph's isFallbackPublicClient: the device code grant without a client secret. */
+  is_fallback_public_client: Generated<number>;
 }
 
 export type AppCredentialType = 'password' | 'certificate';
@@ -186,6 +194,74 @@ export interface AssertionJtiTable {
   source: string;
 }
 
+/** 0007_browser_signin: the browser's single-sign-on session (the cookie holds the id, this its hash). */
+export interface SigninSessionsTable {
+  id_hash: string;
+  user_id: string;
+  auth_time: number;
+  /** Space-separated RFC 8176 methods (`pwd`). */
+  amr: string;
+  expires_at: number;
+}
+
+export interface AuthorizationCodesTable {
+  code_hash: string;
+  client_id: string;
+  user_id: string;
+  redirect_uri: string;
+  scope: string;
+  nonce: string | null;
+  /** The S256 PKCE challenge (RFC 7636 §4.2), when the request carried one. */
+  code_challenge: string | null;
+  auth_time: number;
+  amr: string;
+  family_id: string;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export interface RefreshFamiliesTable {
+  id: string;
+  user_id: string;
+  client_id: string;
+  auth_time: number;
+  amr: string;
+  /** The client authenticated when the family began: refreshes must authenticate too. */
+  confidential: number;
+  created_at: number;
+  revoked_at: number | null;
+  revoked_reason: string | null;
+}
+
+export interface RefreshTokensTable {
+  token_hash: string;
+  family_id: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export type DeviceCodeStatus = 'pending' | 'approved' | 'denied' | 'redeemed';
+
+export interface DeviceCodesTable {
+  device_code_hash: string;
+  user_code_hash: string;
+  client_id: string;
+  scope: string;
+  interval_seconds: number;
+  expires_at: number;
+  last_poll_at: number | null;
+  status: DeviceCodeStatus;
+  user_id: string | null;
+  auth_time: number | null;
+  amr: string | null;
+}
+
+export interface SigninRevocationsTable {
+  user_id: string;
+  valid_from: number;
+}
+
 /** The login throttle's shared state (0004_login_throttle). */
 export interface LoginThrottleTable {
   key: string;
@@ -218,6 +294,76 @@ export interface MfaRequirementsTable {
   created_at: string;
 }
 
+export type SigningKeyState = 'pending' | 'active' | 'retired';
+
+/** Token signing keys and their lifecycle (0008_signing_keys). Times in epoch ms. */
+export interface SigningKeysTable {
+  kid: string;
+  state: SigningKeyState;
+  /** PKCS#8 DER, sealed by the envelope (never plaintext). */
+  private_key: string;
+  created_at: number;
+  activates_at: number;
+  retired_at: number | null;
+  removes_at: number | null;
+}
+
+/** 0009_resources: the management plane (ARM-shaped). */
+export interface ArmSubscriptionsTable {
+  id: string;
+  display_name: string;
+  state: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ArmResourcesTable {
+  key: string;
+  id: string;
+  subscription_id: string;
+  resource_group: string;
+  type: string;
+  name: string;
+  location: string;
+  tags: string;
+  properties: string;
+  identity: string | null;
+  extra: string;
+  etag: string;
+  created_by: string;
+  created_by_type: string;
+  created_at: string;
+  modified_by: string;
+  modified_by_type: string;
+  modified_at: string;
+}
+
+export interface ArmRoleDefinitionsTable {
+  id: string;
+  role_name: string;
+  description: string;
+  assignable_scopes: string;
+  permissions: string;
+  created_at: string;
+  updated_at: string;
+  created_by: string;
+  updated_by: string;
+}
+
+export interface ArmRoleAssignmentsTable {
+  id: string;
+  scope: string;
+  scope_key: string;
+  role_definition_id: string;
+  principal_id: string;
+  principal_type: string;
+  description: string;
+  created_at: string;
+  updated_at: string;
+  created_by: string;
+  updated_by: string;
+}
+
 export interface Database {
   settings: SettingsTable;
   data_keys: DataKeysTable;
@@ -236,4 +382,15 @@ export interface Database {
   assertion_jti: AssertionJtiTable;
   user_totp: UserTotpTable;
   mfa_requirements: MfaRequirementsTable;
+  signin_sessions: SigninSessionsTable;
+  authorization_codes: AuthorizationCodesTable;
+  refresh_families: RefreshFamiliesTable;
+  refresh_tokens: RefreshTokensTable;
+  device_codes: DeviceCodesTable;
+  signin_revocations: SigninRevocationsTable;
+  signing_keys: SigningKeysTable;
+  arm_subscriptions: ArmSubscriptionsTable;
+  arm_resources: ArmResourcesTable;
+  arm_role_definitions: ArmRoleDefinitionsTable;
+  arm_role_assignments: ArmRoleAssignmentsTable;
 }

@@ -16,6 +16,12 @@ export interface DirectoryChanges {
   members: string[];
   /** Objects (users, groups, service principals) whose list of direct groups changed. */
   memberOf: string[];
+  /**
+   * Role assignments or custom role definitions changed (0009_resources): the authorization
+   * index (src/authz/) reloads them. Carried on the directory's channel because a decision
+   * reads both memberships and assignments: one ordered stream keeps them consistent.
+   */
+  authorization?: boolean;
   /** Everything may have changed (a change too large to list): reload the whole directory. */
   all?: boolean;
 }
@@ -25,13 +31,16 @@ export class ChangeRecorder {
   readonly groups = new Set<string>();
   readonly members = new Set<string>();
   readonly memberOf = new Set<string>();
+  authorization = false;
 
   get empty(): boolean {
-    return this.users.size + this.groups.size + this.members.size + this.memberOf.size === 0;
+    return this.users.size + this.groups.size + this.members.size + this.memberOf.size === 0 && !this.authorization;
   }
 
   changes(): DirectoryChanges {
-    return { users: [...this.users], groups: [...this.groups], members: [...this.members], memberOf: [...this.memberOf] };
+    const changes: DirectoryChanges = { users: [...this.users], groups: [...this.groups], members: [...this.members], memberOf: [...this.memberOf] };
+    if (this.authorization) changes.authorization = true;
+    return changes;
   }
 }
 
@@ -43,20 +52,22 @@ const MAX_PAYLOAD = 7000;
 
 /** The payload that announces `changes`, tagged with the writer's origin so a replica skips its own. */
 export function notifyPayload(origin: string, changes: DirectoryChanges): string {
-  const full = JSON.stringify({ o: origin, u: changes.users, g: changes.groups, m: changes.members, b: changes.memberOf });
+  const full = JSON.stringify({ o: origin, u: changes.users, g: changes.groups, m: changes.members, b: changes.memberOf, ...(changes.authorization ? { a: 1 } : {}) });
   return full.length <= MAX_PAYLOAD ? full : JSON.stringify({ o: origin, all: true });
 }
 
 /** A payload read back; anything unreadable counts as "reload all" (never silently dropped). */
 export function parsePayload(payload: string | undefined): { origin: string; changes: DirectoryChanges } {
-  const all = { origin: '', changes: { users: [], groups: [], members: [], memberOf: [], all: true } };
+  const all = { origin: '', changes: { users: [], groups: [], members: [], memberOf: [], authorization: true, all: true } };
   if (payload === undefined) return all;
   try {
     const p = JSON.parse(payload) as Record<string, unknown>;
     const ids = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
     const origin = typeof p['o'] === 'string' ? p['o'] : '';
     if (p['all'] === true) return { origin, changes: { ...all.changes } };
-    return { origin, changes: { users: ids(p['u']), groups: ids(p['g']), members: ids(p['m']), memberOf: ids(p['b']) } };
+    const changes: DirectoryChanges = { users: ids(p['u']), groups: ids(p['g']), members: ids(p['m']), memberOf: ids(p['b']) };
+    if (p['a'] !== undefined) changes.authorization = true;
+    return { origin, changes };
   } catch {
     return all;
   }

@@ -21,6 +21,15 @@ import { LoginThrottleRepo } from './repos/login-throttle-repo.js';
 import { LdapEntryRepo } from './repos/ldap-entry-repo.js';
 import { AssertionJtiRepo } from './repos/assertion-jti-repo.js';
 import { MfaRepo } from './repos/mfa-repo.js';
+import { SigninSessionRepo } from './repos/signin-session-repo.js';
+import { AuthorizationCodeRepo } from './repos/authorization-code-repo.js';
+import { RefreshTokenRepo } from './repos/refresh-token-repo.js';
+import { DeviceCodeRepo } from './repos/device-code-repo.js';
+import { SigninRevocationRepo } from './repos/signin-revocation-repo.js';
+import { SigningKeyRepo } from './repos/signing-key-repo.js';
+import { ArmSubscriptionRepo } from './repos/arm-subscription-repo.js';
+import { ArmResourceRepo } from './repos/arm-resource-repo.js';
+import { ArmRbacRepo } from './repos/arm-rbac-repo.js';
 import { openSqlite } from './sqlite-engine.js';
 import { ChangeRecorder, DIRECTORY_CHANNEL, notifyPayload, parsePayload, type DirectoryChanges } from './directory-changes.js';
 import { PostgresListener } from './postgres-listener.js';
@@ -62,6 +71,15 @@ export interface Repos {
   ldapEntries: LdapEntryRepo;
   assertionJti: AssertionJtiRepo;
   mfa: MfaRepo;
+  signinSessions: SigninSessionRepo;
+  authorizationCodes: AuthorizationCodeRepo;
+  refreshTokens: RefreshTokenRepo;
+  deviceCodes: DeviceCodeRepo;
+  signinRevocations: SigninRevocationRepo;
+  signingKeys: SigningKeyRepo;
+  armSubscriptions: ArmSubscriptionRepo;
+  armResources: ArmResourceRepo;
+  armRbac: ArmRbacRepo;
 }
 
 /** Repositories bound to one open transaction, plus savepoints (used by group commit). */
@@ -252,6 +270,28 @@ export class Storage {
     return watch;
   }
 
+  /**
+   * PostgreSQL: calls `changed` for every NOTIFY on `channel` (one of the fixed channel names
+   * the repositories announce on) and after every reconnection (notifications may have been
+   * missed). SQLite: undefined — one process serves, and its owner re-reads on an interval.
+   * Closed with the storage.
+   */
+  async watchChannel(channel: string, changed: () => void): Promise<DirectoryWatch | undefined> {
+    this.#assertOpen();
+    if (this.engine !== 'postgres') return undefined;
+    const listener = new PostgresListener(this.#url!, channel, { notify: () => changed(), reconnected: () => changed() });
+    await listener.start();
+    const watch: DirectoryWatch = {
+      check: async () => undefined,
+      close: async () => {
+        this.#watches.delete(watch);
+        await listener.close();
+      },
+    };
+    this.#watches.add(watch);
+    return watch;
+  }
+
   async #dataVersion(): Promise<number> {
     // https://www.sqlite.org/pragma.html#pragma_data_version: changes when another connection commits.
     const { rows } = await sql<{ data_version: number }>`pragma data_version`.execute(this.#db);
@@ -306,6 +346,15 @@ function makeRepos(db: Kysely<Database>, engine: Engine, changes?: ChangeRecorde
     ldapEntries: new LdapEntryRepo(db),
     assertionJti: new AssertionJtiRepo(db),
     mfa: new MfaRepo(db),
+    signinSessions: new SigninSessionRepo(db),
+    authorizationCodes: new AuthorizationCodeRepo(db),
+    refreshTokens: new RefreshTokenRepo(db),
+    deviceCodes: new DeviceCodeRepo(db),
+    signinRevocations: new SigninRevocationRepo(db),
+    signingKeys: new SigningKeyRepo(db, engine),
+    armSubscriptions: new ArmSubscriptionRepo(db),
+    armResources: new ArmResourceRepo(db),
+    armRbac: new ArmRbacRepo(db, changes),
   };
 }
 

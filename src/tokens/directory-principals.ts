@@ -19,5 +19,8 @@ export function directoryPrincipals(directory: DirectoryService): TokenPrincipal
       const client = await directory.clientApplication(appId);
       return client ? { appId: client.appId, displayName: client.displayName } : undefined;
     },
+    clientRegistration: (appId) => directory.clientRegistration(appId),
+    userSignInState: (objectId) => directory.userSignInState(objectId),
+    changeOwnPassword: (userId, current, next, source) => directory.changeOwnPassword(userId, current, next, source),
   };
 }

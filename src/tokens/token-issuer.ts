@@ -71,6 +71,9 @@ export interface TokenIssuerOptions {
   now?: () => number;
 }
 
+/** Entra's access-token lifetime: 60–90 minutes, random. Signing keys are retained past the longest. */
+export const DEFAULT_TOKEN_LIFETIME_SECONDS = { min: 60 * 60, max: 90 * 60 } as const;
+
 const ACR: Record<ClientAuthMethod, '0' | '1' | '2'> = { none: '0', secret: '1', certificate: '2' };
 
 export class TokenIssuer {
@@ -87,7 +90,7 @@ export class TokenIssuer {
     this.#keys = options.keys;
     this.#tenantId = options.tenantId.toLowerCase();
     this.#issuers = tokenIssuers(options.publicUrl, this.#tenantId);
-    this.#lifetime = options.lifetimeSeconds ?? { min: 60 * 60, max: 90 * 60 };
+    this.#lifetime = options.lifetimeSeconds ?? { ...DEFAULT_TOKEN_LIFETIME_SECONDS };
     const { min, max } = this.#lifetime;
     if (!Number.isInteger(min) || !Number.isInteger(max) || min < 1 || max < min) {
       throw new RangeError('token lifetime must be whole seconds with 1 <= min <= max');
@@ -175,6 +178,6 @@ export class TokenIssuer {
 }
 
 /** A stable per-(tenant, client, user) subject: 32 bytes base64url, 43 characters like Entra's. */
-function pairwiseSubject(tenantId: string, clientAppId: string, objectId: string): string {
+export function pairwiseSubject(tenantId: string, clientAppId: string, objectId: string): string {
   return createHash('sha256').update(`keyhaven/sub/v1|${tenantId}|${clientAppId.toLowerCase()}|${objectId.toLowerCase()}`).digest('base64url');
 }

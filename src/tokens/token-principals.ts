@@ -31,6 +31,34 @@ export interface UserPrincipal {
   displayName?: string;
   givenName?: string;
   surname?: string;
+  mail?: string;
+  /** A new password is due before any token (Graph forceChangePasswordNextSignIn). */
+  mustChangePassword?: boolean;
+}
+
+/** Where a browser or device sign-in may send its answer (Graph application: web / publicClient / spa). */
+export interface ClientRegistration {
+  appId: string;
+  displayName: string;
+  /** The application's service principal is enabled (or it has none). */
+  servicePrincipalEnabled: boolean;
+  /** The application holds a client secret or certificate. */
+  hasCredentials: boolean;
+  web: string[];
+  publicClient: string[];
+  spa: string[];
+  /** Graph's isFallbackPublicClient: device code and other public flows without a secret. */
+  isFallbackPublicClient: boolean;
+}
+
+/** What decides whether a user's earlier sign-in still counts (refresh, SSO session). */
+export interface UserSignInState {
+  user: UserPrincipal;
+  enabled: boolean;
+  /** Epoch ms of the last password change or reset; earlier sign-ins are void. */
+  passwordChangedAt?: number;
+  /** Epoch ms set by revokeSignInSessions; earlier sign-ins are void. */
+  sessionsValidFrom?: number;
 }
 
 /** A registered certificate (Graph keyCredential), public part only. */
@@ -59,4 +87,10 @@ export interface TokenPrincipals {
    * are in, or because they enrolled one): grants that carry only a password refuse them.
    */
   secondFactorRequired(userObjectId: string): Promise<boolean>;
+  /** An application's redirect URIs and public-client setting, by client id. */
+  clientRegistration(appId: string): Promise<ClientRegistration | undefined>;
+  /** The user's own password change, proving the current one under the login throttle. */
+  changeOwnPassword(userId: string, currentPassword: string, newPassword: string, source: string): Promise<void>;
+  /** A user's current state by object id; undefined when the user no longer exists. */
+  userSignInState(objectId: string): Promise<UserSignInState | undefined>;
 }

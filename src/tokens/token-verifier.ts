@@ -25,6 +25,9 @@ export const TOKEN_ERRORS = {
   tenant: 'KH_TOKEN_WRONG_TENANT',
 } as const;
 
+/** Microsoft.IdentityModel's DefaultClockSkew (see clockSkewSeconds). */
+export const DEFAULT_CLOCK_SKEW_SECONDS = 300;
+
 export interface TokenVerifierOptions {
   keys: SigningKeys;
   publicUrl: string;
@@ -58,7 +61,7 @@ export class TokenVerifier {
     this.#keys = options.keys;
     this.#tenantId = options.tenantId.toLowerCase();
     this.#issuers = tokenIssuers(options.publicUrl, this.#tenantId);
-    this.#skew = options.clockSkewSeconds ?? 300;
+    this.#skew = options.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS;
     this.#now = options.now ?? Date.now;
   }
 

@@ -13,7 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
+import { createContext } from '../../src/cli/context.js';
 import { main } from '../../src/cli/main.js';
+import { readLogins, readSecrets, writeSecrets, type CachedToken } from '../../src/cli/login-state.js';
 import { blackboxStorage, startServerProcess, tempHome, TEST_CA_CERT, type ServerProcess } from '../helpers/server-process.js';
 import { createServicePrincipal, graph, tenantOf, userToken, type ServicePrincipalFixture, type Tenant } from '../helpers/tenant-fixtures.js';
 
@@ -56,6 +58,23 @@ function oneErrorLine(stderr: string, pattern: RegExp): void {
 
 function stateFiles(): string[] {
   return readdirSync(configDir).filter((f) => !f.startsWith('.'));
+}
+
+/** The current login's cached tokens, opened as the CLI opens them (the file holds them sealed). */
+async function cachedTokens(): Promise<CachedToken[]> {
+  const ctx = createContext({ stdout: () => undefined, stderr: () => undefined, env: { KEYHAVEN_CONFIG_DIR: configDir } });
+  const { current, logins } = await readLogins(ctx);
+  return (await readSecrets(ctx, logins.find((l) => l.id === current)!)).tokens;
+}
+
+/** Rewrites the current login's cached tokens (sealed again). */
+async function editCachedTokens(edit: (tokens: CachedToken[]) => void): Promise<void> {
+  const ctx = createContext({ stdout: () => undefined, stderr: () => undefined, env: { KEYHAVEN_CONFIG_DIR: configDir } });
+  const { current, logins } = await readLogins(ctx);
+  const login = logins.find((l) => l.id === current)!;
+  const secrets = await readSecrets(ctx, login);
+  edit(secrets.tokens);
+  await writeSecrets(ctx, login.id, secrets);
 }
 
 /** The audience of an access token the CLI printed. */
@@ -103,8 +122,7 @@ describe('keyhaven login', () => {
     ]);
     // One token per API, for the audiences the issuer names (not the URL given), issued to
     // the Azure CLI's client id.
-    const cache = JSON.parse(readFileSync(join(configDir, 'token-cache.json'), 'utf8')) as { tokens: { accessToken: string }[] };
-    const claims = cache.tokens.map((c) => decodeJwt(c.accessToken));
+    const claims = (await cachedTokens()).map((c) => decodeJwt(c.accessToken));
     assert.deepEqual(claims.map((c) => c.aud).sort(), [`${publicUrl}/`, `${publicUrl}/graph/`].sort());
     for (const c of claims) {
       assert.equal(c.azp ?? c.appid, AZ_CLIENT);
@@ -114,25 +132,26 @@ describe('keyhaven login', () => {
 
   it('keeps state in 0600 files and never stores a user’s password', async () => {
     assert.equal((await loginUser()).code, 0);
-    assert.deepEqual(stateFiles().sort(), ['profile.json', 'token-cache.json']);
+    assert.deepEqual(stateFiles().sort(), ['cache-key', 'profile.json', 'token-cache.json']);
     for (const f of stateFiles()) {
       assert.equal(statSync(join(configDir, f)).mode & 0o777, 0o600, f);
       assert.ok(!readFileSync(join(configDir, f), 'utf8').includes(PASSWORD), `${f} holds the password`);
     }
     assert.equal(statSync(configDir).mode & 0o777, 0o700);
-    const profile = JSON.parse(readFileSync(join(configDir, 'profile.json'), 'utf8'));
+    const profile = JSON.parse(readFileSync(join(configDir, 'profile.json'), 'utf8')).logins[0];
     assert.equal(profile.server, url);
     assert.equal(profile.publicUrl, publicUrl);
     assert.equal(profile.caFile, caFile);
   });
 
-  it('signs a service principal in with client_credentials and keeps its secret for later tokens', async () => {
+  it('signs a service principal in with client_credentials and keeps its secret, sealed, for later tokens', async () => {
     const r = await loginSp();
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(r.json()[0].user, { name: sp.appId, type: 'servicePrincipal' });
-    const profile = JSON.parse(readFileSync(join(configDir, 'profile.json'), 'utf8'));
-    assert.equal(profile.clientSecret, sp.secret);
-    assert.equal(statSync(join(configDir, 'profile.json')).mode & 0o777, 0o600);
+    for (const f of stateFiles()) {
+      assert.equal(statSync(join(configDir, f)).mode & 0o777, 0o600, f);
+      assert.ok(!readFileSync(join(configDir, f), 'utf8').includes(sp.secret), `${f} holds the client secret in plaintext`);
+    }
     const token = (await run('account', 'get-access-token')).json().accessToken as string;
     assert.equal(decodeJwt(token).oid, sp.servicePrincipalId);
     assert.equal(aud(token), `${publicUrl}/`);
@@ -252,8 +271,7 @@ describe('keyhaven logout and account', () => {
     assert.equal(token.subscription, TENANT);
     assert.equal(token.tokenType, 'Bearer');
     // Served from the cache: the very token login stored (a new one would have another uti).
-    const cache = JSON.parse(readFileSync(join(configDir, 'token-cache.json'), 'utf8')) as { tokens: { accessToken: string }[] };
-    assert.ok(cache.tokens.some((c) => c.accessToken === token.accessToken));
+    assert.ok((await cachedTokens()).some((c) => c.accessToken === token.accessToken));
   });
 
   it('maps --resource-type, --scope and Azure aliases to a user’s cached tokens', async () => {
@@ -275,10 +293,9 @@ describe('keyhaven logout and account', () => {
 
   it('tells a user to log in again when the tokens have expired, or for another resource', async () => {
     await loginUser();
-    const cacheFile = join(configDir, 'token-cache.json');
-    const cache = JSON.parse(readFileSync(cacheFile, 'utf8'));
-    for (const c of cache.tokens) c.expiresOn = Math.floor(Date.now() / 1000) + 10; // within the margin
-    writeFileSync(cacheFile, JSON.stringify(cache));
+    await editCachedTokens((tokens) => {
+      for (const c of tokens) c.expiresOn = Math.floor(Date.now() / 1000) + 10; // within the margin
+    });
     const r = await run('account', 'get-access-token');
     assert.equal(r.code, 1);
     oneErrorLine(r.stderr, /sign-in of admin expired at .*Z; run 'keyhaven login' again/);

@@ -5,8 +5,14 @@
 // the test CA: LDAPS (TLS from the first byte) and StartTLS (RFC 4511 §4.14: the extended
 // operation answered in clear, then the handshake on the same socket), so the decoder behind
 // the TLS layer gets the same hostile input; a few more send garbage in place of a handshake.
-// The server stays up, every connection is answered or closed, its memory (VmRSS) stays
-// bounded, and a length prefix claiming 1 GB is refused without being allocated.
+// Before the random share, a fixed set of hostile PDUs goes through completed TLS sessions of
+// both kinds, each answer checked against RFC 4511: a PDU the decoder cannot frame ends the
+// session with a Notice of Disconnection (§4.4.1: messageID 0, protocolError, OID
+// 1.3.6.1.4.1.1466.20036); a well-framed request the server does not support gets its own
+// response with the result code §4.1.9 names, and the same session goes on serving — then a
+// real client binds and searches over LDAPS and StartTLS. The server stays up, every
+// connection is answered or closed, its memory (VmRSS) stays bounded, and a length prefix
+// claiming 1 GB is refused without being allocated.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -41,6 +47,7 @@ const bool = (b: boolean) => tlv(0x01, Buffer.from([b ? 0xff : 0]));
 const message = (id: number, op: Buffer, controls?: Buffer) => tlv(0x30, integer(id), op, ...(controls ? [controls] : []));
 
 const BASE = 'dc=keyhaven,dc=local';
+const ADMIN_PASSWORD = 'Fuzz-Admin-Passw0rd';
 const filters: Buffer[] = [
   str('objectClass', 0x87),
   tlv(0xa3, str('uid'), str('admin')),
@@ -213,6 +220,106 @@ async function exchangeOver(server: ServerProcess, transport: Transport, bytes: 
   return writeAndAwaitClose(tls, bytes, timeoutMs, true);
 }
 
+// ---- reading the server's answers: LDAPMessages (RFC 4511 §4.1.1) as far as the checks need ----
+interface Answer {
+  id: number;
+  /** The protocolOp's tag: 0x61 BindResponse, 0x64 SearchResultEntry, 0x65 SearchResultDone, 0x78 ExtendedResponse. */
+  op: number;
+  resultCode?: number;
+  /** ExtendedResponse responseName [10]. */
+  name?: string;
+}
+
+/** One TLV at `i`: its tag, where its content starts and ends; undefined if cut short. */
+function readTlv(b: Buffer, i: number): { tag: number; start: number; end: number } | undefined {
+  if (i + 2 > b.length) return undefined;
+  const tag = b[i]!;
+  let len = b[i + 1]!;
+  let start = i + 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n === 0 || n > 4 || start + n > b.length) return undefined;
+    len = 0;
+    for (let k = 0; k < n; k++) len = len * 256 + b[start + k]!;
+    start += n;
+  }
+  return start + len <= b.length ? { tag, start, end: start + len } : undefined;
+}
+
+function answers(b: Buffer): Answer[] {
+  const out: Answer[] = [];
+  for (let i = 0; i < b.length;) {
+    const msg = readTlv(b, i);
+    if (!msg || msg.tag !== 0x30) break;
+    const id = readTlv(b, msg.start)!;
+    const op = readTlv(b, id.end)!;
+    const answer: Answer = { id: b.subarray(id.start, id.end).reduce((v, x) => v * 256 + x, 0), op: op.tag };
+    const first = readTlv(b, op.start);
+    if (first?.tag === 0x0a) answer.resultCode = b[first.start];
+    // ExtendedResponse: the LDAPResult's three parts, then responseName [10].
+    for (let j = op.start; op.tag === 0x78 && j < op.end;) {
+      const part = readTlv(b, j);
+      if (!part) break;
+      if (part.tag === 0x8a) answer.name = b.subarray(part.start, part.end).toString('latin1');
+      j = part.end;
+    }
+    out.push(answer);
+    i = msg.end;
+  }
+  return out;
+}
+
+const NOTICE_OF_DISCONNECTION = '1.3.6.1.4.1.1466.20036';
+const ROOT_DSE_SEARCH = tlv(0x63, str(''), integer(0, 0x0a), integer(0, 0x0a), integer(0), integer(0), bool(false), str('objectClass', 0x87), tlv(0x30, str('supportedLDAPVersion')));
+const rootDseSearch = (id: number) => message(id, ROOT_DSE_SEARCH);
+
+/**
+ * Hostile PDUs and what RFC 4511 has the server answer. `framing`: the decoder cannot frame it
+ * (§4.1.1: a PDU that is not a well-formed LDAPMessage) — a Notice of Disconnection, then the
+ * close. Otherwise the request has a response of its own, and the Root DSE search sent after
+ * it in the same session is answered too: the session is still healthy.
+ */
+const HOSTILE: { name: string; bytes: Buffer; framing?: true; answer?: { id: number; op: number; resultCode: number } }[] = [
+  { name: 'garbage behind a SEQUENCE header', bytes: Buffer.from([0x30, 0x05, 0xff, 0xff, 0xff, 0xff, 0xff]), framing: true },
+  { name: 'a length prefix claiming 1 GB', bytes: Buffer.from([0x30, 0x84, 0x40, 0x00, 0x00, 0x00, 0x02, 0x01]), framing: true },
+  { name: 'an indefinite length (BER allows it; LDAP does not, §5.1)', bytes: Buffer.from([0x30, 0x80, 0x02, 0x01, 0x01, 0x42, 0x00, 0x00, 0x00]), framing: true },
+  { name: 'a length of five octets', bytes: Buffer.from([0x30, 0x85, 0x01, 0x00, 0x00, 0x00, 0x00]), framing: true },
+  { name: 'a message that is not a SEQUENCE', bytes: Buffer.concat([Buffer.from([0x31]), message(1, tlv(0x42)).subarray(1)]), framing: true },
+  { name: 'a messageID that is not an INTEGER', bytes: tlv(0x30, str('one'), tlv(0x42)), framing: true },
+  { name: 'a protocolOp with an unknown tag', bytes: message(3, tlv(0x7f, Buffer.from([1, 2, 3]))), framing: true },
+  { name: 'a search whose filter has an unknown CHOICE tag', bytes: message(9, tlv(0x63, str(''), integer(0, 0x0a), integer(0, 0x0a), integer(0), integer(0), bool(false), tlv(0xaf, str('x')), tlv(0x30))), framing: true },
+  { name: 'a search whose scope is out of range', bytes: message(10, tlv(0x63, str(''), integer(7, 0x0a), integer(0, 0x0a), integer(0), integer(0), bool(false), str('objectClass', 0x87), tlv(0x30))), framing: true },
+  { name: 'a bind whose name is not an OCTET STRING', bytes: message(11, tlv(0x60, integer(3), integer(5), str('x', 0x80))), framing: true },
+  { name: 'a message nested 64 deep', bytes: message(12, Buffer.concat([Buffer.from([0x63, 0x80]), Buffer.alloc(64, 0xa2)])), framing: true },
+  { name: 'a bind of LDAP version 2 (§4.2.2: protocolError)', bytes: message(4, tlv(0x60, integer(2), str(''), str('', 0x80))), answer: { id: 4, op: 0x61, resultCode: 2 } },
+  { name: 'a SASL bind (authMethodNotSupported)', bytes: message(5, tlv(0x60, integer(3), str(''), tlv(0xa3, str('GSSAPI')))), answer: { id: 5, op: 0x61, resultCode: 7 } },
+  { name: 'an unknown extended operation (§4.12: protocolError)', bytes: message(6, tlv(0x77, str('1.2.3.4.5.6', 0x80))), answer: { id: 6, op: 0x78, resultCode: 2 } },
+  { name: 'StartTLS inside TLS (§4.14.1: operationsError)', bytes: message(7, tlv(0x77, str('1.3.6.1.4.1.1466.20037', 0x80))), answer: { id: 7, op: 0x78, resultCode: 1 } },
+  { name: 'a critical control the server does not know (§4.1.11: unavailableCriticalExtension)', bytes: message(8, ROOT_DSE_SEARCH, tlv(0xa0, tlv(0x30, str('1.2.3.4.9'), bool(true)))), answer: { id: 8, op: 0x65, resultCode: 12 } },
+];
+
+/** The bytes over a completed TLS session of the kind (LDAPS, or StartTLS on the plain port). */
+async function overTls(server: ServerProcess, kind: 'ldaps' | 'starttls', bytes: Buffer): Promise<Exchange> {
+  const r = await exchangeOver(server, kind, bytes, 10_000);
+  assert.equal(r.secured, true, `${kind}: the TLS session was set up and the certificate verified`);
+  return r;
+}
+
+/** ldapts, trusting the test CA, binds as the admin over LDAPS or StartTLS and finds itself. */
+async function realClientSearch(server: ServerProcess, kind: 'ldaps' | 'starttls'): Promise<void> {
+  const client = new Client(kind === 'ldaps'
+    ? { url: `ldaps://localhost:${server.ldapsPort}`, tlsOptions: { ca: CA }, timeout: 10_000, connectTimeout: 10_000 }
+    : { url: `ldap://localhost:${server.ldapPort}`, timeout: 10_000, connectTimeout: 10_000 });
+  try {
+    if (kind === 'starttls') await client.startTLS({ ca: CA, servername: 'localhost' });
+    await client.bind(`uid=admin,ou=people,${BASE}`, ADMIN_PASSWORD);
+    const { searchEntries } = await client.search(BASE, { filter: '(uid=admin)', attributes: ['uid'] });
+    assert.deepEqual(searchEntries.map((e) => e.uid), ['admin'], `${kind}: a real client's search`);
+  } finally {
+    await client.unbind();
+  }
+}
+
 function transport(): Transport {
   const r = random();
   return r < 0.7 ? 'ldap' : r < 0.82 ? 'ldaps' : r < 0.95 ? 'starttls' : 'handshake-garbage';
@@ -226,7 +333,7 @@ describe(`LDAP robustness: ${COUNT} random and mutated BER messages (seed ${seed
   before(async () => {
     home = tempHome();
     storage = await blackboxStorage(home.home);
-    server = await startServerProcess({ home: home.home, storage: storage.url, env: { KEYHAVEN_ADMIN_PASSWORD: 'Fuzz-Admin-Passw0rd' } });
+    server = await startServerProcess({ home: home.home, storage: storage.url, env: { KEYHAVEN_ADMIN_PASSWORD: ADMIN_PASSWORD } });
   });
   after(async () => {
     await server?.stop();
@@ -246,6 +353,31 @@ describe(`LDAP robustness: ${COUNT} random and mutated BER messages (seed ${seed
     // Twenty connections each claiming 1 GB: far less than one such buffer.
     assert.ok(vmRssKb(server.child.pid!) - before < 64 * 1024, 'RSS grew by less than 64 MiB');
   });
+
+  for (const kind of ['ldaps', 'starttls'] as const) {
+    it(`inside real ${kind === 'ldaps' ? 'LDAPS' : 'StartTLS'} sessions, answers hostile BER as RFC 4511 says and goes on serving`, { timeout: 120_000 }, async () => {
+      for (const h of HOSTILE) {
+        // The hostile PDU, then a well-formed Root DSE search (messageID 99) in the same session.
+        const r = await overTls(server, kind, Buffer.concat([h.bytes, rootDseSearch(99)]));
+        assert.equal(r.closed, true, `${h.name}: the session ends (our side closed it, or the server did)`);
+        const got = answers(r.received);
+        if (h.framing) {
+          // §4.4.1: the unsolicited notification, and nothing for the search behind the bad PDU.
+          assert.equal(got.length, 1, `${h.name}: ${JSON.stringify(got)}`);
+          assert.deepEqual(got[0], { id: 0, op: 0x78, resultCode: 2, name: NOTICE_OF_DISCONNECTION }, h.name);
+          continue;
+        }
+        const own = got.find((a) => a.id === h.answer!.id);
+        assert.deepEqual(own && { id: own.id, op: own.op, resultCode: own.resultCode }, h.answer, `${h.name}: ${JSON.stringify(got)}`);
+        // The session is still healthy: the Root DSE search behind it is answered in full.
+        const search = got.filter((a) => a.id === 99);
+        assert.deepEqual(search.map((a) => [a.op, a.resultCode]), [[0x64, undefined], [0x65, 0]], `${h.name}: the search after it`);
+      }
+      // And a real client, trusting the test CA, binds and searches over the same transport.
+      await realClientSearch(server, kind);
+      assert.equal(server.child.exitCode, null, 'the server is still running');
+    });
+  }
 
   it('stays up, answers or closes, and keeps its memory bounded', async (t) => {
     // Warm up (JIT, pools) before the baseline.
@@ -297,6 +429,7 @@ describe(`LDAP robustness: ${COUNT} random and mutated BER messages (seed ${seed
     const whoami = await client.exop('1.3.6.1.4.1.4203.1.11.3');
     assert.equal(whoami.value ?? '', '');
     await client.unbind();
+    for (const kind of ['ldaps', 'starttls'] as const) await realClientSearch(server, kind);
     assert.doesNotMatch(server.stdout(), /"level":(50|60)/, 'no error logged');
   });
 });

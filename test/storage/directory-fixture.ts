@@ -6,7 +6,7 @@ import { AuditLog } from '../../src/audit/audit-log.js';
 import { KeyhavenError } from '../../src/errors.js';
 import { CredentialDigester } from '../../src/crypto/generated-credential.js';
 import { PasswordHasher, type ScryptParams } from '../../src/crypto/password-hash.js';
-import type { DirectoryDeps } from '../../src/directory/directory-context.js';
+import type { DirectoryDeps, DirectoryOptions } from '../../src/directory/directory-context.js';
 import { DirectoryService } from '../../src/directory/directory-service.js';
 import { LoginThrottle, MemoryThrottleStore, type LoginThrottleOptions } from '../../src/directory/login-throttle.js';
 import { loadCommonPasswords, PasswordPolicy } from '../../src/directory/password-policy.js';
@@ -22,6 +22,12 @@ export interface DirectoryFixture {
   clock: { now: number };
   /** Another service over the same database, e.g. with other scrypt parameters. */
   reopen(params: ScryptParams): DirectoryService;
+  /**
+   * Another service over the same database with other options (who sees what over LDAP, say).
+   * Its read model is loaded at its first read: make it after the writes it should see (on
+   * SQLite nothing tells it of later ones).
+   */
+  withOptions(options: DirectoryOptions): DirectoryService;
   close(): Promise<void>;
 }
 
@@ -34,9 +40,9 @@ export async function openDirectory(fx: EngineFixture, throttle: LoginThrottleOp
   const tick = () => clock.now;
   const policy = new PasswordPolicy({ commonPasswords: loadCommonPasswords() });
   const loginThrottle = new LoginThrottle(new MemoryThrottleStore({}, tick), throttle, tick);
-  const make = (params: ScryptParams) => {
+  const make = (params: ScryptParams, options: DirectoryOptions = {}) => {
     const deps: DirectoryDeps = { storage, audit, passwords: new PasswordHasher(params), credentials, tenantId };
-    return { deps, directory: new DirectoryService(deps, policy, loginThrottle) };
+    return { deps, directory: new DirectoryService(deps, policy, loginThrottle, options) };
   };
   const { deps, directory } = make(CHEAP_SCRYPT);
   return {
@@ -45,6 +51,7 @@ export async function openDirectory(fx: EngineFixture, throttle: LoginThrottleOp
     directory,
     clock,
     reopen: (params) => make(params).directory,
+    withOptions: (options) => make(CHEAP_SCRYPT, options).directory,
     async close() {
       await audit.flush();
       await storage.close();

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { DirectoryAccess } from '../../src/directory/directory-access.js';
+import type { VisibilityOptions } from '../../src/directory/scoped-reader.js';
 import type { LdapEntry, LdapViewer, SearchParams } from '../../src/ldap/ldap-directory.js';
 import { parseFilterText } from '../../src/ldap/view/filter-ast.js';
 import { LdapView } from '../../src/ldap/view/ldap-view.js';
@@ -33,7 +34,10 @@ for (const engine of engines) {
     let d: DirectoryFixture;
     let admin: DirectoryAccess;
     const uid: Record<string, number> = {};
-    const view = (extra: Record<string, unknown> = {}) => new LdapView({ directory: d.directory, config: ldapViewConfig({ directoryDomain: 'keyhaven.local', ...extra }) });
+    const view = (extra: Record<string, unknown> = {}, visibility?: VisibilityOptions) => new LdapView({
+      directory: visibility ? d.withOptions({ visibility }) : d.directory,
+      config: ldapViewConfig({ directoryDomain: 'keyhaven.local', ...extra }),
+    });
     const bindAs = async (v: LdapView, name: string) => (await v.bind(`uid=${name},ou=people,${BASE}`, GOOD_PASSWORD, SOURCE)).viewer;
     const pg = (name: string) => `cn=${name},ou=groups,${BASE}`;
 
@@ -77,11 +81,11 @@ for (const engine of engines) {
     });
 
     it('shows a private group where its user is visible, and only there', async () => {
-      const private_ = view({ ldapUsersSeeOthers: false });
+      const private_ = view({}, { usersSeeOthers: false });
       const ben = await bindAs(private_, 'ben');
       assert.deepEqual(await dns(private_, ben, '(objectClass=posixGroup)'), [pg('ben')]);
       assert.deepEqual(await dns(private_, ben, `(gidNumber=${uid.ada})`), []);
-      const open = view({ ldapAnonymousSearch: true });
+      const open = view({}, { anonymousRead: true });
       assert.deepEqual(await dns(open, { kind: 'anonymous' }, '(memberUid=ada)'), [pg('ada'), pg('team')]);
     });
 

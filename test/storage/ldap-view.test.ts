@@ -1,11 +1,13 @@
 // The LDAP view over a real directory on both engines, through LdapDirectory itself: bind
 // (users by DN in both layouts and by UPN, service accounts, one answer for unknown and wrong,
 // lockout as 49/775), search (scopes, JupyterHub's lookups, member/memberOf as DNs, IN_CHAIN
-// at once after a change, noSuchObject), compare, password modify, and who sees what.
+// at once after a change, noSuchObject), compare, password modify, and who sees what: the
+// directory's scoped reader (src/directory/scoped-reader.ts) — every attribute public but the
+// private ones, which only the entry itself and administrators see.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { DirectoryAccess } from '../../src/directory/directory-access.js';
-import { DIRECTORY_READERS } from '../../src/directory/role-definitions.js';
+import { DIRECTORY_READERS, USER_ADMINISTRATOR } from '../../src/directory/role-definitions.js';
 import { LdapResultError, type LdapEntry, type LdapViewer, type SearchParams } from '../../src/ldap/ldap-directory.js';
 import { parseFilterText } from '../../src/ldap/view/filter-ast.js';
 import { LdapView } from '../../src/ldap/view/ldap-view.js';
@@ -50,8 +52,8 @@ for (const engine of engines) {
       admin = d.directory.system();
       view = new LdapView({ directory: d.directory, config: ldapViewConfig({ directoryDomain: 'keyhaven.local' }) });
       const mk = (name: string, extra = {}) => admin.users().create({ userPrincipalName: `${name}@keyhaven.local`, displayName: `${name[0]!.toUpperCase()}${name.slice(1)} Test`, password: GOOD_PASSWORD, mail: `${name}@example.org`, ...extra });
-      const a = await mk('alice', { keyhavenExtraAttributes: { employeeNumber: ['E-1'] } });
-      const b = await mk('bob');
+      const a = await mk('alice', { keyhavenExtraAttributes: { employeeNumber: ['E-1'], departmentNumber: ['D-7'] } });
+      const b = await mk('bob', { keyhavenExtraAttributes: { employeeNumber: ['E-2'], homePhone: ['+1 555 0100'] } });
       const c = await mk('carol', { accountEnabled: false });
       const staff = await admin.groups().create({ displayName: 'Scientists', mailNickname: 'scientists' });
       const researchers = await admin.groups().create({ displayName: 'Researchers', mailNickname: 'researchers' });
@@ -97,7 +99,8 @@ for (const engine of engines) {
       assert.equal(rest.length, 0);
       assert.equal(found!.dn, `uid=alice,ou=people,${BASE}`);
       assert.deepEqual(values(found, 'memberOf'), [`cn=researchers,ou=groups,${BASE}`]);
-      assert.deepEqual(values(found, 'employeeNumber'), ['E-1'], 'full view for a service account');
+      assert.deepEqual(values(found, 'departmentNumber'), ['D-7'], 'an extra attribute is public like any other');
+      assert.equal(values(found, 'employeeNumber'), undefined, 'a private attribute: only the entry itself and administrators');
       const groups = await all(view, service, `(&(objectClass=groupOfNames)(member=UID=Alice,OU=People,${BASE}))`, `ou=groups,${BASE}`);
       assert.deepEqual(groups.map((g) => g.dn), [`cn=researchers,ou=groups,${BASE}`]);
       const staff = (await all(view, service, '(cn=scientists)', `ou=groups,${BASE}`, 'one'))[0];
@@ -142,20 +145,59 @@ for (const engine of engines) {
       assert.deepEqual(values(own, 'employeeNumber'), ['E-1']);
       const other = (await all(view, alice, '(uid=bob)'))[0];
       assert.ok(other, 'others are visible');
-      assert.equal(values(other, 'userAccountControl'), undefined);
       assert.deepEqual(values(other, 'uid'), ['bob']);
-      assert.equal((await all(view, alice, '(userAccountControl=512)')).length, 1, 'a hidden attribute cannot be probed by filter');
+      // One rule for every public attribute, Keyhaven's own or not.
+      assert.deepEqual(values(other, 'userAccountControl'), ['512']);
+      assert.equal(values(other, 'employeeNumber'), undefined);
+      assert.equal(values(other, 'homePhone'), undefined);
+      assert.equal((await all(view, alice, '(employeeNumber=E-2)')).length, 0, 'a hidden attribute cannot be probed by filter');
+      assert.equal((await all(view, alice, '(homePhone=*)')).length, 0, 'nor by presence');
+      assert.equal((await all(view, alice, '(employeeNumber=E-1)')).length, 1, 'her own, she may');
       await rejectsCode(() => all(view, anonymous, '(uid=alice)'), 50);
-      const open = new LdapView({ directory: d.directory, config: ldapViewConfig({ directoryDomain: 'keyhaven.local', ldapAnonymousSearch: true }) });
+      const open = new LdapView({ directory: d.withOptions({ visibility: { anonymousRead: true } }), config: ldapViewConfig({ directoryDomain: 'keyhaven.local' }) });
       const anon = (await all(open, anonymous, '(sAMAccountName=alice)'))[0];
       assert.deepEqual(values(anon, 'uid'), ['alice']);
+      assert.deepEqual(values(anon, 'departmentNumber'), ['D-7']);
       assert.equal(values(anon, 'employeeNumber'), undefined);
-      const closed = new LdapView({ directory: d.directory, config: ldapViewConfig({ directoryDomain: 'keyhaven.local', ldapUsersSeeOthers: false }) });
+      const closed = new LdapView({ directory: d.withOptions({ visibility: { usersSeeOthers: false } }), config: ldapViewConfig({ directoryDomain: 'keyhaven.local' }) });
       assert.deepEqual((await all(closed, alice, '(objectClass=user)')).map((e) => values(e, 'uid')![0] ?? ''), ['alice']);
       assert.deepEqual((await all(closed, alice, '(objectClass=group)')).map((e) => values(e, 'cn')![0] ?? '').sort(), ['researchers', 'scientists']);
+      // The list is configuration: with departmentNumber private and employeeNumber not.
+      const custom = new LdapView({ directory: d.withOptions({ visibility: { privateAttributes: ['departmentNumber', 'home*'] } }), config: ldapViewConfig({ directoryDomain: 'keyhaven.local' }) });
+      const bobSeen = (await all(custom, service, '(uid=bob)'))[0];
+      assert.deepEqual(values(bobSeen, 'employeeNumber'), ['E-2']);
+      assert.equal(values(bobSeen, 'homePhone'), undefined);
+      assert.equal(values(bobSeen, 'homeDirectory'), undefined, 'a prefix pattern matches any attribute it prefixes');
+      assert.equal(values((await all(custom, service, '(uid=alice)'))[0], 'departmentNumber'), undefined);
       for (const e of await all(view, service, '(objectClass=*)')) {
         assert.ok(!e.attributes.has('userpassword'), 'no password attribute anywhere');
       }
+    });
+
+    it('shows administrators (a user who may manage users) the private attributes too, while the role lasts', async () => {
+      const erin = await admin.users().create({ userPrincipalName: 'erin@keyhaven.local', displayName: 'Erin', password: GOOD_PASSWORD });
+      const bound = (await view.bind('uid=erin,ou=people,' + BASE, GOOD_PASSWORD, SOURCE)).viewer;
+      assert.equal(values((await all(view, bound, '(uid=bob)'))[0], 'employeeNumber'), undefined, 'no role: an ordinary user');
+      const assignment = await admin.roleAssignments().assign({ roleDefinitionId: USER_ADMINISTRATOR, principalId: erin.id });
+      const bob = (await all(view, bound, '(uid=bob)'))[0];
+      assert.deepEqual(values(bob, 'employeeNumber'), ['E-2']);
+      assert.deepEqual(values(bob, 'homePhone'), ['+1 555 0100']);
+      assert.equal((await all(view, bound, '(employeeNumber=E-2)')).length, 1);
+      await admin.roleAssignments().remove(assignment.id);
+      assert.equal(values((await all(view, bound, '(uid=bob)'))[0], 'employeeNumber'), undefined, 'decided per operation, not at bind');
+      await admin.users().delete(erin.id);
+      await rejectsCode(() => all(view, bound, '(uid=bob)'), 50);
+    });
+
+    it('applies the same rule to the Graph reader: private extra attributes only for the object itself and administrators', async () => {
+      const extras = async (callerId: string) => (await (await d.directory.access({ id: callerId })).reader().getUser('bob')).keyhavenExtraAttributes;
+      assert.deepEqual(await extras(ids.alice), {});
+      assert.deepEqual(await extras(ids.bob), { employeeNumber: ['E-2'], homePhone: ['+1 555 0100'] });
+      const listed = (await (await d.directory.access({ id: ids.alice })).reader().listUsers()).value.find((u) => u.id === ids.alice);
+      assert.deepEqual(listed?.keyhavenExtraAttributes, { employeeNumber: ['E-1'], departmentNumber: ['D-7'] }, 'her own, in a list too');
+      const members = (await (await d.directory.access({ id: ids.alice })).reader().members(ids.staff)).value;
+      assert.deepEqual((members.find((m) => m.id === ids.bob) as { keyhavenExtraAttributes?: unknown } | undefined)?.keyhavenExtraAttributes, {});
+      assert.deepEqual((await admin.reader().getUser('bob')).keyhavenExtraAttributes.employeeNumber, ['E-2']);
     });
 
     it('refuses a service principal without a directory role', async () => {

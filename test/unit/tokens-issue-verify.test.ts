@@ -10,7 +10,6 @@ import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, SignJWT } from 'jo
 import { Envelope } from '../../src/crypto/envelope.js';
 import { createMasterKey, type MasterKey } from '../../src/crypto/master-key.js';
 import { UnauthenticatedError, UnavailableError } from '../../src/errors.js';
-import { ServerSecrets } from '../../src/keys/server-secrets.js';
 import { Storage } from '../../src/storage/storage.js';
 import { Audiences } from '../../src/tokens/audiences.js';
 import { SigningKeys } from '../../src/tokens/signing-keys.js';
@@ -59,7 +58,7 @@ describe('access token issue and verify', () => {
     storage = await Storage.open(`sqlite:${join(dir, 'k.db')}`);
     kek = createMasterKey(join(dir, 'master.key'));
     const envelope = await Envelope.open(storage, kek);
-    keys = await SigningKeys.open(new ServerSecrets(storage, envelope));
+    keys = await SigningKeys.open(storage, envelope);
     issuer = new TokenIssuer({ keys, publicUrl: PUBLIC_URL, tenantId: TENANT });
     verifier = new TokenVerifier({ keys, publicUrl: PUBLIC_URL, tenantId: TENANT });
     audiences = new Audiences({ publicUrl: PUBLIC_URL, vaultDnsSuffix: 'vault.localhost', httpsPort: 8443, applicationExists: () => true });
@@ -263,13 +262,21 @@ describe('access token issue and verify', () => {
 
   it('a storage failure while looking up a key is not reported as a bad token', async () => {
     let down = false;
-    const secrets = new ServerSecrets(storage, await Envelope.open(storage, kek));
-    const flaky = await SigningKeys.open(
-      {
-        getOrCreate: (name, create) => (down ? Promise.reject(new UnavailableError('KH_STORAGE_UNAVAILABLE', 'storage is not reachable')) : secrets.getOrCreate(name, create)),
+    const envelope = await Envelope.open(storage, kek);
+    // The same storage, whose signing-key reads fail while `down`.
+    const flakyStorage = {
+      transaction: storage.transaction.bind(storage),
+      watchChannel: storage.watchChannel.bind(storage),
+      get read() {
+        return {
+          ...storage.read,
+          signingKeys: Object.assign(Object.create(storage.read.signingKeys), {
+            all: () => (down ? Promise.reject(new UnavailableError('KH_STORAGE_UNAVAILABLE', 'storage is not reachable')) : storage.read.signingKeys.all()),
+          }),
+        };
       },
-      { unknownKidRefreshMs: 0 },
-    );
+    } as unknown as Storage;
+    const flaky = await SigningKeys.open(flakyStorage, envelope, { unknownKidRefreshMs: 0 });
     const flakyVerifier = new TokenVerifier({ keys: flaky, publicUrl: PUBLIC_URL, tenantId: TENANT });
     const { privateKey: foreign } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const claims = payloadOf((await issuer.issue(appRequest())).token);

@@ -1,17 +1,19 @@
-// Signing keys: created once, sealed in the database, shared by replicas, rotated with the
-// previous key kept published; the JWKS carries public members only (RFC 7517 §9.3).
+// Signing keys on SQLite files: created once, sealed in the database, shared by processes on one
+// file, adopted from the layout before migration 0008; the JWKS carries public members only
+// (RFC 7517 §9.3). The lifecycle (pending → active → retired) on both engines:
+// test/storage/signing-keys.test.ts.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { calculateJwkThumbprint, createLocalJWKSet, jwtVerify } from 'jose';
+import { generateKeyPairSync } from 'node:crypto';
+import { calculateJwkThumbprint } from 'jose';
 import { Envelope } from '../../src/crypto/envelope.js';
 import { createMasterKey, type MasterKey } from '../../src/crypto/master-key.js';
 import { ServerSecrets } from '../../src/keys/server-secrets.js';
 import { Storage } from '../../src/storage/storage.js';
 import { SigningKeys, type SigningKeysOptions } from '../../src/tokens/signing-keys.js';
-import { TokenIssuer } from '../../src/tokens/token-issuer.js';
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 const TENANT = '6f1c2a44-5b7e-4c1d-9a0e-2f3b4c5d6e7f';
@@ -21,14 +23,16 @@ describe('token signing keys', () => {
   let kek: MasterKey;
   const opened: Storage[] = [];
 
-  /** One "replica": its own Storage, Envelope and ServerSecrets on the shared database file. */
-  async function secretsOn(db: string): Promise<ServerSecrets> {
+  /** One "replica": its own Storage and Envelope on the shared database file. */
+  async function storeOn(db: string): Promise<{ storage: Storage; envelope: Envelope; secrets: ServerSecrets }> {
     const storage = await Storage.open(`sqlite:${join(dir, db)}`);
     opened.push(storage);
-    return new ServerSecrets(storage, await Envelope.open(storage, kek));
+    const envelope = await Envelope.open(storage, kek);
+    return { storage, envelope, secrets: new ServerSecrets(storage, envelope) };
   }
   async function replica(db: string, options: SigningKeysOptions = {}): Promise<SigningKeys> {
-    return SigningKeys.open(await secretsOn(db), options);
+    const { storage, envelope } = await storeOn(db);
+    return SigningKeys.open(storage, envelope, options);
   }
 
   before(() => {
@@ -79,9 +83,11 @@ describe('token signing keys', () => {
   });
 
   it('replicas starting together on an empty database agree on one key', async () => {
-    // Storage (and its migrations) opens one after another; the signing keys all at once.
-    const secrets = [await secretsOn('race.db'), await secretsOn('race.db'), await secretsOn('race.db')];
-    const replicas = await Promise.all(secrets.map((s) => SigningKeys.open(s)));
+    // On one Storage: better-sqlite3 is synchronous, so two connections of one process waiting
+    // on each other's write lock would block the event loop (on PostgreSQL, separate pools:
+    // test/storage/signing-keys.test.ts).
+    const { storage, envelope } = await storeOn('race.db');
+    const replicas = await Promise.all([1, 2, 3].map(() => SigningKeys.open(storage, envelope)));
     const kids = await Promise.all(replicas.map(async (k) => (await k.current()).kid));
     assert.equal(new Set(kids).size, 1);
   });
@@ -97,52 +103,15 @@ describe('token signing keys', () => {
     }
   });
 
-  it('rotation signs with the new key, keeps the old one published, then retires it', async () => {
-    let now = Date.now();
-    const keys = await replica('rotate.db', { now: () => now, retainPreviousMs: 24 * 3600_000 });
-    const issuer = new TokenIssuer({ keys, publicUrl: 'https://kh.test:8443', tenantId: TENANT, now: () => now });
-    const request = { version: '2.0', kind: 'app', audience: 'https://kh.test:8443/', clientAppId: 'c', clientAuth: 'secret', objectId: 'o' } as const;
-    const before = await issuer.issue(request);
-    const oldKid = (await keys.current()).kid;
-
-    const info = await keys.rotate();
-    assert.equal(info.status, 'current');
-    assert.equal(info.generation, 1);
-    assert.notEqual(info.kid, oldKid);
-    const afterRotation = await issuer.issue(request);
-    assert.equal(JSON.parse(Buffer.from(afterRotation.token.split('.')[0]!, 'base64url').toString()).kid, info.kid);
-
-    const jwks = await keys.jwks();
-    assert.deepEqual(jwks.keys.map((k) => k.kid), [info.kid, oldKid]);
-    const set = createLocalJWKSet(jwks);
-    await jwtVerify(before.token, set, { currentDate: new Date(now) });
-    await jwtVerify(afterRotation.token, set, { currentDate: new Date(now) });
-    assert.deepEqual((await keys.list()).map((k) => k.status), ['previous', 'current']);
-
-    now += 24 * 3600_000 + 1000;
-    assert.deepEqual((await keys.list()).map((k) => k.status), ['retired', 'current']);
-    assert.deepEqual((await keys.jwks()).keys.map((k) => k.kid), [info.kid]);
-    assert.equal(await keys.publicKey(oldKid), undefined);
-  });
-
-  it("a replica picks up another replica's rotation", async () => {
-    const a = await replica('shared.db');
-    const b = await replica('shared.db', { refreshIntervalMs: 60_000, unknownKidRefreshMs: 0 });
-    const first = (await b.current()).kid;
-    const rotated = await a.rotate();
-    // b still signs with the first key until its refresh interval passes; that key stays valid.
-    assert.equal((await b.current()).kid, first);
-    // A token signed with the new key names a kid b has not seen: b looks it up at once.
-    assert.ok(await b.publicKey(rotated.kid));
-    assert.equal((await b.current()).kid, rotated.kid);
-    assert.equal(await b.publicKey('no-such-kid'), undefined);
-  });
-
-  it('two rotations at once yield one new generation', async () => {
-    const a = await replica('double.db');
-    const b = await replica('double.db');
-    const [ra, rb] = await Promise.all([a.rotate(), b.rotate()]);
-    assert.equal(ra.kid, rb.kid);
-    assert.equal((await a.list()).length, 2);
+  it('adopts the key of the layout before migration 0008 as the active key', async () => {
+    const { storage, envelope, secrets } = await storeOn('legacy.db');
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const { kty, n, e } = privateKey.export({ format: 'jwk' });
+    const kid = await calculateJwkThumbprint({ kty: kty!, n: n!, e: e! }, 'sha256');
+    await secrets.getOrCreate(`token-signing-key/${kid}`, () => privateKey.export({ format: 'der', type: 'pkcs8' }));
+    await secrets.getOrCreate('token-signing-keys/0', () => Buffer.from(JSON.stringify({ kid, createdAt: '2026-01-01T00:00:00.000Z' })));
+    const keys = await SigningKeys.open(storage, envelope, { legacySecrets: secrets });
+    assert.equal((await keys.current()).kid, kid);
+    assert.deepEqual((await keys.list()).map((k) => [k.kid, k.state]), [[kid, 'active']]);
   });
 });

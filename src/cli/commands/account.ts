@@ -2,7 +2,7 @@
 import { Option, type Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { ApiClient } from '../http-client.js';
-import { requireProfile, resourceFromScope, type Account } from '../login-state.js';
+import { NotLoggedInError, readLogins, requireProfile, resourceFromScope, type Account } from '../login-state.js';
 import { UsageError } from '../usage-error.js';
 
 interface TokenOptions {
@@ -24,11 +24,20 @@ export function register(program: Command, ctx: CliContext): void {
 
   account
     .command('list')
-    .description('List the accounts of the current login.')
+    .description('List the accounts of every cached login; the current login\'s default account has isDefault true.')
     .action(async () => {
-      const profile = await requireProfile(ctx);
-      // As az: `account list` names the cloud `cloudName`, `account show` `environmentName`.
-      ctx.print(profile.accounts.map(({ environmentName, ...rest }) => ({ cloudName: environmentName, ...rest })));
+      const { current, logins } = await readLogins(ctx);
+      if (logins.length === 0) throw new NotLoggedInError();
+      // As az: `account list` names the cloud `cloudName`, `account show` `environmentName`;
+      // one entry per account of each login, only the current login's default one isDefault.
+      const rows = logins.flatMap((login) => {
+        const byDefault = defaultAccount(login.accounts);
+        return login.accounts.map((account) => {
+          const { environmentName, ...rest } = account;
+          return { cloudName: environmentName, ...rest, isDefault: login.id === current && account === byDefault };
+        });
+      });
+      ctx.print(rows, { table: accountTable });
     });
 
   account
@@ -57,6 +66,23 @@ export function register(program: Command, ctx: CliContext): void {
         tokenType: 'Bearer',
       });
     });
+}
+
+/**
+ * az's transform_account_list columns (Name, CloudName, SubscriptionId, TenantId, State,
+ * IsDefault), and the user: with several cached logins, tenant-level accounts of different
+ * principals would otherwise be identical rows.
+ */
+function accountTable(rows: unknown): unknown {
+  return (rows as (Omit<Account, 'environmentName'> & { cloudName: string })[]).map((r) => ({
+    Name: r.name,
+    CloudName: r.cloudName,
+    SubscriptionId: r.id,
+    TenantId: r.tenantId,
+    State: r.state,
+    IsDefault: r.isDefault,
+    User: r.user?.name,
+  }));
 }
 
 function defaultAccount(accounts: Account[]): Account | undefined {

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { InvalidInputError } from '../../errors.js';
 import type { CliContext } from '../context.js';
 import { addServerConfigOptions, loadServerConfig } from '../server-config.js';
+import { UsageError } from '../usage-error.js';
 
 const STORE_KEYS = ['home', 'storage', 'masterKeyFile', 'passwordHashAlgorithm', 'passwordArgon2MemoryKib', 'passwordArgon2TimeCost', 'passwordArgon2Parallelism', 'passwordScryptLogN', 'passwordScryptR', 'passwordScryptP'];
 
@@ -34,6 +35,35 @@ export function register(program: Command, ctx: CliContext): void {
       await core.close();
     }
     ctx.print(given === undefined ? { username: opts.username, password } : { username: opts.username });
+  });
+
+  const KEY_SETTINGS = [...STORE_KEYS, 'signingKeyRotationDays', 'signingKeyPrepublishHours', 'signingKeyRefreshSeconds'];
+  addServerConfigOptions(
+    admin
+      .command('rotate-signing-key')
+      .description(
+        'Publish a new token signing key now. It signs after signingKeyPrepublishHours (relying parties that cache the JWKS learn it first, as Entra publishes keys ahead); the key it replaces stays published until every token it signed has expired.',
+      )
+      .option('--now', 'Emergency rotation: the new key signs at once and the active key is retired (still published until its tokens expire).')
+      .option('--revoke-previous', 'With --now: remove every earlier key from the JWKS at once, so the tokens they signed stop verifying (a leaked key).'),
+    KEY_SETTINGS,
+  ).action(async (opts: Record<string, unknown>) => {
+    if (opts.revokePrevious && !opts.now) throw new UsageError('usage error: --revoke-previous needs --now');
+    const config = loadServerConfig(opts, ctx, KEY_SETTINGS);
+    const { openCore } = await import('../../server/core.js');
+    const { openSigningKeys } = await import('../../server/services.js');
+    const core = await openCore(config, { createMasterKey: false });
+    try {
+      const keys = await openSigningKeys(core);
+      const list = await keys.rotate({ immediate: opts.now === true, revokePrevious: opts.revokePrevious === true });
+      await core.audit.flush();
+      ctx.print(list);
+      if (opts.now && core.storage.engine === 'sqlite') {
+        ctx.warn(`a running server signs with the new key within signingKeyRefreshSeconds (${config.signingKeyRefreshSeconds} s)`);
+      }
+    } finally {
+      await core.close();
+    }
   });
 
   addServerConfigOptions(

@@ -14,14 +14,20 @@ import {
   TENANT_LEVEL_ACCOUNT,
   clearLogin,
   directoryResource,
+  loginId,
   managementResource,
+  readLogins,
   readProfile,
+  readSecrets,
   requestToken,
   saveLogin,
   type Account,
   type CachedToken,
   type Profile,
+  type TokenGrant,
 } from '../login-state.js';
+import { readClientCertificate } from '../client-certificate.js';
+import { revokeRefreshFamily } from '../session-revocation.js';
 import { UsageError } from '../usage-error.js';
 
 interface LoginOptions {
@@ -30,6 +36,7 @@ interface LoginOptions {
   username?: string;
   password?: string;
   servicePrincipal?: boolean;
+  certificate?: string;
   allowNoSubscriptions?: boolean;
   caFile?: string;
 }
@@ -45,18 +52,31 @@ export function register(program: Command, ctx: CliContext): void {
     .option('-t, --tenant <tenant>', 'The tenant id (default: the tenant the server serves).')
     .option('-u, --username <name>', 'User name, or the appId of a service principal.')
     .addOption(new Option('-p, --password <password>', 'Password, or the client secret of a service principal; @FILE reads it from FILE.').argParser(expandAtFile))
-    .option('--service-principal', 'Log in as a service principal (-u APPID -p SECRET).')
+    .option('--service-principal', 'Log in as a service principal (-u APPID with -p SECRET or --certificate PEM).')
+    .option('--certificate <file>', 'With --service-principal: a PEM file with the private key and the certificate registered on the application; each token request is signed with it (private_key_jwt, as MSAL sends it). The path is kept, the key is not copied.')
     .option('--allow-no-subscriptions', 'Accepted for az compatibility: tenant-level access is kept when there is no subscription.')
     .option('--ca-file <file>', "PEM file of the CA of the server's certificate; kept for later commands.")
     .action(async (opts: LoginOptions) => ctx.print(await login(ctx, opts)));
 
   program
     .command('logout')
-    .description('Log out: remove the login state and cached tokens.')
-    .option('--username <name>', 'Accepted for az compatibility; there is one login at a time.')
-    .action(async () => {
-      if (!(await readProfile(ctx))) throw new Error('There are no active accounts.');
-      await clearLogin(ctx);
+    .description('Log out: remove a cached login and its tokens (default: the current one).')
+    .option('--username <name>', 'Log out every cached login of this user or service principal, as az logout --username.')
+    .action(async (opts: { username?: string }) => {
+      const { current, logins } = await readLogins(ctx);
+      const wanted = opts.username?.toLowerCase();
+      const targets = wanted !== undefined ? logins.filter((l) => l.user.name.toLowerCase() === wanted) : logins.filter((l) => l.id === current);
+      if (targets.length === 0) throw new Error(opts.username !== undefined ? `Account ${opts.username} is not logged in.` : 'There are no active accounts.');
+      for (const login of targets) {
+        // An unreadable cache entry has nothing left to revoke with; the login still goes.
+        const secrets = await readSecrets(ctx, login).catch(() => undefined);
+        try {
+          await revokeRefreshFamily(ctx, login, secrets?.refreshToken);
+        } catch (err) {
+          ctx.warn(`the sign-in of ${login.user.name} could not be revoked on ${login.server}: ${(err as Error).message}`);
+        }
+        await clearLogin(ctx, login.id);
+      }
     });
 }
 
@@ -64,54 +84,61 @@ async function login(ctx: CliContext, opts: LoginOptions): Promise<unknown> {
   const previous = await readProfile(ctx);
   const server = opts.server ?? previous?.server;
   if (server === undefined) throw new UsageError('usage error: --server URL is required for the first login');
-  if (!opts.username || opts.password === undefined || opts.password === '') {
+  const hasPassword = opts.password !== undefined && opts.password !== '';
+  if (opts.certificate !== undefined && !opts.servicePrincipal) throw new UsageError('usage error: --certificate is for --service-principal logins');
+  if (opts.certificate !== undefined && hasPassword) throw new UsageError('usage error: --password and --certificate are mutually exclusive');
+  if (!opts.username || (!hasPassword && opts.certificate === undefined)) {
     throw new UsageError(
       opts.servicePrincipal
-        ? 'usage error: --service-principal --username APPID --password SECRET'
+        ? 'usage error: --service-principal --username APPID --password SECRET | --certificate PEM'
         : 'usage error: --username NAME --password PASSWORD',
     );
   }
+  const certificateFile = opts.certificate !== undefined ? resolve(opts.certificate) : undefined;
+  // Read before anything is sent: a wrong file is the caller's mistake.
+  const certificate = certificateFile !== undefined ? await readClientCertificate(certificateFile) : undefined;
   // A CA named now is kept; with the same server and no --ca-file, the last one still applies.
   const caFile = opts.caFile !== undefined ? resolve(opts.caFile) : server === previous?.server ? previous.caFile : undefined;
   const { tenantId, publicUrl } = await discover(ctx, server, opts.tenant, caFile);
-  const endpoint = { server, tenantId, caFile };
+  const endpoint = { server, tenantId, publicUrl, caFile };
   const type = opts.servicePrincipal ? 'servicePrincipal' : 'user';
   const user = { name: opts.username, type } as const;
 
   const tokens: CachedToken[] = [];
   if (type === 'servicePrincipal') {
-    // One token proves the secret; the others are fetched when a command needs them.
-    tokens.push(await requestToken(ctx, endpoint, managementResource(publicUrl), {
-      grant_type: 'client_credentials',
-      client_id: opts.username,
-      client_secret: opts.password,
-    }));
+    // One token proves the credential; the others are fetched when a command needs them.
+    const grant: TokenGrant = certificate
+      ? { grant_type: 'client_credentials', client_id: opts.username, certificate }
+      : { grant_type: 'client_credentials', client_id: opts.username, client_secret: opts.password! };
+    tokens.push(await requestToken(ctx, endpoint, managementResource(publicUrl), grant));
   } else {
     // No refresh token comes with the password grant: fetch now every token later commands need.
     for (const resource of [managementResource(publicUrl), directoryResource(publicUrl)]) {
-      tokens.push(await requestToken(ctx, endpoint, resource, { grant_type: 'password', username: opts.username, password: opts.password }));
+      tokens.push(await requestToken(ctx, endpoint, resource, { grant_type: 'password', username: opts.username, password: opts.password! }));
     }
   }
 
   const profile: Profile = {
-    version: 1,
+    id: loginId(server, tenantId, opts.username),
     server,
     publicUrl,
     tenantId,
     user,
-    ...(type === 'servicePrincipal' ? { clientSecret: opts.password } : {}),
     ...(caFile !== undefined ? { caFile } : {}),
+    ...(certificateFile !== undefined ? { certificateFile } : {}),
     accounts: [tenantAccount(tenantId, user)],
   };
-  await saveLogin(ctx, profile, tokens);
+  // A service principal's secret is sealed in the token cache with its tokens, never in profile.json.
+  const secrets = { tokens, ...(type === 'servicePrincipal' && certificate === undefined ? { clientSecret: opts.password! } : {}) };
+  await saveLogin(ctx, profile, secrets);
   try {
     const subscriptions = await listSubscriptions(new ApiClient(ctx, profile), user);
     if (subscriptions.length > 0) {
       profile.accounts = subscriptions;
-      await saveLogin(ctx, profile, tokens);
+      await saveLogin(ctx, profile, secrets);
     }
   } catch (err) {
-    await clearLogin(ctx);
+    await clearLogin(ctx, profile.id);
     throw err;
   }
   // az's login prints the accounts with `cloudName` where the profile says `environmentName`.

@@ -95,6 +95,8 @@ export class ReadModel {
 
   async #reload(changes: DirectoryChanges): Promise<void> {
     if (changes.all || this.#stale) return this.#full();
+    // Only role assignments changed (the authorization index's business): nothing to read here.
+    if (changes.users.length + changes.groups.length + changes.members.length + changes.memberOf.length === 0) return;
     const read = this.#storage.read;
     const users = new Map<string, UserRow | undefined>(changes.users.map((id) => [id, undefined]));
     for (const ids of chunks(changes.users)) for (const row of await read.users.byIds(ids)) users.set(row.id, row);

@@ -27,7 +27,14 @@ export function applicationRoutes(app: FastifyInstance, deps: GraphDeps): void {
 
   app.post<{ Body: Static<typeof ApplicationCreate> }>('/applications', { schema: { body: ApplicationCreate } }, async (request, reply) => {
     odataParams(request, NONE);
-    const { application } = await (await accessOf(deps, request)).applications().create({ displayName: request.body.displayName });
+    const { displayName, web, publicClient, spa, isFallbackPublicClient } = request.body;
+    const { application } = await (await accessOf(deps, request)).applications().create({
+      displayName,
+      ...(web !== undefined ? { web } : {}),
+      ...(publicClient !== undefined ? { publicClient } : {}),
+      ...(spa !== undefined ? { spa } : {}),
+      ...(isFallbackPublicClient !== undefined ? { isFallbackPublicClient } : {}),
+    });
     return created(deps, reply, 'applications', application);
   });
 
@@ -41,7 +48,14 @@ export function applicationRoutes(app: FastifyInstance, deps: GraphDeps): void {
   app.patch<AppParams & { Body: Static<typeof ApplicationUpdate> }>('/applications/:id', { schema: { body: ApplicationUpdate } }, async (request, reply) => {
     odataParams(request, NONE);
     const version = expectedVersion(request);
-    const patch = request.body.displayName === undefined ? {} : { displayName: request.body.displayName };
+    const { displayName, web, publicClient, spa, isFallbackPublicClient } = request.body;
+    const patch = {
+      ...(displayName !== undefined ? { displayName } : {}),
+      ...(web !== undefined ? { web } : {}),
+      ...(publicClient !== undefined ? { publicClient } : {}),
+      ...(spa !== undefined ? { spa } : {}),
+      ...(isFallbackPublicClient !== undefined ? { isFallbackPublicClient } : {}),
+    };
     await (await accessOf(deps, request)).applications().update(request.params.id, patch, version);
     return reply.status(204).send();
   });

@@ -37,7 +37,7 @@ const ExtraAttributes = Type.Record(Type.String(), Type.Unknown());
 const PasswordProfile = Type.Object(
   {
     password: Type.Optional(Text(4096)),
-    // Accepted as Graph clients send them; Keyhaven has no forced change at next sign-in yet.
+    // The browser and device sign-in pages ask for a new password first (the password grant refuses).
     forceChangePasswordNextSignIn: Type.Optional(Type.Boolean()),
     forceChangePasswordNextSignInWithMfa: Type.Optional(Type.Boolean()),
   },
@@ -78,12 +78,21 @@ export const GroupUpdate = entity('Group', groupUpdatable);
 /** POST …/members/$ref: `{"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/{id}"}`. */
 export const MemberReference = Type.Object({ '@odata.id': Text(2048) }, { title: 'DirectoryObject', additionalProperties: false });
 
+// Graph's web / publicClient / spa application settings: where sign-ins may redirect.
+const RedirectUris = Type.Object({ redirectUris: Type.Optional(Type.Array(Text(2048), { maxItems: 256 })) }, { additionalProperties: true });
+const applicationSignIn = {
+  web: RedirectUris,
+  publicClient: RedirectUris,
+  spa: RedirectUris,
+  isFallbackPublicClient: Type.Union([Type.Boolean(), Type.Null()]),
+};
 export const ApplicationCreate = entity('Application', {
   displayName: Text(),
   // The only audience a Keyhaven tenant has.
   signInAudience: Type.Literal('AzureADMyOrg'),
+  ...applicationSignIn,
 }, ['displayName']);
-export const ApplicationUpdate = entity('Application', { displayName: Text() });
+export const ApplicationUpdate = entity('Application', { displayName: Text(), ...applicationSignIn });
 
 const PasswordCredentialInput = Type.Object(
   {

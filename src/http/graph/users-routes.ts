@@ -9,7 +9,7 @@ import type { UpdateUserInput } from '../../directory/user-accounts.js';
 import { USER_PROPERTIES } from '../../directory/user-accounts.js';
 import { parseSelect, project } from '../../directory/odata-query.js';
 import type { ExtraAttributes } from '../../directory/extra-attributes.js';
-import { accessOf, collection, created, entity, expectedVersion, type GraphDeps } from './graph-response.js';
+import { accessOf, collection, contextUrl, created, entity, expectedVersion, type GraphDeps } from './graph-response.js';
 import { UserCreate, UserUpdate, withoutAnnotations } from './graph-schemas.js';
 import { membershipRoutes } from './membership-routes.js';
 import { COLLECTION, ENTITY, NONE, odataParams } from './odata-params.js';
@@ -30,6 +30,7 @@ export function userRoutes(app: FastifyInstance, deps: GraphDeps): void {
     const user = await writer.create({
       ...rest,
       ...(passwordProfile?.password !== undefined ? { password: passwordProfile.password } : {}),
+      ...(passwordProfile?.forceChangePasswordNextSignIn !== undefined ? { forceChangePasswordNextSignIn: passwordProfile.forceChangePasswordNextSignIn } : {}),
       ...(keyhavenExtraAttributes !== undefined ? { keyhavenExtraAttributes: keyhavenExtraAttributes as ExtraAttributes } : {}),
     });
     return created(deps, reply, 'users', user);
@@ -49,7 +50,7 @@ export function userRoutes(app: FastifyInstance, deps: GraphDeps): void {
     const writer = (await accessOf(deps, request)).users();
     // Graph sets a new password through passwordProfile in the same PATCH. It is set first:
     // the password policy is the check most likely to refuse, and it runs before any write.
-    if (passwordProfile?.password !== undefined) await writer.resetPassword(request.params.id, passwordProfile.password);
+    if (passwordProfile?.password !== undefined) await writer.resetPassword(request.params.id, passwordProfile.password, passwordProfile.forceChangePasswordNextSignIn === true);
     if (Object.keys(patch).length > 0 || version !== undefined) {
       await writer.update(request.params.id, patch as UpdateUserInput, version);
     }
@@ -60,6 +61,13 @@ export function userRoutes(app: FastifyInstance, deps: GraphDeps): void {
     odataParams(request, NONE);
     await (await accessOf(deps, request)).users().delete(request.params.id);
     return reply.status(204).send();
+  });
+
+  // Graph's revokeSignInSessions: 200 with an Edm.Boolean (`{"value": true}`).
+  app.post<UserParams>('/users/:id/revokeSignInSessions', async (request) => {
+    odataParams(request, NONE);
+    await (await accessOf(deps, request)).users().revokeSignInSessions(request.params.id);
+    return { '@odata.context': contextUrl(deps, 'Edm.Boolean'), value: true };
   });
 
   // memberOf, transitiveMemberOf and checkMemberGroups take the user's object id; a

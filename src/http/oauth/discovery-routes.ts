@@ -27,9 +27,9 @@ export const discoveryRoutes: FastifyPluginAsync<DiscoveryRoutesOptions> = async
   // openid_config['authorization_endpoint']), so it is always listed.
   const host = new URL(publicUrl).host;
   const routed = (method: 'GET' | 'POST', url: string) => app.findRoute({ method, url: new URL(url).pathname }) !== null;
-  function document(authority: string, paths: { authorize: string; token: string; devicecode: string; logout: string; keys: string }, issuer: string) {
+  function document(authority: string, paths: { authorize: string; token: string; devicecode: string; logout: string; keys: string; userinfo: string }, issuer: string) {
     const optional = (key: string, method: 'GET' | 'POST', url: string) => (routed(method, url) ? { [key]: url } : {});
-    const userinfo = `${publicUrl}/graph/oidc/userinfo`;
+    const userinfo = paths.userinfo;
     return {
       issuer,
       authorization_endpoint: `${authority}${paths.authorize}`,
@@ -38,11 +38,15 @@ export const discoveryRoutes: FastifyPluginAsync<DiscoveryRoutesOptions> = async
       ...optional('end_session_endpoint', 'GET', `${authority}${paths.logout}`),
       jwks_uri: `${authority}${paths.keys}`,
       ...optional('userinfo_endpoint', 'GET', userinfo),
+      ...optional('revocation_endpoint', 'POST', `${authority}${paths.token.replace(/token$/, 'revoke')}`),
       token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic', 'private_key_jwt'],
       token_endpoint_auth_signing_alg_values_supported: ['RS256', 'PS256', 'ES256'],
       grant_types_supported: [...grantTypes],
-      response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
-      response_modes_supported: ['query', 'fragment', 'form_post'],
+      // Only the code flow (with PKCE): no implicit or hybrid responses (RFC 9700 §2.1.2).
+      response_types_supported: ['code'],
+      response_modes_supported: ['query', 'form_post'],
+      code_challenge_methods_supported: ['S256'],
+      prompt_values_supported: ['none', 'login', 'select_account', 'consent'],
       scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
       subject_types_supported: ['pairwise'],
       id_token_signing_alg_values_supported: ['RS256'],
@@ -56,9 +60,9 @@ export const discoveryRoutes: FastifyPluginAsync<DiscoveryRoutesOptions> = async
   let documents: Record<'v2' | 'v1' | 'adfs', Record<string, unknown>> | undefined;
   const discovery = () =>
     (documents ??= {
-      v2: document(base, { authorize: '/oauth2/v2.0/authorize', token: '/oauth2/v2.0/token', devicecode: '/oauth2/v2.0/devicecode', logout: '/oauth2/v2.0/logout', keys: '/discovery/v2.0/keys' }, `${base}/v2.0`),
-      v1: document(base, { authorize: '/oauth2/authorize', token: '/oauth2/token', devicecode: '/oauth2/devicecode', logout: '/oauth2/logout', keys: '/discovery/keys' }, `${base}/`),
-      adfs: document(`${publicUrl}/adfs`, { authorize: '/oauth2/authorize', token: '/oauth2/token', devicecode: '/oauth2/devicecode', logout: '/oauth2/logout', keys: '/discovery/keys' }, `${publicUrl}/adfs`),
+      v2: document(base, { authorize: '/oauth2/v2.0/authorize', token: '/oauth2/v2.0/token', devicecode: '/oauth2/v2.0/devicecode', logout: '/oauth2/v2.0/logout', keys: '/discovery/v2.0/keys', userinfo: `${publicUrl}/graph/oidc/userinfo` }, `${base}/v2.0`),
+      v1: document(base, { authorize: '/oauth2/authorize', token: '/oauth2/token', devicecode: '/oauth2/devicecode', logout: '/oauth2/logout', keys: '/discovery/keys', userinfo: `${publicUrl}/graph/oidc/userinfo` }, `${base}/`),
+      adfs: document(`${publicUrl}/adfs`, { authorize: '/oauth2/authorize', token: '/oauth2/token', devicecode: '/oauth2/devicecode', logout: '/oauth2/logout', keys: '/discovery/keys', userinfo: `${publicUrl}/adfs/oauth2/userinfo` }, `${publicUrl}/adfs`),
     });
 
   type Tenant = { Params: { tenant: string } };

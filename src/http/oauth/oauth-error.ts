@@ -42,6 +42,17 @@ export class TemporarilyUnavailable extends OAuthError {
     super(aadsts, text);
   }
 }
+/** RFC 6749 §4.1.2.1 (authorize, sent back to the redirect URI). */
+export class UnsupportedResponseType extends OAuthError { readonly error = 'unsupported_response_type'; readonly status = 400; }
+/** OpenID Connect Core §3.1.2.6: prompt=none and no session. */
+export class LoginRequired extends OAuthError { readonly error = 'login_required'; readonly status = 400; }
+/** RFC 8628 §3.5: the device token endpoint's answers while polling. */
+export class AuthorizationPending extends OAuthError { readonly error = 'authorization_pending'; readonly status = 400; }
+export class SlowDown extends OAuthError { readonly error = 'slow_down'; readonly status = 400; }
+export class ExpiredToken extends OAuthError { readonly error = 'expired_token'; readonly status = 400; }
+export class AccessDenied extends OAuthError { readonly error = 'access_denied'; readonly status = 400; }
+/** RFC 7009 §2.2.1. */
+export class UnsupportedTokenType extends OAuthError { readonly error = 'unsupported_token_type'; readonly status = 400; }
 export class ServerError extends OAuthError { readonly error = 'server_error'; readonly status = 500; }
 
 /** Keyhaven error code → wire error. Grants add their codes here (grant-registry.ts). */
@@ -84,6 +95,40 @@ export const CODE_TABLE: Readonly<Record<string, OAuthError>> = {
   // Entra's ROPC answer for a user who must use MFA; the message names the resource.
   KH_MFA_REQUIRED: new InvalidGrant(50076),
   KH_SOURCE_THROTTLED: new InvalidGrant(50053, 'Sign-in was blocked because it came from an address with too many failed sign-ins. Try again later.'),
+  KH_PASSWORD_CHANGE_REQUIRED: new InvalidGrant(50055, 'The password is expired: the user must choose a new one in an interactive sign-in.'),
+  // the browser sign-in (authorize; shown on a page before the redirect URI is validated)
+  KH_REDIRECT_URI_MISMATCH: new InvalidRequest(50011),
+  KH_RESPONSE_MODE_UNSUPPORTED: new InvalidRequest(90023),
+  KH_RESPONSE_TYPE_UNSUPPORTED: new UnsupportedResponseType(700054),
+  KH_PROMPT_INVALID: new InvalidRequest(90023),
+  KH_PKCE_REQUIRED: new InvalidRequest(9002325),
+  KH_PKCE_METHOD_UNSUPPORTED: new InvalidRequest(50148),
+  KH_PKCE_CHALLENGE_INVALID: new InvalidRequest(50148),
+  KH_LOGIN_REQUIRED: new LoginRequired(50058),
+  KH_SIGNIN_CSRF: new InvalidRequest(90023),
+  // the authorization code grant
+  KH_CODE_INVALID: new InvalidGrant(9002313, 'Invalid request. The authorization code is malformed or unknown.'),
+  KH_CODE_EXPIRED: new InvalidGrant(70008),
+  KH_CODE_REDEEMED: new InvalidGrant(54005),
+  KH_CODE_CLIENT_MISMATCH: new InvalidGrant(700005),
+  KH_CODE_REDIRECT_MISMATCH: new InvalidGrant(50011),
+  KH_PKCE_VERIFIER_MISSING: new InvalidGrant(9002325),
+  KH_PKCE_MISMATCH: new InvalidGrant(501481),
+  // the refresh token grant
+  KH_REFRESH_TOKEN_INVALID: new InvalidGrant(9002313, 'Invalid request. The refresh token is malformed or unknown.'),
+  KH_REFRESH_TOKEN_EXPIRED: new InvalidGrant(700082),
+  KH_REFRESH_TOKEN_REUSED: new InvalidGrant(70000),
+  KH_REFRESH_TOKEN_CLIENT_MISMATCH: new InvalidGrant(700005),
+  KH_GRANT_REVOKED: new InvalidGrant(50173),
+  // the device code grant and device page
+  KH_DEVICE_AUTHORIZATION_PENDING: new AuthorizationPending(70016),
+  KH_DEVICE_SLOW_DOWN: new SlowDown(70016),
+  KH_DEVICE_CODE_EXPIRED: new ExpiredToken(70019),
+  KH_DEVICE_CODE_DENIED: new AccessDenied(65004),
+  KH_DEVICE_CODE_INVALID: new InvalidGrant(70000),
+  KH_USER_CODE_INVALID: new InvalidGrant(70018),
+  KH_TOKEN_TYPE_UNSUPPORTED: new UnsupportedTokenType(9002313, 'Access tokens cannot be revoked. Revoke the refresh token.'),
+  KH_USER_CODE_THROTTLED: new TemporarilyUnavailable(50053, 'Too many wrong codes from this address. Try again later.', 429),
 };
 
 /** By kind, for codes the table does not name (a core error a grant lets through). */

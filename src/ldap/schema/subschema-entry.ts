@@ -11,11 +11,9 @@ import { LDAP_SYNTAXES, MATCHING_RULES } from './syntaxes.js';
 /** The subschema subentry's DN, which every entry names in subschemaSubentry (RFC 4512 §4.2). */
 export const SUBSCHEMA_DN = 'cn=Subschema';
 
-/** What imported entries carry: attribute names (with whether any value is binary) and object class names. */
-export interface ImportedNames {
-  attributes: ReadonlyMap<string, { binary: boolean }>;
-  objectClasses: ReadonlySet<string>;
-}
+/** What imported entries carry (the directory's read-model/imported-names.ts). */
+export type { ImportedNames } from '../../directory/read-model/imported-names.js';
+import type { ImportedNames } from '../../directory/read-model/imported-names.js';
 
 export interface SubschemaValues {
   attributeTypes: string[];

@@ -7,14 +7,15 @@
 //   const view = new LdapView({ directory, config: ldapViewConfig(config) });
 //
 // `directory` is the DirectoryService; `config` the resolved view settings (base DN, DN
-// templates, anonymous search, visibility of others). Entries come back with every attribute
-// the viewer may see (operational ones included: schema.ts isOperational tells which); the
+// templates). Entries come back with every attribute the viewer may see (operational ones included: schema.ts isOperational tells which); the
 // face applies the requested attribute list, typesOnly, size/time limits and paging. The view
 // holds no cache with a lifetime: every search and compare is served from the directory
 // core's read model (read-model/), which is exact as of the last commit (this process's at
 // once, other replicas' as their NOTIFY arrives), through search indexes over the entries as
 // served (served-index.ts) that follow each change of the model in the same turn. It never
-// touches storage itself.
+// touches storage itself, and decides nothing about access: each operation asks the
+// directory for a reader scoped to the bound caller (src/directory/scoped-reader.ts), and the
+// entries it serves are the ones that reader sees, with the attributes it sees.
 //
 // Users and groups an LDIF import brought in are served under the DN they came with
 // (dit-layout.ts): bind, compare, a search's base and a filter's DN values (member=…,
@@ -33,11 +34,11 @@ import {
   LDAP_RESULT, LdapResultError,
   type BindResult, type LdapChange, type LdapDirectory, type LdapEntry, type LdapViewer, type LdapWriteAttribute, type LdapWriter, type SearchParams,
 } from '../ldap-directory.js';
+import type { ScopedReader } from '../../directory/scoped-reader.js';
+import { ldapError } from '../ldap-errors.js';
 import { LdapWrites } from './ldap-writes.js';
-import { ViewerAccess } from './access.js';
 import { domainSubAuthorities } from './ad-identifiers.js';
-import { bindError } from './bind-errors.js';
-import { DirectoryReads } from './directory-reads.js';
+import { visibleEntry } from './visible-entry.js';
 import { DitLayout } from './dit-layout.js';
 import { isAtOrUnder, parentOf, parseDn, tidyDn, type ParsedDn } from './distinguished-name.js';
 import { EntryBuilder } from './entry-builder.js';
@@ -46,7 +47,6 @@ import { filterTree, type FilterNode } from './filter-ast.js';
 import { evaluate, filterAttributes, inChainAssertions, type EvalContext } from './filter-eval.js';
 import { matchEquality } from './matching-rules.js';
 import { attributeType, importedType } from './schema.js';
-import { ImportedNamesIndex } from './imported-names.js';
 import { SUBSCHEMA_DN, subschemaValues, type ImportedNames } from '../schema/subschema-entry.js';
 import { coversOf, SearchPlan, type NamedObject } from './search-plan.js';
 import { EVERYTHING, ServedEntries, type Needs } from './served-entries.js';
@@ -64,9 +64,6 @@ export { SUBSCHEMA_DN };
 export const SUPPORTED_CONTROLS = ['1.2.840.113556.1.4.319'];
 export const SUPPORTED_EXTENSIONS = ['1.3.6.1.4.1.1466.20037', '1.3.6.1.4.1.4203.1.11.3', '1.3.6.1.4.1.4203.1.11.1'];
 
-/** RFC 4511 §4.1.9 constraintViolation: a new password the policy refuses. */
-const CONSTRAINT_VIOLATION = 19;
-
 /** What a DN names in the view. */
 type Resolved =
   | { kind: 'structural' }
@@ -80,24 +77,22 @@ type Resolved =
 export class LdapView implements LdapDirectory {
   readonly layout: DitLayout;
   readonly #directory: DirectoryService;
-  readonly #config: LdapViewConfig;
   readonly #domainSid: [number, number, number];
   readonly #subschemaKey: string;
   readonly #writes: LdapWrites;
-  readonly #importedNames: ImportedNamesIndex;
   readonly #served: ServedEntries;
+  readonly #bindSecondFactor: 'ignore' | 'append' | 'refuse';
   /** The search indexes over the directory's read model (one model per directory service). */
   readonly #indexes = new WeakMap<DirectoryModel, ServedIndex>();
 
   constructor(deps: LdapViewDeps) {
     this.#directory = deps.directory;
-    this.#config = deps.config;
+    this.#bindSecondFactor = deps.config.bindSecondFactor ?? 'ignore';
     this.layout = new DitLayout(deps.config);
     this.#domainSid = domainSubAuthorities(this.layout.base.key);
     this.#subschemaKey = parseDn(SUBSCHEMA_DN)!.key;
-    this.#importedNames = new ImportedNamesIndex(deps.directory);
     this.#served = new ServedEntries(this.layout, this.#domainSid);
-    this.#writes = new LdapWrites(deps.directory, this.layout, (dn) => this.#objectAt(dn), deps.config.upnDomain);
+    this.#writes = new LdapWrites(deps.directory, this.layout, (dn, reader) => this.#objectAt(dn, reader), deps.config.upnDomain);
   }
 
   // Writes (the face calls these only when ldapAdminWrites is on; ldap-writes.ts) ----------
@@ -117,7 +112,7 @@ export class LdapView implements LdapDirectory {
   /** The Root DSE (RFC 4512 §5.1): ldapBaseDn first, then the suffix of each imported tree. */
   async rootDse(): Promise<LdapEntry> {
     const contexts = [this.layout.baseText];
-    for (const c of await new DirectoryReads(this.#directory.system().reader()).namingContexts()) {
+    for (const c of await this.#directory.ldapNames().namingContexts()) {
       const parsed = parseDn(c);
       if (parsed && parsed.rdns.length > 0 && !contexts.some((k) => parseDn(k)?.key === parsed.key)) contexts.push(tidyDn(c));
     }
@@ -154,7 +149,7 @@ export class LdapView implements LdapDirectory {
   }
 
   async #currentSubschema(): Promise<LdapEntry> {
-    return this.subschema(await this.#importedNames.current());
+    return this.subschema(await this.#directory.ldapNames().importedSchemaNames());
   }
 
   // Bind ---------------------------------------------------------------------------------
@@ -162,7 +157,7 @@ export class LdapView implements LdapDirectory {
   /**
    * A user's DN (any DN the user template produces, case and spacing as the client likes),
    * their userPrincipalName (AD accepts `alice@domain` as a bind name), or a service account's
-   * `cn={appId},ou=services,{base}`. Every failure is 49 with AD's diagnostic (bind-errors.ts);
+   * `cn={appId},ou=services,{base}`. Every failure is 49 with AD's diagnostic (ldap-errors.ts);
    * an empty password is an unauthenticated bind (RFC 4513 §5.1.2), refused with 53.
    */
   async bind(dn: string, password: string, source: string): Promise<BindResult> {
@@ -172,12 +167,13 @@ export class LdapView implements LdapDirectory {
     const parsed = parseDn(dn);
     const target = parsed && parsed.rdns.length > 0 ? this.layout.resolve(parsed) : undefined;
     try {
-      const reads = new DirectoryReads(this.#directory.system().reader());
+      // Names only, before anyone is authenticated (DirectoryService.ldapNames).
+      const names = this.#directory.ldapNames();
       // An imported user's original DN, wherever it lies.
-      const named = parsed && parsed.rdns.length > 0 && target?.kind !== 'service' ? await reads.byDn(dn) : undefined;
+      const named = parsed && parsed.rdns.length > 0 && target?.kind !== 'service' ? await names.bySourceDn(dn) : undefined;
       // An imported bind-only account (`cn=reader,dc=…`): a service account by DN and password.
       const account = parsed && parsed.rdns.length > 0 && target?.kind !== 'service' && named === undefined
-        ? (await reads.importedEntries()).find((e) => e.servicePrincipalId !== null && parseDn(e.dn)?.key === parsed.key)
+        ? (await names.importedEntries()).find((e) => e.servicePrincipalId !== null && parseDn(e.dn)?.key === parsed.key)
         : undefined;
       if (account) {
         const sp = await this.#directory.authenticateLdapAccount(dn, password, source);
@@ -195,11 +191,11 @@ export class LdapView implements LdapDirectory {
       // A name no account can have (no user name holds a control character or `ldap-dn:`).
       const signIn = name !== undefined && !/\p{Cc}/u.test(name) ? name : `ldap-dn:${String(dn).replace(/\p{Cc}/gu, '?').slice(0, 200)}`;
       // A user who must use a second factor: ldapBindSecondFactor decides (FreeIPA's password+code, or refusal).
-      const user = await this.#directory.authenticateUser(signIn, new SecretValue(password), source, undefined, { secondFactor: this.#config.bindSecondFactor ?? 'ignore' });
-      const self = named?.kind === 'user' && named.user.id === user.objectId ? named.user : await reads.user(user.objectId);
+      const user = await this.#directory.authenticateUser(signIn, new SecretValue(password), source, undefined, { secondFactor: this.#bindSecondFactor });
+      const self = named?.kind === 'user' && named.user.id === user.objectId ? named.user : await names.user(user.objectId);
       return { viewer: { kind: 'user', id: user.objectId, dn: self ? this.layout.userDnOf(self) : this.layout.userDn(user.username) } };
     } catch (err) {
-      throw bindError(err);
+      throw ldapError(err, 'bind');
     }
   }
 
@@ -220,17 +216,16 @@ export class LdapView implements LdapDirectory {
       if (subschema && this.#matches(tree, subschema)) yield subschema;
       return;
     }
-    const access = await ViewerAccess.of(viewer, this.#config, this.#directory);
-    const reads = new DirectoryReads(this.#directory.system().reader());
-    const imported = await this.#imported(reads);
-    const plan = await this.#plan(needs(params.attributes, tree));
+    const reader = await this.#reader(viewer, 'search');
+    const imported = await this.#imported(reader);
+    const plan = this.#plan(needs(params.attributes, tree), reader.model);
     const target = this.#resolve(base, plan, imported);
     if (!target || target.kind === 'service') throw this.#noSuchObject(base);
     const ctx = this.#evalContext(tree, plan);
 
     if (target.kind === 'named' || target.kind === 'private') {
       // A user or group as the base: itself for base and subtree scope, nothing below it.
-      const found = target.kind === 'named' ? plan.entryOf(target.named, access, true) : plan.privateEntry(target.id, access);
+      const found = target.kind === 'named' ? plan.entryOf(target.named, reader, true) : plan.privateEntry(target.id, reader);
       if (!found) throw this.#noSuchObject(base);
       if (params.scope !== 'one' && evaluate(tree, found.evalEntry, ctx) === true) yield found.entry;
       return;
@@ -240,18 +235,29 @@ export class LdapView implements LdapDirectory {
       const entry = intermediateEntry(base, params.baseDn);
       if (params.scope !== 'one' && this.#matches(tree, entry)) yield entry;
     }
-    for (const s of this.#structuralEntries(imported)) {
+    for (const s of this.#structuralEntries(imported, reader)) {
       if (inScope(s.dn, base, params.scope) && this.#matches(tree, s.entry)) yield s.entry;
     }
     if (params.scope === 'base') return;
     // Template-named entries sit in their containers, imported ones wherever their DN says:
     // each entry is checked against the scope by its own DN.
-    yield* plan.matches(tree, ctx, access, coversOf(base, params.scope));
+    yield* plan.matches(tree, ctx, reader, coversOf(base, params.scope));
   }
 
-  /** The read model as of now, its search indexes, and a plan over them. */
-  async #plan(need: Needs): Promise<SearchPlan> {
-    const model = await this.#directory.readModel();
+  /**
+   * The directory as the bound caller may read it, for one operation; a caller that may not
+   * read at all is refused in LDAP's terms (ldap-errors.ts: insufficientAccessRights).
+   */
+  async #reader(viewer: LdapViewer, operation: 'search' | 'compare'): Promise<ScopedReader> {
+    try {
+      return await this.#directory.scopedReader(viewer.kind === 'anonymous' ? { kind: 'anonymous' } : { kind: 'principal', id: viewer.id });
+    } catch (err) {
+      throw ldapError(err, operation);
+    }
+  }
+
+  /** The read model the caller's reader reads, its search indexes, and a plan over them. */
+  #plan(need: Needs, model: DirectoryModel): SearchPlan {
     let index = this.#indexes.get(model);
     const privateGroups = this.#privateGroupRules();
     if (!index) {
@@ -267,7 +273,7 @@ export class LdapView implements LdapDirectory {
    * `CN=alice,OU=AADDC Users,…` is the user).
    */
   #privateGroupRules(): PrivateGroupRules | undefined {
-    const rules = this.#directory.system().reader().privateGroupRules();
+    const rules = this.#directory.ldapNames().privateGroupRules();
     const u = this.layout.users;
     const g = this.layout.groups;
     return rules.enabled && !(u.parent.key === g.parent.key && u.rdnType === g.rdnType) ? rules : undefined;
@@ -296,19 +302,21 @@ export class LdapView implements LdapDirectory {
   }
 
   /** The imported entries (parsed DNs) and naming contexts, read once per operation. */
-  async #imported(reads: DirectoryReads): Promise<ImportedView> {
+  async #imported(reader: ScopedReader): Promise<ImportedView> {
     const entries: ImportedView['entries'] = [];
-    for (const e of await reads.importedEntries()) {
+    for (const e of await reader.importedEntries()) {
       const dn = parseDn(e.dn);
       if (dn && dn.rdns.length > 0) entries.push({ dn, entry: e });
     }
-    const contexts = (await reads.namingContexts()).map((c) => parseDn(c)).filter((c): c is ParsedDn => c !== undefined && c.rdns.length > 0);
+    const contexts = (await reader.namingContexts()).map((c) => parseDn(c)).filter((c): c is ParsedDn => c !== undefined && c.rdns.length > 0);
     return { entries, contexts };
   }
 
-  /** The user or group served under a DN (for LDAP writes' member values and targets). */
-  async #objectAt(dn: ParsedDn): Promise<NamedObject | undefined> {
-    return (await this.#plan(NOTHING)).objectAt(dn);
+  /** The user or group served under a DN, as the writer's reader sees it (LDAP writes' member values and targets). */
+  #objectAt(dn: ParsedDn, reader: ScopedReader): NamedObject | undefined {
+    const named = this.#plan(NOTHING, reader.model).objectAt(dn);
+    if (!named) return undefined;
+    return (named.kind === 'user' ? reader.seesUser(named.user.id) : reader.seesGroup(named.group.id)) ? named : undefined;
   }
 
   #matches(tree: FilterNode, entry: LdapEntry): boolean {
@@ -321,11 +329,15 @@ export class LdapView implements LdapDirectory {
 
   /**
    * The base entry and the containers — the imported ones where an import brought them, as the
-   * layout makes them up otherwise — and every other imported entry.
+   * layout makes them up otherwise — and every other imported entry, with the attributes the
+   * caller's reader sees (a bind-only account's are its own).
    */
-  #structuralEntries(imported: ImportedView): { dn: ParsedDn; entry: LdapEntry }[] {
+  #structuralEntries(imported: ImportedView, reader: ScopedReader): { dn: ParsedDn; entry: LdapEntry }[] {
     const own = this.#layoutEntries().filter((s) => !imported.entries.some((e) => e.dn.key === s.dn.key));
-    return [...own, ...imported.entries.map((e) => ({ dn: e.dn, entry: importedEntry(e.entry) }))];
+    return [...own, ...imported.entries.map((e) => ({
+      dn: e.dn,
+      entry: visibleEntry(importedEntry(e.entry), reader.attributeRule(e.entry.servicePrincipalId ?? undefined)),
+    }))];
   }
 
   /** The base entry and the containers as the layout makes them up. */
@@ -385,14 +397,13 @@ export class LdapView implements LdapDirectory {
     if (parsed.rdns.length === 0) entry = await this.rootDse();
     else if (parsed.key === this.#subschemaKey) entry = await this.#currentSubschema();
     else {
-      const access = await ViewerAccess.of(viewer, this.#config, this.#directory);
-      const reads = new DirectoryReads(this.#directory.system().reader());
-      const imported = await this.#imported(reads);
-      const plan = await this.#plan(EVERYTHING);
+      const reader = await this.#reader(viewer, 'compare');
+      const imported = await this.#imported(reader);
+      const plan = this.#plan(EVERYTHING, reader.model);
       const target = this.#resolve(parsed, plan, imported);
-      if (target?.kind === 'named') entry = plan.entryOf(target.named, access)?.entry;
-      else if (target?.kind === 'private') entry = plan.privateEntry(target.id, access)?.entry;
-      else if (target?.kind === 'structural') entry = this.#structuralEntries(imported).find((s) => s.dn.key === parsed.key)?.entry;
+      if (target?.kind === 'named') entry = plan.entryOf(target.named, reader)?.entry;
+      else if (target?.kind === 'private') entry = plan.privateEntry(target.id, reader)?.entry;
+      else if (target?.kind === 'structural') entry = this.#structuralEntries(imported, reader).find((s) => s.dn.key === parsed.key)?.entry;
       else if (target?.kind === 'virtual' && (imported.entries.some((e) => isBelow(e.dn, parsed)) || plan.anyBelow(parsed))) {
         entry = intermediateEntry(parsed, dn);
       }
@@ -428,7 +439,7 @@ export class LdapView implements LdapDirectory {
       await access.self().changePassword(oldPassword, newPassword);
       return undefined;
     } catch (err) {
-      throw passwordChangeError(err);
+      throw ldapError(err, 'extended');
     }
   }
 }
@@ -440,16 +451,6 @@ const NOTHING: Needs = { memberOf: false, members: false };
 interface ImportedView {
   entries: { dn: ParsedDn; entry: ImportedLdapEntry }[];
   contexts: ParsedDn[];
-}
-
-function passwordChangeError(err: unknown): LdapResultError {
-  const kind = (err as { kind?: string }).kind;
-  const message = err instanceof Error ? err.message : 'password change failed';
-  if (kind === 'InvalidInput') return new LdapResultError(CONSTRAINT_VIOLATION, message);
-  if (kind === 'Forbidden' || kind === 'Throttled' || kind === 'Unauthenticated') return new LdapResultError(LDAP_RESULT.invalidCredentials, message);
-  if (kind === 'Conflict') return new LdapResultError(LDAP_RESULT.busy, message);
-  if (kind === 'Unavailable') return new LdapResultError(LDAP_RESULT.unavailable, message);
-  return new LdapResultError(LDAP_RESULT.other, 'the password could not be changed');
 }
 
 /** Which costly attributes a search needs: those asked for, and those its filter names. */

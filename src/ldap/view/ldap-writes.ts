@@ -17,16 +17,23 @@ import type { DirectoryService } from '../../directory/directory-service.js';
 import type { GraphGroup, GraphUser } from '../../directory/graph-objects.js';
 import type { UpdateGroupInput } from '../../directory/groups.js';
 import type { CreateUserInput, UpdateUserInput, UserPosixInput } from '../../directory/user-accounts.js';
-import { isKeyhavenError } from '../../errors.js';
+import type { ScopedReader } from '../../directory/scoped-reader.js';
 import { LDAP_RESULT, LdapResultError, type LdapChange, type LdapWriteAttribute, type LdapWriter } from '../ldap-directory.js';
+import { ldapError } from '../ldap-errors.js';
 import { DirectoryReads } from './directory-reads.js';
 import type { DitLayout } from './dit-layout.js';
 import { parseDn, type ParsedDn } from './distinguished-name.js';
 import { attributeType } from './schema.js';
 import type { NamedObject } from './search-plan.js';
 
-/** Resolves a DN to the user or group served under it. */
-export type ObjectAt = (dn: ParsedDn, text: string, reads: DirectoryReads) => Promise<NamedObject | undefined>;
+/** Resolves a DN to the user or group served under it, as the writer's reader sees it. */
+export type ObjectAt = (dn: ParsedDn, reader: ScopedReader) => NamedObject | undefined;
+
+/** What a write reads, as the writer: memberships through its Graph-style reader, DNs through its scoped reader. */
+interface WriterReads {
+  list: DirectoryReads;
+  scope: ScopedReader;
+}
 
 const USER_CLASSES = new Set(['top', 'person', 'organizationalperson', 'inetorgperson', 'posixaccount', 'user', 'ldappublickey', 'shadowaccount']);
 const GROUP_CLASSES = new Set(['top', 'groupofnames', 'posixgroup', 'group']);
@@ -58,7 +65,7 @@ export class LdapWrites {
 
   async modify(dn: string, changes: LdapChange[], writer: LdapWriter): Promise<void> {
     const access = await this.#access(writer);
-    const reads = this.#reads();
+    const reads = await this.#reads(access);
     const target = await this.#target(dn, reads);
     if (target.kind === 'user') return this.#modifyUser(access, target.user, changes);
     return this.#modifyGroup(access, target.group, changes, reads);
@@ -107,10 +114,10 @@ export class LdapWrites {
     if (Object.keys(patch).length > 0) await core(() => writers.update(user.id, patch));
   }
 
-  async #modifyGroup(access: DirectoryAccess, group: GraphGroup, changes: LdapChange[], reads: DirectoryReads): Promise<void> {
+  async #modifyGroup(access: DirectoryAccess, group: GraphGroup, changes: LdapChange[], reads: WriterReads): Promise<void> {
     const writers = core(() => access.groups());
     const current: string[] = [];
-    for await (const m of reads.members(group.id)) current.push(m.id);
+    for await (const m of reads.list.members(group.id)) current.push(m.id);
     const members = [...current];
     const state = { displayname: [group.displayName], description: opt(group.description) };
     const before = structuredClone(state);
@@ -133,12 +140,12 @@ export class LdapWrites {
   }
 
   /** Member DNs → object ids, through the layout and imported DNs; every DN must name a user or group. */
-  async #memberIds(dns: string[], reads: DirectoryReads): Promise<string[]> {
+  async #memberIds(dns: string[], reads: WriterReads): Promise<string[]> {
     const ids: string[] = [];
     for (const text of dns) {
       const parsed = parseDn(text);
       if (!parsed || parsed.rdns.length === 0) throw new LdapResultError(LDAP_RESULT.invalidDnSyntax, `member: '${text.slice(0, 200)}' is not a DN`);
-      const object = await this.objectAt(parsed, text, reads);
+      const object = this.objectAt(parsed, reads.scope);
       if (!object) throw new LdapResultError(LDAP_RESULT.noSuchObject, `member: no user or group is named '${text.slice(0, 200)}'`);
       const id = object.kind === 'user' ? object.user.id : object.group.id;
       if (ids.includes(id)) throw new LdapResultError(LDAP_RESULT.attributeOrValueExists, `member: '${text.slice(0, 200)}' is given twice`);
@@ -230,7 +237,7 @@ export class LdapWrites {
       throw new LdapResultError(LDAP_RESULT.unwillingToPerform, 'memberUid is derived from member: give members as member DNs');
     }
     const writers = core(() => access.groups());
-    const reads = this.#reads();
+    const reads = await this.#reads(access);
     const memberDns = [...(attrs.get('member')?.values ?? []), ...(attrs.get('uniquemember')?.values ?? [])];
     const ids = await this.#memberIds(memberDns, reads);
     const gid = single(attrs, 'gidnumber');
@@ -250,7 +257,7 @@ export class LdapWrites {
 
   async delete(dn: string, writer: LdapWriter): Promise<void> {
     const access = await this.#access(writer);
-    const target = await this.#target(dn, this.#reads());
+    const target = await this.#target(dn, await this.#reads(access));
     if (target.kind === 'user') {
       const writers = core(() => access.users());
       await core(() => writers.delete(target.user.id));
@@ -268,14 +275,17 @@ export class LdapWrites {
     return core(() => this.directory.access({ id, source: writer.source }));
   }
 
-  #reads(): DirectoryReads {
-    return new DirectoryReads(this.directory.system().reader());
+  /** The writer's own reads: what it may see is what it may name as a target or a member. */
+  async #reads(access: DirectoryAccess): Promise<WriterReads> {
+    const list = new DirectoryReads(core(() => access.reader()));
+    const scope = await core(() => this.directory.scopedReader({ kind: 'principal', id: access.actor.id, source: access.actor.source }));
+    return { list, scope };
   }
 
-  async #target(dn: string, reads: DirectoryReads): Promise<NamedObject> {
+  async #target(dn: string, reads: WriterReads): Promise<NamedObject> {
     const parsed = parseDn(dn);
     if (!parsed) throw new LdapResultError(LDAP_RESULT.invalidDnSyntax, 'the entry name is not a DN');
-    const object = await this.objectAt(parsed, dn, reads);
+    const object = this.objectAt(parsed, reads.scope);
     if (object) return object;
     const t = this.layout.resolve(parsed);
     if (t && t.kind !== 'userOrGroup' && t.kind !== 'service') {
@@ -366,23 +376,10 @@ function unsupported(type: string, what: string): LdapResultError {
   return new LdapResultError(LDAP_RESULT.unwillingToPerform, `${type.slice(0, 64)}: not writable on ${what} over LDAP`);
 }
 
-/**
- * Runs a core call and maps its errors to the LDAP result a client expects: a member already
- * there 20, a membership cycle or a refused password or value 19, a taken name 68, a
- * forbidden write 50, a missing object 32. Other errors pass to the face's mapping.
- */
+/** Runs a core call; its errors are answered as a write's (ldap-errors.ts: 20, 19, 68, 50, 32…). */
 function core<T>(fn: () => T): T {
   const map = (err: unknown): never => {
-    if (!isKeyhavenError(err)) throw err;
-    const message = err.expose ? err.message : 'the directory refused the change';
-    if (err.code === 'KH_MEMBER_EXISTS') throw new LdapResultError(LDAP_RESULT.attributeOrValueExists, message);
-    if (err.code === 'KH_GROUP_CYCLE') throw new LdapResultError(LDAP_RESULT.constraintViolation, message);
-    if (err.kind === 'InvalidInput') throw new LdapResultError(LDAP_RESULT.constraintViolation, message);
-    if (err.kind === 'Conflict' && /TAKEN|EXISTS/.test(err.code)) throw new LdapResultError(LDAP_RESULT.entryAlreadyExists, message);
-    if (err.kind === 'Forbidden') throw new LdapResultError(LDAP_RESULT.insufficientAccessRights, message);
-    if (err.kind === 'Unauthenticated') throw new LdapResultError(LDAP_RESULT.insufficientAccessRights, message);
-    if (err.kind === 'NotFound') throw new LdapResultError(LDAP_RESULT.noSuchObject, message);
-    throw err;
+    throw ldapError(err, 'write');
   };
   try {
     const r = fn();

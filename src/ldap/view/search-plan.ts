@@ -16,12 +16,15 @@
 // `(&(uid=alice)(objectClass=posixAccount))`, a group check `(member=uid=alice,…)`), so they
 // cost one index lookup and one rendering. Users come before groups, each in the read
 // model's order. A search's scope is checked on each candidate's DN before it is rendered.
+// Who sees which entry and attribute is the directory's to say: every entry is rendered
+// through the caller's ScopedReader (src/directory/scoped-reader.ts), an in-memory rule.
 import type { DirectoryModel } from '../../directory/read-model/directory-model.js';
 import { privateGroupOf, type PrivateGroupRules } from '../../directory/private-groups.js';
 import { privateGroupEntry } from './private-group-entry.js';
 import type { GraphGroup, GraphUser } from '../../directory/graph-objects.js';
 import type { LdapEntry } from '../ldap-directory.js';
-import { PUBLIC_GROUP_ATTRIBUTES, PUBLIC_USER_ATTRIBUTES, project, type ViewerAccess } from './access.js';
+import type { ScopedReader } from '../../directory/scoped-reader.js';
+import { visibleEntry } from './visible-entry.js';
 import { parseDn, type ParsedDn } from './distinguished-name.js';
 import type { FilterNode } from './filter-ast.js';
 import { evaluate, IN_CHAIN, type EvalContext, type EvalEntry } from './filter-eval.js';
@@ -57,9 +60,9 @@ export class SearchPlan {
   }
 
   /** A private group entry as this viewer is served it; undefined when not served or hidden. */
-  privateEntry(id: string, access: ViewerAccess): PlannedEntry | undefined {
+  privateEntry(id: string, reader: ScopedReader): PlannedEntry | undefined {
     const indexed = this.index.entry(id);
-    return indexed?.kind === 'private' ? this.#render(id, indexed, access, true) : undefined;
+    return indexed?.kind === 'private' ? this.#render(id, indexed, reader, true) : undefined;
   }
 
   /** The user or group served under exactly this DN (a user first, as templates resolve), if any. */
@@ -89,23 +92,23 @@ export class SearchPlan {
   }
 
   /** An object as this viewer is served it; undefined when hidden from them. */
-  entryOf(named: NamedObject, access: ViewerAccess, withDn = false): PlannedEntry | undefined {
+  entryOf(named: NamedObject, reader: ScopedReader, withDn = false): PlannedEntry | undefined {
     const id = named.kind === 'user' ? named.user.id : named.group.id;
     const indexed = this.index.entry(id);
-    return indexed ? this.#render(id, indexed, access, withDn) : undefined;
+    return indexed ? this.#render(id, indexed, reader, withDn) : undefined;
   }
 
   /**
    * The entries in scope that the filter is TRUE for, as this viewer is served them: users,
    * then groups. `ctx` resolves IN_CHAIN for the evaluator and for pre-selection alike.
    */
-  *matches(tree: FilterNode, ctx: EvalContext, access: ViewerAccess, covers: Covers): Generator<LdapEntry> {
+  *matches(tree: FilterNode, ctx: EvalContext, reader: ScopedReader, covers: Covers): Generator<LdapEntry> {
     const candidates = candidatesOf(tree, this.index, ctx);
     const withDn = usesDnAttributes(tree);
     const check = (id: string, kind: IndexedEntry['kind']): LdapEntry | undefined => {
       const indexed = this.index.entry(id);
       if (!indexed || indexed.kind !== kind || !covers(indexed.rdnKeys)) return undefined;
-      const planned = this.#render(id, indexed, access, withDn);
+      const planned = this.#render(id, indexed, reader, withDn);
       return planned && evaluate(tree, planned.evalEntry, ctx) === true ? planned.entry : undefined;
     };
     if (candidates === 'all') {
@@ -147,30 +150,24 @@ export class SearchPlan {
     return [...this.index.atDn(indexed.dnKey ?? '')].every((other) => this.index.entry(other)?.kind === 'private');
   }
 
-  #render(id: string, indexed: IndexedEntry, access: ViewerAccess, withDn: boolean): PlannedEntry | undefined {
+  #render(id: string, indexed: IndexedEntry, reader: ScopedReader, withDn: boolean): PlannedEntry | undefined {
+    let entry: LdapEntry;
     if (indexed.kind === 'private') {
       if (!this.#privateServed(id)) return undefined;
       const user = this.model.user(indexed.userId!)!;
-      // Visible exactly where the user it belongs to is.
-      const visibility = access.user(user.id);
-      if (visibility === 'none') return undefined;
+      // Visible exactly where the user it belongs to is, as the user's own.
+      if (!reader.seesUser(user.id)) return undefined;
       const group = privateGroupOf(user, this.privateGroups!, this.model)!;
-      const entry = project(privateGroupEntry(group, indexed.dn), visibility, PUBLIC_GROUP_ATTRIBUTES);
-      return { entry, evalEntry: { id, dn: withDn ? parseDn(indexed.dn) : undefined, attributes: entry.attributes } };
-    }
-    if (indexed.kind === 'user') {
+      entry = visibleEntry(privateGroupEntry(group, indexed.dn), reader.attributeRule(user.id));
+    } else if (indexed.kind === 'user') {
       const user = this.model.user(id);
-      if (!user) return undefined;
-      const visibility = access.user(id);
-      if (visibility === 'none') return undefined;
-      const entry = project(this.served.user(this.model, user, this.need, indexed.dn), visibility, PUBLIC_USER_ATTRIBUTES);
-      return { entry, evalEntry: { id, dn: withDn ? parseDn(indexed.dn) : undefined, attributes: entry.attributes } };
+      if (!user || !reader.seesUser(id)) return undefined;
+      entry = visibleEntry(this.served.user(this.model, user, this.need, indexed.dn), reader.attributeRule(id));
+    } else {
+      const group = this.model.group(id);
+      if (!group || !reader.seesGroup(id)) return undefined;
+      entry = visibleEntry(this.served.group(this.model, group, this.need, indexed.dn), reader.attributeRule(id));
     }
-    const group = this.model.group(id);
-    if (!group) return undefined;
-    const visibility = access.group(id);
-    if (visibility === 'none') return undefined;
-    const entry = project(this.served.group(this.model, group, this.need, indexed.dn), visibility, PUBLIC_GROUP_ATTRIBUTES);
     return { entry, evalEntry: { id, dn: withDn ? parseDn(indexed.dn) : undefined, attributes: entry.attributes } };
   }
 }

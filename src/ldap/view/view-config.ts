@@ -1,6 +1,7 @@
 // The LDAP view's settings, resolved once from the configuration (src/config/schema.ts keys
 // ldapBaseDn, ldapUsersContainer, ldapGroupsContainer, ldapUserDnTemplate,
-// ldapGroupDnTemplate, ldapAnonymousSearch, ldapUsersSeeOthers, ldapBindSecondFactor).
+// ldapGroupDnTemplate, ldapBindSecondFactor). Who may see what (ldapAnonymousSearch, ldapUsersSeeOthers,
+// ldapPrivateAttributes) is the directory's: src/directory/scoped-reader.ts.
 
 export interface LdapViewConfig {
   /** The naming context, e.g. `dc=keyhaven,dc=local`. */
@@ -12,10 +13,6 @@ export interface LdapViewConfig {
   userDnTemplate?: string | undefined;
   /** `{name}` is the group's mailNickname; default `cn={name},{groupsContainer},{base}`. */
   groupDnTemplate?: string | undefined;
-  /** Whether an anonymous client may search public user and group attributes. */
-  anonymousSearch: boolean;
-  /** Whether a user bound as themself sees the public attributes of other users (else only their own entry). */
-  usersSeeOthers: boolean;
   /** The domain of userPrincipalNames given to users added over LDAP (`{uid}@{domain}`). */
   upnDomain?: string | undefined;
   /** What a bind needs from a user who must use a second factor (`ldapBindSecondFactor`). */
@@ -30,8 +27,6 @@ export interface LdapViewConfigSource {
   ldapGroupsContainer?: string | undefined;
   ldapUserDnTemplate?: string | undefined;
   ldapGroupDnTemplate?: string | undefined;
-  ldapAnonymousSearch?: boolean | undefined;
-  ldapUsersSeeOthers?: boolean | undefined;
   ldapBindSecondFactor?: 'ignore' | 'append' | 'refuse' | undefined;
 }
 
@@ -47,8 +42,6 @@ export function ldapViewConfig(source: LdapViewConfigSource): LdapViewConfig {
     groupsContainer: source.ldapGroupsContainer ?? 'ou=groups',
     userDnTemplate: source.ldapUserDnTemplate,
     groupDnTemplate: source.ldapGroupDnTemplate,
-    anonymousSearch: source.ldapAnonymousSearch ?? false,
-    usersSeeOthers: source.ldapUsersSeeOthers ?? true,
     upnDomain: source.directoryDomain,
     bindSecondFactor: source.ldapBindSecondFactor ?? 'ignore',
   };

@@ -18,10 +18,17 @@
 import type { Grant, GrantDeps, GrantFactory } from './grant.js';
 import { clientCredentialsGrant } from './client-credentials-grant.js';
 import { passwordGrant } from './password-grant.js';
+import { authorizationCodeGrant } from './authorization-code-grant.js';
+import { refreshTokenGrant } from './refresh-token-grant.js';
+import { deviceCodeGrant, deviceCodeGrantMsal } from './device-code-grant.js';
 
 export const GRANT_FACTORIES: readonly GrantFactory[] = [
   clientCredentialsGrant,
   passwordGrant,
+  authorizationCodeGrant,
+  refreshTokenGrant,
+  deviceCodeGrant,
+  deviceCodeGrantMsal,
 ];
 
 export class GrantTable {

@@ -10,6 +10,10 @@ import type { ClientAuthenticator, PresentedClient } from '../client-authenticat
 import type { TokenVersion } from '../token-claims.js';
 import type { IssuedToken, TokenIssuer } from '../token-issuer.js';
 import type { TokenPrincipals } from '../token-principals.js';
+import type { AuthorizationCodes } from '../signin/authorization-codes.js';
+import type { DeviceAuthorizations } from '../signin/device-authorizations.js';
+import type { IdTokens } from '../signin/id-tokens.js';
+import type { RefreshTokens } from '../signin/refresh-tokens.js';
 
 /** Which token endpoint a request came to: Entra's v2 and v1 paths under a tenant, or `/adfs`. */
 export type TokenEndpoint = 'v2' | 'v1' | 'adfs';
@@ -51,6 +55,15 @@ export interface GrantDeps {
   principals: TokenPrincipals;
   audit: AuditLog;
   passwordGrantEnabled: boolean;
+  /** The browser and device sign-ins' stores (authorization code, refresh, device code grants). */
+  signIn?: SignInDeps;
+}
+
+export interface SignInDeps {
+  codes: AuthorizationCodes;
+  refreshTokens: RefreshTokens;
+  devices: DeviceAuthorizations;
+  idTokens: IdTokens;
 }
 
 /** Builds a grant from its dependencies. */
@@ -69,4 +82,10 @@ export class MissingParameterError extends InvalidInputError {
   constructor(name: string) {
     super('KH_OAUTH_MISSING_PARAMETER', `the request body must contain the parameter '${name}'`, { detail: { parameter: name } });
   }
+}
+
+/** The sign-in stores, which the user grants cannot run without (a bug in the assembly if absent). */
+export function signInDeps(deps: GrantDeps): SignInDeps {
+  if (!deps.signIn) throw new Error('the browser sign-in stores were not given to the token service');
+  return deps.signIn;
 }

@@ -35,6 +35,9 @@ export function passwordGrant(deps: GrantDeps): Grant {
         source: request.source, correlationId: request.correlationId, deferSuccessAudit: true,
       });
       await checkSecondFactorNotRequired(deps, request, client, user, audience);
+      // Entra's ROPC answers a user who must change the password with AADSTS50055: only an
+      // interactive sign-in (the browser or device page) can ask for the new one.
+      if (user.mustChangePassword) throw new UnauthenticatedError('KH_PASSWORD_CHANGE_REQUIRED', 'The password must be changed before signing in: sign in through the browser or the device page.');
       const issued = await issue(deps, request, client, user, audience);
       await auditIssuance(deps.audit, { request, client, audience, issued, subjectId: user.objectId, details: { username: user.username, amr: signInAmr().join(' ') } });
       return { issued, audience };
