@@ -167,6 +167,22 @@ export const ConfigSchema = Type.Object(
       minimum: 60, maximum: 86400, default: 3600,
       description: 'Longest lifetime of a client assertion (`exp` − `iat`, and `exp` − now); MSAL makes them for 600 s. Used `jti` values are kept this long at most.',
     }),
+    mfaTotpIssuer: Type.String({
+      minLength: 1, maxLength: 64, pattern: '^[^:]+$', default: 'Keyhaven',
+      description: 'The issuer name authenticator apps show beside the account for a TOTP second factor (the `issuer` of the `otpauth://` URI; no colon).',
+    }),
+    mfaEnrollmentTimeoutSeconds: Type.Integer({
+      minimum: 60, maximum: 86400, default: 600,
+      description: 'How long a begun TOTP enrolment waits for its confirming code; after that it must be begun again with a new secret.',
+    }),
+    mfaRequiredWhenEnrolled: Type.Boolean({
+      default: true,
+      description: 'Whether a user with an active second factor must use it, as users required by a per-user or group requirement must: the password grant refuses them (AADSTS50076) and sign-in pages ask for the code. Off, only requirements make it required.',
+    }),
+    ldapBindSecondFactor: Type.Union([Type.Literal('ignore'), Type.Literal('append'), Type.Literal('refuse')], {
+      default: 'ignore',
+      description: 'What an LDAP simple bind needs from a user who must use a second factor: `ignore` — the password alone (LDAP clients such as SSSD and JupyterHub cannot prompt for a code); `append` — FreeIPA\'s convention, the password followed by the current 6-digit code (a user without an active factor cannot bind); `refuse` — such users cannot bind.',
+    }),
     authorizationCodeLifetimeSeconds: Type.Integer({
       minimum: 1, maximum: 3600, default: 600,
       description: 'How long an authorization code (browser sign-in) may be redeemed; each is single-use (RFC 6749 §4.1.2: at most 10 minutes recommended).',

@@ -24,6 +24,17 @@ import type { LoginThrottle } from './login-throttle.js';
 import { findEntryByDn } from './ldap-entries.js';
 import { isObjectId } from './odata-query.js';
 import type { UserAccounts } from './user-accounts.js';
+import type { SecondFactor } from './second-factor.js';
+import { TOTP_DIGITS } from './totp-codes.js';
+
+/**
+ * What a password-only sign-in (LDAP simple bind) does for a user who must use a second factor:
+ *  - `ignore`: the password alone signs in (LDAP clients cannot prompt for a code);
+ *  - `append`: FreeIPA's convention — the password followed by the current 6-digit code, both
+ *    checked; without an active factor such a user cannot sign in this way;
+ *  - `refuse`: such users cannot sign in this way at all.
+ */
+export type PasswordOnlySecondFactor = 'ignore' | 'append' | 'refuse';
 
 export interface AuthenticatedUser {
   kind: 'user';
@@ -60,6 +71,8 @@ export interface AttemptContext {
   deferSuccessAudit?: boolean | undefined;
   /** The caller audits refusals itself (the token endpoint aggregates them per source, refusal-recorder.ts). Client secrets only. */
   deferRefusalAudit?: boolean | undefined;
+  /** Users only: what a user who must use a second factor needs here (default `ignore`: the caller decides, as the password grant does). */
+  secondFactor?: PasswordOnlySecondFactor | undefined;
 }
 
 const MAX_NAME_LENGTH = 256;
@@ -72,6 +85,7 @@ export class Authentication {
     private readonly deps: DirectoryDeps,
     private readonly throttle: LoginThrottle,
     private readonly users: UserAccounts,
+    private readonly secondFactor: SecondFactor,
   ) {}
 
   async authenticateUser(name: string, secret: SecretValue, ctx: AttemptContext): Promise<AuthenticatedUser> {
@@ -86,7 +100,13 @@ export class Authentication {
       throw err;
     }
     const user = typed === '' ? undefined : await this.users.findBySignInName(typed);
-    const password = secret instanceof SecretValue ? secret.reveal() : '';
+    const given = secret instanceof SecretValue ? secret.reveal() : '';
+    const mode = ctx.secondFactor ?? 'ignore';
+    const mfa = user && mode !== 'ignore' ? await this.secondFactor.status(user.id) : undefined;
+    // FreeIPA's "password followed by OTP": the last six characters are the code.
+    const split = mfa?.required && mode === 'append';
+    const password = split ? given.slice(0, -TOTP_DIGITS) : given;
+    const code = split ? given.slice(-TOTP_DIGITS) : undefined;
     let verdict: { ok: boolean; needsRehash: boolean };
     try {
       verdict = user?.password_hash
@@ -96,18 +116,33 @@ export class Authentication {
       // Empty, over-long or control-character passwords fail identically for every name.
       verdict = { ok: false, needsRehash: false };
     }
+    if (split && verdict.ok && (!mfa!.enrolled || password === '')) verdict = { ok: false, needsRehash: false };
     if (!user || !verdict.ok) {
       await attempt.failed();
       await audit('anonymous', user?.id ?? '', 'denied', { name: typed, reason: user ? 'wrong_password' : 'unknown_user', error: 'KH_INVALID_CREDENTIALS' });
       throw new UnauthenticatedError('KH_INVALID_CREDENTIALS', INVALID_USER_CREDENTIALS);
     }
+    if (code !== undefined) {
+      try {
+        await this.secondFactor.verify(user.id, code, Date.now(), { source: ctx.source, correlationId: ctx.correlationId });
+      } catch (err) {
+        // One answer for the pair, as FreeIPA gives: which half was wrong is not said.
+        await attempt.failed();
+        if (err instanceof ThrottledError) throw err;
+        throw new UnauthenticatedError('KH_INVALID_CREDENTIALS', INVALID_USER_CREDENTIALS);
+      }
+    }
     await attempt.succeeded();
+    if (mfa?.required && mode === 'refuse') {
+      await audit(user.id, user.id, 'denied', { reason: 'second_factor_required', error: 'KH_MFA_REQUIRED' });
+      throw new UnauthenticatedError('KH_MFA_REQUIRED', 'The user must sign in with a second factor, which this sign-in cannot carry.');
+    }
     if (user.account_enabled !== 1) {
       await audit(user.id, user.id, 'denied', { reason: 'disabled', error: 'KH_ACCOUNT_DISABLED' });
       throw new UnauthenticatedError('KH_ACCOUNT_DISABLED', 'The user account is disabled.');
     }
     if (verdict.needsRehash) await this.#rehash(user, password, ctx);
-    else if (!ctx.deferSuccessAudit) await audit(user.id, user.id, 'success', { username: user.username });
+    else if (!ctx.deferSuccessAudit) await audit(user.id, user.id, 'success', { username: user.username, ...(code !== undefined ? { secondFactor: 'totp' } : {}) });
     const result: AuthenticatedUser = {
       kind: 'user', objectId: user.id, userPrincipalName: user.user_principal_name, username: user.username, displayName: user.display_name,
     };

@@ -21,6 +21,7 @@ import type { Grants } from './directory-roles.js';
 import { DIRECTORY_READERS, GLOBAL_ADMINISTRATOR, PRIVILEGED_ROLES, type DirectoryAction } from './role-definitions.js';
 import { DirectoryReader } from './directory-reader.js';
 import { ApplicationWriter, GroupWriter, RoleWriter, SelfService, UserWriter } from './directory-writers.js';
+import { AuthenticationMethods, GroupMfaRequirement } from './authentication-methods.js';
 
 export type CallerKind = 'user' | 'servicePrincipal' | 'system';
 
@@ -91,6 +92,31 @@ export class DirectoryAccess {
   self(): SelfService {
     if (this.kind !== 'user') throw new ForbiddenError('KH_FORBIDDEN', '/me is only available for a signed-in user.');
     return new SelfService(this.#parts, this);
+  }
+
+  /**
+   * A user's second-factor methods and requirement (Graph's /users/{id}/authentication): the
+   * user themself, or a user writer allowed to manage that user (privileged users: a Global
+   * Administrator only, as for a password reset).
+   */
+  async authenticationMethods(userKey: string): Promise<AuthenticationMethods> {
+    const user = await this.#parts.users.find(userKey);
+    if (!user) throw notFound('KH_USER_NOT_FOUND', userKey);
+    const self = this.kind === 'user' && this.actor.id === user.id;
+    if (!self || this.can('users.write')) {
+      this.#require('users.write');
+      await this.assertMayManageUser(user.id);
+      return new AuthenticationMethods(this.#parts.secondFactor, this.actor, user, true);
+    }
+    return new AuthenticationMethods(this.#parts.secondFactor, this.actor, user, false);
+  }
+
+  /** A group's second-factor requirement: set by user writers, since it governs how its members sign in. */
+  async groupMfaRequirement(groupKey: string): Promise<GroupMfaRequirement> {
+    this.#require('users.write');
+    const group = await this.#parts.groups.find(groupKey);
+    if (!group) throw notFound('KH_GROUP_NOT_FOUND', groupKey);
+    return new GroupMfaRequirement(this.#parts.secondFactor, this.actor, group);
   }
 
   // Checks the writers call --------------------------------------------------------------

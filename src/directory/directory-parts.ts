@@ -7,6 +7,7 @@ import type { DirectoryRoles } from './directory-roles.js';
 import type { GroupMembership } from './group-membership.js';
 import type { PrivateGroupReads } from './private-group-reads.js';
 import type { Groups } from './groups.js';
+import type { SecondFactor } from './second-factor.js';
 import type { VisibilityRules } from './scoped-reader.js';
 import type { ServicePrincipals } from './service-principals.js';
 import type { UserAccounts } from './user-accounts.js';
@@ -23,6 +24,7 @@ export interface DirectoryParts {
   credentials: AppCredentials;
   servicePrincipals: ServicePrincipals;
   roles: DirectoryRoles;
+  secondFactor: SecondFactor;
   /** Who sees which attributes (scoped-reader.ts), for the Graph reader as for LDAP. */
   visibility: VisibilityRules;
 }

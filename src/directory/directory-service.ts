@@ -18,7 +18,7 @@ import { ForbiddenError, UnauthenticatedError } from '../errors.js';
 import type { SecretValue } from '../crypto/secret-value.js';
 import { AppCredentials, type PublicCertificate } from './app-credentials.js';
 import { Applications } from './applications.js';
-import { Authentication, type AuthenticatedServicePrincipal, type AuthenticatedUser } from './authentication.js';
+import { Authentication, type AuthenticatedServicePrincipal, type AuthenticatedUser, type PasswordOnlySecondFactor } from './authentication.js';
 import { DirectoryAccess } from './directory-access.js';
 import { resolveOptions, SYSTEM_ACTOR, type Actor, type DirectoryDeps, type DirectoryOptions } from './directory-context.js';
 import type { DirectoryParts } from './directory-parts.js';
@@ -32,6 +32,8 @@ import type { PasswordPolicy } from './password-policy.js';
 import { ROLE_DEFINITIONS, type DirectoryAction, type RoleDefinition } from './role-definitions.js';
 import type { DirectoryModel } from './read-model/directory-model.js';
 import { ReadModel } from './read-model/read-model.js';
+import { SecondFactor, type SecondFactorOptions, type SecretSealer } from './second-factor.js';
+import type { SecondFactorSignIn } from './second-factor-sign-in.js';
 import { ImportedNamesIndex, type ImportedNames } from './read-model/imported-names.js';
 import { ScopedReader, type ReaderCaller, type ScopedReaderSources, type VisibilityRules } from './scoped-reader.js';
 import { ServicePrincipals } from './service-principals.js';
@@ -64,6 +66,8 @@ export interface SignInOptions {
   deferSuccessAudit?: boolean;
   /** The caller records refusals itself (client secrets: aggregated per source). */
   deferRefusalAudit?: boolean;
+  /** Users, password-only sign-ins (LDAP bind): what a user who must use a second factor needs (authentication.ts). */
+  secondFactor?: PasswordOnlySecondFactor;
 }
 
 export interface ClientApplication {
@@ -71,6 +75,11 @@ export interface ClientApplication {
   displayName: string;
   servicePrincipal: { objectId: string; displayName: string; enabled: boolean } | undefined;
   certificates: PublicCertificate[];
+}
+
+/** How the second factor is set up: the envelope that seals TOTP secrets, and its settings. */
+export interface SecondFactorSetup extends SecondFactorOptions {
+  sealer?: SecretSealer;
 }
 
 /** DirectoryService.ldapNames(). */
@@ -92,8 +101,9 @@ export class DirectoryService {
   readonly #sources: ScopedReaderSources;
   readonly #importedNames: ImportedNamesIndex;
 
-  constructor(core: DirectoryDeps, policy: PasswordPolicy, throttle: LoginThrottle, options: DirectoryOptions = {}) {
+  constructor(core: DirectoryDeps, policy: PasswordPolicy, throttle: LoginThrottle, options: DirectoryOptions = {}, secondFactor: SecondFactorSetup = {}) {
     const resolved = resolveOptions(options);
+    const { sealer, ...secondFactorOptions } = secondFactor;
     const users = new UserAccounts(core, policy, resolved);
     const privateGroups = new PrivateGroupReads(core.storage.read, resolved);
     const groups = new Groups(core, resolved, privateGroups);
@@ -109,9 +119,10 @@ export class DirectoryService {
       credentials: new AppCredentials(core),
       servicePrincipals,
       roles: new DirectoryRoles(core),
+      secondFactor: new SecondFactor({ storage: core.storage, audit: core.audit, throttle, sealer }, secondFactorOptions),
       visibility: resolved.visibility,
     };
-    this.#auth = new Authentication(core, throttle, users);
+    this.#auth = new Authentication(core, throttle, users, this.#parts.secondFactor);
     this.#model = new ReadModel(core.storage);
     this.#visibility = resolved.visibility;
     this.#importedNames = new ImportedNamesIndex(() => this.#model.current());
@@ -204,6 +215,15 @@ export class DirectoryService {
    */
   authenticateLdapAccount(dn: string, password: string, source: string, correlationId?: string): Promise<AuthenticatedServicePrincipal> {
     return this.#auth.authenticateLdapAccount(dn, password, { source, correlationId });
+  }
+
+  /**
+   * The second factor as sign-in flows use it (second-factor-sign-in.ts): whether a user must
+   * present one, checking a code, and enrolment during sign-in. Admin and self-service
+   * management goes through access(caller).authenticationMethods(user).
+   */
+  get secondFactor(): SecondFactorSignIn {
+    return this.#parts.secondFactor;
   }
 
   /** The user or service principal behind an object id, or undefined if it no longer exists. */

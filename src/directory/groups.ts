@@ -146,6 +146,7 @@ export class Groups {
       if (!(await tx.groups.delete(current.id))) throw notFound('KH_GROUP_NOT_FOUND', key);
       await tx.groupMembers.removeMemberEverywhere(current.id);
       await tx.roleAssignments.deleteFor(current.id);
+      await tx.mfa.removeRequirement(current.id);
     });
   }
 

@@ -201,6 +201,9 @@ export class UserAccounts {
       await assertNotLastGlobalAdmin(tx, current.id);
       await tx.groupMembers.removeMemberEverywhere(current.id);
       await tx.roleAssignments.deleteFor(current.id);
+      // Its second factor (the sealed secret goes with it) and any requirement naming it.
+      await tx.mfa.deleteTotp(current.id);
+      await tx.mfa.removeRequirement(current.id);
       await tx.users.delete(current.id);
     });
   }

@@ -80,6 +80,12 @@ export async function buildServices(core: CoreServices): Promise<Services> {
       usersSeeOthers: config.ldapUsersSeeOthers,
       privateAttributes: config.ldapPrivateAttributes,
     },
+  }, {
+    // TOTP secrets are sealed by the same envelope as the server's own secrets.
+    sealer: core.envelope,
+    issuer: config.mfaTotpIssuer,
+    enrollmentTimeoutSeconds: config.mfaEnrollmentTimeoutSeconds,
+    requireWhenEnrolled: config.mfaRequiredWhenEnrolled,
   });
   // The in-process read model is loaded at start (and its change watch set up), not by the first search.
   await directory.readModel();

@@ -271,6 +271,29 @@ export interface LoginThrottleTable {
   expires_at: number;
 }
 
+export type TotpState = 'pending' | 'active';
+
+/** A user's TOTP method (0011_totp): the secret envelope-encrypted, never in the clear. */
+export interface UserTotpTable {
+  /** The method's id (Graph's softwareOathAuthenticationMethod id). */
+  id: string;
+  user_id: string;
+  /** Envelope ciphertext of the 20-byte shared secret (context `user-totp|{user_id}|{id}`). */
+  secret: string;
+  state: TotpState;
+  created_at: string;
+  activated_at: string | null;
+  /** The highest RFC 6238 time step accepted; a code of this step or an earlier one is a replay. */
+  last_step: number | null;
+}
+
+/** Who must use a second factor (0011_totp): a user, or a group (its transitive members). */
+export interface MfaRequirementsTable {
+  principal_id: string;
+  principal_type: 'user' | 'group';
+  created_at: string;
+}
+
 export type SigningKeyState = 'pending' | 'active' | 'retired';
 
 /** Token signing keys and their lifecycle (0008_signing_keys). Times in epoch ms. */
@@ -357,6 +380,8 @@ export interface Database {
   login_throttle: LoginThrottleTable;
   ldap_entries: LdapEntriesTable;
   assertion_jti: AssertionJtiTable;
+  user_totp: UserTotpTable;
+  mfa_requirements: MfaRequirementsTable;
   signin_sessions: SigninSessionsTable;
   authorization_codes: AuthorizationCodesTable;
   refresh_families: RefreshFamiliesTable;

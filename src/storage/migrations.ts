@@ -7,6 +7,7 @@ import { ldifSourceMigration } from './migration-0003-ldif-source.js';
 import { loginThrottleMigration } from './migration-0004-login-throttle.js';
 import { ldifEntriesMigration } from './migration-0005-ldif-entries.js';
 import { assertionJtiMigration } from './migration-0006-assertion-jti.js';
+import { totpMigration } from './migration-0011-totp.js';
 import { browserSigninMigration } from './migration-0007-browser-signin.js';
 import { signingKeysMigration } from './migration-0008-signing-keys.js';
 import { resourcesMigration } from './migration-0009-resources.js';
@@ -74,6 +75,7 @@ const migrations: Record<string, Migration> = {
   '0004_login_throttle': loginThrottleMigration,
   '0005_ldif_entries': ldifEntriesMigration,
   '0006_assertion_jti': assertionJtiMigration,
+  '0011_totp': totpMigration,
   '0007_browser_signin': browserSigninMigration,
   '0008_signing_keys': signingKeysMigration,
   '0009_resources': resourcesMigration,

@@ -20,6 +20,7 @@ import { UserRepo } from './repos/user-repo.js';
 import { LoginThrottleRepo } from './repos/login-throttle-repo.js';
 import { LdapEntryRepo } from './repos/ldap-entry-repo.js';
 import { AssertionJtiRepo } from './repos/assertion-jti-repo.js';
+import { MfaRepo } from './repos/mfa-repo.js';
 import { SigninSessionRepo } from './repos/signin-session-repo.js';
 import { AuthorizationCodeRepo } from './repos/authorization-code-repo.js';
 import { RefreshTokenRepo } from './repos/refresh-token-repo.js';
@@ -69,6 +70,7 @@ export interface Repos {
   loginThrottle: LoginThrottleRepo;
   ldapEntries: LdapEntryRepo;
   assertionJti: AssertionJtiRepo;
+  mfa: MfaRepo;
   signinSessions: SigninSessionRepo;
   authorizationCodes: AuthorizationCodeRepo;
   refreshTokens: RefreshTokenRepo;
@@ -343,6 +345,7 @@ function makeRepos(db: Kysely<Database>, engine: Engine, changes?: ChangeRecorde
     loginThrottle: new LoginThrottleRepo(db, engine),
     ldapEntries: new LdapEntryRepo(db),
     assertionJti: new AssertionJtiRepo(db),
+    mfa: new MfaRepo(db),
     signinSessions: new SigninSessionRepo(db),
     authorizationCodes: new AuthorizationCodeRepo(db),
     refreshTokens: new RefreshTokenRepo(db),

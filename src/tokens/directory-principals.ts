@@ -14,6 +14,7 @@ export function directoryPrincipals(directory: DirectoryService): TokenPrincipal
       const sp = client.servicePrincipal;
       return { principal: { objectId: sp.objectId, appId: client.appId, displayName: sp.displayName }, enabled: sp.enabled, certificates: client.certificates };
     },
+    secondFactorRequired: (userObjectId) => directory.secondFactor.requiredFor(userObjectId),
     async application(appId) {
       const client = await directory.clientApplication(appId);
       return client ? { appId: client.appId, displayName: client.displayName } : undefined;

@@ -34,6 +34,7 @@ export interface AccessTokenClaims {
   unique_name?: string;
   given_name?: string;
   family_name?: string;
+  /** RFC 8176 authentication method references: `pwd`, and `otp` + `mfa` after a second factor (see signInAmr). */
   amr?: string[];
   /** v2 user tokens. */
   preferred_username?: string;
@@ -46,6 +47,26 @@ export interface AccessTokenClaims {
   groups?: string[];
   _claim_names?: { groups: string };
   _claim_sources?: Record<string, { endpoint: string }>;
+}
+
+/**
+ * RFC 8176 §2 values Keyhaven's sign-ins produce: `pwd` (password), `otp` (a one-time password,
+ * here TOTP), `mfa` (more than one factor). Entra writes `["pwd"]` for a password sign-in and
+ * `["pwd", "mfa"]` after a second factor; Keyhaven adds `otp`, naming which one.
+ */
+export type AuthenticationMethodReference = 'pwd' | 'otp' | 'mfa';
+
+/**
+ * The `amr` of a password sign-in, with what a verified second factor adds (its
+ * SecondFactorResult.amr: `otp`, `mfa`). The input issuance takes (UserTokenRequest.amr): the
+ * password grant passes signInAmr(); the browser and device flows pass the second factor's.
+ */
+export function signInAmr(secondFactor?: { amr: readonly string[] }): AuthenticationMethodReference[] {
+  const amr: AuthenticationMethodReference[] = ['pwd'];
+  for (const value of secondFactor?.amr ?? []) {
+    if ((value === 'otp' || value === 'mfa') && !amr.includes(value)) amr.push(value);
+  }
+  return amr;
 }
 
 /** Entra's v1 and v2 issuers: `https://sts.windows.net/{tid}/` and `{authority}/{tid}/v2.0`. */

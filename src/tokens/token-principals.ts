@@ -82,6 +82,11 @@ export interface TokenPrincipals {
   clientCertificates(appId: string): Promise<{ principal: Omit<ClientPrincipal, 'credentialKeyId'>; enabled: boolean; certificates: ClientCertificate[] } | undefined>;
   /** An application registered in the directory (a public client's client_id), or undefined. */
   application(appId: string): Promise<{ appId: string; displayName: string } | undefined>;
+  /**
+   * Whether the user must present a second factor (by requirement on the user or a group they
+   * are in, or because they enrolled one): grants that carry only a password refuse them.
+   */
+  secondFactorRequired(userObjectId: string): Promise<boolean>;
   /** An application's redirect URIs and public-client setting, by client id. */
   clientRegistration(appId: string): Promise<ClientRegistration | undefined>;
   /** The user's own password change, proving the current one under the login throttle. */

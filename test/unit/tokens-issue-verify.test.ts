@@ -14,6 +14,7 @@ import { Storage } from '../../src/storage/storage.js';
 import { Audiences } from '../../src/tokens/audiences.js';
 import { SigningKeys } from '../../src/tokens/signing-keys.js';
 import { TokenIssuer, type TokenRequest } from '../../src/tokens/token-issuer.js';
+import { signInAmr } from '../../src/tokens/token-claims.js';
 import { bearerToken, TOKEN_ERRORS, TokenVerifier } from '../../src/tokens/token-verifier.js';
 
 const PUBLIC_URL = 'https://kh.test:8443';
@@ -66,6 +67,16 @@ describe('access token issue and verify', () => {
   after(async () => {
     await storage?.close();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('amr (RFC 8176): pwd for a password sign-in; pwd, otp and mfa after a second factor (v1 tokens carry it, as Entra)', async () => {
+    assert.deepEqual(signInAmr(), ['pwd']);
+    assert.deepEqual(signInAmr({ amr: ['otp', 'mfa'] }), ['pwd', 'otp', 'mfa']);
+    assert.deepEqual(signInAmr({ amr: ['mfa', 'otp', 'mfa', 'rsa'] }), ['pwd', 'mfa', 'otp'], 'known values only, each once');
+    const v1 = (await issuer.issue({ ...userRequest('1.0'), amr: signInAmr({ amr: ['otp', 'mfa'] }) } as TokenRequest)).claims;
+    assert.deepEqual(v1.amr, ['pwd', 'otp', 'mfa']);
+    const verified = await verifier.verify((await issuer.issue({ ...userRequest('1.0'), amr: signInAmr({ amr: ['otp', 'mfa'] }) } as TokenRequest)).token, { audiences: management });
+    assert.deepEqual(verified.amr, ['pwd', 'otp', 'mfa']);
   });
 
   /** Asserts rejection with `code`, and that the message does not echo the token. */

@@ -6,6 +6,7 @@ import { adCommand, filterQuery, memberTable, odataString, resolveGroup, resolve
 import { ApiClient } from '../http-client.js';
 import { addGroupPosixOptions } from '../posix-options.js';
 import { UsageError } from '../usage-error.js';
+import { registerGroupMfa } from './ad-mfa.js';
 
 interface GroupOptions {
   gidNumber?: number;
@@ -160,4 +161,6 @@ export function register(program: Command, ctx: CliContext): void {
       ctx.print({ value: groups.includes(id.toLowerCase()) });
     },
   );
+
+  registerGroupMfa(group, ctx);
 }

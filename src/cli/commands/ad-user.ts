@@ -7,6 +7,7 @@ import { adCommand, filterQuery, odataString, seg } from '../graph.js';
 import { ApiClient } from '../http-client.js';
 import { addUserPosixOptions, posixBody, USER_POSIX_FLAG_NAMES, type PosixFlags } from '../posix-options.js';
 import { UsageError } from '../usage-error.js';
+import { registerUserMfa } from './ad-mfa.js';
 
 interface UserOptions extends PosixFlags {
   id?: string;
@@ -121,4 +122,6 @@ export function register(program: Command, ctx: CliContext): void {
       const client = await ApiClient.open(ctx);
       await client.graph('DELETE', userPath(opts.id!));
     });
+
+  registerUserMfa(user, ctx);
 }

@@ -45,6 +45,9 @@ const BY_CODE: Record<string, GraphErrorShape> = {
   KH_DIRECTORY_CONFLICT: { status: 409, code: 'Request_ConcurrencyViolation' },
   KH_VERSION_MISMATCH: { status: 412, code: 'Request_BadRequest', text: 'The resource has changed since it was read (If-Match does not match its current @odata.etag).' },
   KH_ETAG_INVALID: { status: 412, code: 'Request_BadRequest' },
+  // A wrong second-factor code is a bad request body here, not a bad access token.
+  KH_MFA_CODE_INVALID: { status: 400, code: 'Request_BadRequest' },
+  KH_MFA_CODE_REUSED: { status: 400, code: 'Request_BadRequest' },
 };
 
 const BY_KIND: Record<ErrorKind, GraphErrorShape> = {

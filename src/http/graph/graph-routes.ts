@@ -13,6 +13,7 @@ import type { Audiences } from '../../tokens/audiences.js';
 import { normalizePublicUrl } from '../../tokens/token-claims.js';
 import type { Authenticate } from '../bearer-auth.js';
 import { applicationRoutes } from './applications-routes.js';
+import { authenticationRoutes } from './authentication-routes.js';
 import { directoryObjectRoutes } from './directory-objects-routes.js';
 import { graphErrorHandler } from './graph-errors.js';
 import type { GraphDeps } from './graph-response.js';
@@ -82,6 +83,7 @@ export const graphRoutes: FastifyPluginAsync<GraphRoutesOptions> = async (app: F
     async (v1) => {
       userRoutes(v1, deps);
       meRoutes(v1, deps);
+      authenticationRoutes(v1, deps);
       groupRoutes(v1, deps);
       directoryObjectRoutes(v1, deps);
       applicationRoutes(v1, deps);

@@ -146,6 +146,13 @@ export const RoleAssignmentCreate = entity('UnifiedRoleAssignment', {
 
 export const ChangePassword = entity('User', { currentPassword: Text(), newPassword: Text() }, ['currentPassword', 'newPassword']);
 
+/** Enrolment of a software OATH method takes no properties (the server makes the secret). */
+export const NewSoftwareOathMethod = entity('SoftwareOathAuthenticationMethod', {});
+/** Graph's hardwareOath `activate` action body, reused for confirming a software method. */
+export const ActivateOathMethod = entity('SoftwareOathAuthenticationMethod', { verificationCode: Text(64) }, ['verificationCode']);
+/** Graph beta's strongAuthenticationRequirements. */
+export const MfaRequirement = entity('StrongAuthenticationRequirements', { perUserMfaState: Text(32) }, ['perUserMfaState']);
+
 /** checkMemberGroups: at most 20 ids, as Graph. */
 export const CheckMemberGroups = entity('DirectoryObject', { groupIds: Type.Array(Guid, { maxItems: 20 }) }, ['groupIds']);
 

@@ -92,6 +92,8 @@ export const CODE_TABLE: Readonly<Record<string, OAuthError>> = {
   KH_INVALID_CREDENTIALS: new InvalidGrant(50126, 'Error validating credentials due to invalid username or password.'),
   KH_ACCOUNT_DISABLED: new InvalidGrant(50057, 'The user account is disabled.'),
   KH_ACCOUNT_LOCKED: new InvalidGrant(50053, 'The account is locked because of too many sign-in attempts with a wrong password. Try again later.'),
+  // Entra's ROPC answer for a user who must use MFA; the message names the resource.
+  KH_MFA_REQUIRED: new InvalidGrant(50076),
   KH_SOURCE_THROTTLED: new InvalidGrant(50053, 'Sign-in was blocked because it came from an address with too many failed sign-ins. Try again later.'),
   KH_PASSWORD_CHANGE_REQUIRED: new InvalidGrant(50055, 'The password is expired: the user must choose a new one in an interactive sign-in.'),
   // the browser sign-in (authorize; shown on a page before the redirect URI is validated)

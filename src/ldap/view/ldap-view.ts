@@ -81,11 +81,13 @@ export class LdapView implements LdapDirectory {
   readonly #subschemaKey: string;
   readonly #writes: LdapWrites;
   readonly #served: ServedEntries;
+  readonly #bindSecondFactor: 'ignore' | 'append' | 'refuse';
   /** The search indexes over the directory's read model (one model per directory service). */
   readonly #indexes = new WeakMap<DirectoryModel, ServedIndex>();
 
   constructor(deps: LdapViewDeps) {
     this.#directory = deps.directory;
+    this.#bindSecondFactor = deps.config.bindSecondFactor ?? 'ignore';
     this.layout = new DitLayout(deps.config);
     this.#domainSid = domainSubAuthorities(this.layout.base.key);
     this.#subschemaKey = parseDn(SUBSCHEMA_DN)!.key;
@@ -188,7 +190,8 @@ export class LdapView implements LdapDirectory {
           : !parsed && typeof dn === 'string' && dn.includes('@') ? dn.trim() : undefined;
       // A name no account can have (no user name holds a control character or `ldap-dn:`).
       const signIn = name !== undefined && !/\p{Cc}/u.test(name) ? name : `ldap-dn:${String(dn).replace(/\p{Cc}/gu, '?').slice(0, 200)}`;
-      const user = await this.#directory.authenticateUser(signIn, new SecretValue(password), source);
+      // A user who must use a second factor: ldapBindSecondFactor decides (FreeIPA's password+code, or refusal).
+      const user = await this.#directory.authenticateUser(signIn, new SecretValue(password), source, undefined, { secondFactor: this.#bindSecondFactor });
       const self = named?.kind === 'user' && named.user.id === user.objectId ? named.user : await names.user(user.objectId);
       return { viewer: { kind: 'user', id: user.objectId, dn: self ? this.layout.userDnOf(self) : this.layout.userDn(user.username) } };
     } catch (err) {

@@ -1,6 +1,6 @@
 // The LDAP view's settings, resolved once from the configuration (src/config/schema.ts keys
 // ldapBaseDn, ldapUsersContainer, ldapGroupsContainer, ldapUserDnTemplate,
-// ldapGroupDnTemplate). Who may see what (ldapAnonymousSearch, ldapUsersSeeOthers,
+// ldapGroupDnTemplate, ldapBindSecondFactor). Who may see what (ldapAnonymousSearch, ldapUsersSeeOthers,
 // ldapPrivateAttributes) is the directory's: src/directory/scoped-reader.ts.
 
 export interface LdapViewConfig {
@@ -15,6 +15,8 @@ export interface LdapViewConfig {
   groupDnTemplate?: string | undefined;
   /** The domain of userPrincipalNames given to users added over LDAP (`{uid}@{domain}`). */
   upnDomain?: string | undefined;
+  /** What a bind needs from a user who must use a second factor (`ldapBindSecondFactor`). */
+  bindSecondFactor?: 'ignore' | 'append' | 'refuse' | undefined;
 }
 
 /** The configuration keys the view reads (a structural slice of Config). */
@@ -25,6 +27,7 @@ export interface LdapViewConfigSource {
   ldapGroupsContainer?: string | undefined;
   ldapUserDnTemplate?: string | undefined;
   ldapGroupDnTemplate?: string | undefined;
+  ldapBindSecondFactor?: 'ignore' | 'append' | 'refuse' | undefined;
 }
 
 /** `keyhaven.local` → `dc=keyhaven,dc=local` (RFC 2247). */
@@ -40,5 +43,6 @@ export function ldapViewConfig(source: LdapViewConfigSource): LdapViewConfig {
     userDnTemplate: source.ldapUserDnTemplate,
     groupDnTemplate: source.ldapGroupDnTemplate,
     upnDomain: source.directoryDomain,
+    bindSecondFactor: source.ldapBindSecondFactor ?? 'ignore',
   };
 }

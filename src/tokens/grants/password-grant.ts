@@ -2,10 +2,15 @@
 // Entra allows it for public clients and for confidential clients that also authenticate; so
 // does Keyhaven, for the Azure CLI's and PowerShell's well-known public client ids. It can be
 // turned off (`passwordGrant: false`), answered then as an unsupported grant (AADSTS70003).
+// A password is one factor: a user who must use a second one is refused after the right
+// password as Entra refuses ROPC for such users — `invalid_grant`, AADSTS50076 ("… you must
+// use multi-factor authentication to access '{resource}'.") — and must sign in through the
+// browser or a device code, where the code is asked for.
 import { InvalidInputError, UnauthenticatedError } from '../../errors.js';
 import { SecretValue } from '../../crypto/secret-value.js';
 import type { ResolvedAudience } from '../audiences.js';
 import type { AuthenticatedClient } from '../client-authentication.js';
+import { signInAmr } from '../token-claims.js';
 import type { UserPrincipal } from '../token-principals.js';
 import { requiredParam, type Grant, type GrantDeps, type GrantRequest, type GrantResult } from './grant.js';
 import { auditIssuance } from './issuance-audit.js';
@@ -29,11 +34,12 @@ export function passwordGrant(deps: GrantDeps): Grant {
       const user = await deps.principals.authenticateUser(input.username, input.password, {
         source: request.source, correlationId: request.correlationId, deferSuccessAudit: true,
       });
+      await checkSecondFactorNotRequired(deps, request, client, user, audience);
       // Entra's ROPC answers a user who must change the password with AADSTS50055: only an
       // interactive sign-in (the browser or device page) can ask for the new one.
       if (user.mustChangePassword) throw new UnauthenticatedError('KH_PASSWORD_CHANGE_REQUIRED', 'The password must be changed before signing in: sign in through the browser or the device page.');
       const issued = await issue(deps, request, client, user, audience);
-      await auditIssuance(deps.audit, { request, client, audience, issued, subjectId: user.objectId, details: { username: user.username, amr: 'pwd' } });
+      await auditIssuance(deps.audit, { request, client, audience, issued, subjectId: user.objectId, details: { username: user.username, amr: signInAmr().join(' ') } });
       return { issued, audience };
     },
   };
@@ -41,6 +47,16 @@ export function passwordGrant(deps: GrantDeps): Grant {
 
 function checkGrantEnabled(deps: GrantDeps): void {
   if (!deps.passwordGrantEnabled) throw new InvalidInputError('KH_OAUTH_PASSWORD_GRANT_DISABLED', 'the password grant is turned off');
+}
+
+/** Entra AADSTS50076 for a user who must use a second factor; the refusal is audited (the sign-in deferred its record to us). */
+async function checkSecondFactorNotRequired(deps: GrantDeps, request: GrantRequest, client: AuthenticatedClient, user: UserPrincipal, audience: ResolvedAudience): Promise<void> {
+  if (!(await deps.principals.secondFactorRequired(user.objectId))) return;
+  await deps.audit.record({
+    actor: user.objectId, action: 'user.signin', target: user.objectId, outcome: 'denied', source: request.source, correlationId: request.correlationId,
+    details: { username: user.username, grant: request.grantType, appId: client.appId, error: 'KH_MFA_REQUIRED' },
+  });
+  throw new UnauthenticatedError('KH_MFA_REQUIRED', `Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '${audience.audience}'.`);
 }
 
 function parse(request: GrantRequest): PasswordInput {
@@ -57,6 +73,6 @@ function issue(deps: GrantDeps, request: GrantRequest, client: AuthenticatedClie
     clientAuth: client.auth,
     user,
     scp: 'user_impersonation',
-    amr: ['pwd'],
+    amr: signInAmr(),
   });
 }
