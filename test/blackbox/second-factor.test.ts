@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { UsernamePasswordCredential } from '@azure/identity';
 import { Client, InvalidCredentialsError } from 'ldapts';
+import { registerApp, TestBrowser } from '../helpers/browser-signin.js';
 import { oathtoolCode, secretOfUri } from '../helpers/oathtool.js';
 import { blackboxStorage, runCli, startServerProcess, tempHome, TEST_CA_CERT, type ServerProcess } from '../helpers/server-process.js';
 import { AZURE_CLI_CLIENT_ID, graph, postForm, tenantOf, userToken, type Tenant } from '../helpers/tenant-fixtures.js';
@@ -116,6 +117,19 @@ describe('second factor (TOTP) against a live server', () => {
     // MSAL underneath @azure/identity, as an unchanged Azure script would meet it.
     const credential = new UsernamePasswordCredential(t.tenantId, AZURE_CLI_CLIENT_ID, 'alice@keyhaven.local', password, { authorityHost: t.url, disableInstanceDiscovery: true });
     await assert.rejects(credential.getToken(`${t.url}/graph//.default`), (err: Error) => /AADSTS50076/.test(err.message));
+
+    // The browser sign-in page does not ask for the code yet: it refuses after the right
+    // password (deny by default) instead of signing in with the password alone.
+    const adminToken = await userToken(t, 'admin', t.adminPassword);
+    const app = await registerApp(t, adminToken, { displayName: 'MFA Notebook', publicClient: { redirectUris: ['http://127.0.0.1/callback'] } });
+    const authorize = new URL(`${t.url}/${t.tenantId}/oauth2/v2.0/authorize`);
+    for (const [k, v] of Object.entries({ client_id: app.appId, response_type: 'code', redirect_uri: 'http://127.0.0.1:8400/callback', scope: 'openid profile', state: 's1', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' })) authorize.searchParams.set(k, v);
+    const browser = new TestBrowser(t.url);
+    const page = await browser.request(authorize.href);
+    assert.equal(page.status, 200, page.text.slice(0, 500));
+    const answer = await browser.submitPassword(page, 'alice@keyhaven.local', password);
+    assert.equal(answer.location, undefined, 'no redirect with a code');
+    assert.match(answer.text, /second factor/);
   });
 
   it('the Graph shapes: authentication/methods lists password and the app, never a secret', async () => {

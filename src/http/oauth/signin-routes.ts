@@ -40,7 +40,7 @@ const CHANGE_ERRORS = new Set([
 const isChangeError = (code: string) => FORM_ERRORS.has(code) || CHANGE_ERRORS.has(code);
 
 /** Errors a person can fix on the form (retyping the password, waiting out a lock). */
-const FORM_ERRORS = new Set(['KH_INVALID_CREDENTIALS', 'KH_ACCOUNT_LOCKED', 'KH_SOURCE_THROTTLED', 'KH_ACCOUNT_DISABLED', 'KH_OAUTH_MISSING_PARAMETER']);
+const FORM_ERRORS = new Set(['KH_INVALID_CREDENTIALS', 'KH_ACCOUNT_LOCKED', 'KH_SOURCE_THROTTLED', 'KH_ACCOUNT_DISABLED', 'KH_OAUTH_MISSING_PARAMETER', 'KH_MFA_REQUIRED']);
 
 export const signInRoutes: FastifyPluginAsync<SignInRoutesOptions> = async (app: FastifyInstance, o) => {
   registerFormParser(app);

@@ -143,10 +143,26 @@ export class BrowserSignIn {
   async silent(request: AuthorizeRequest, session: LiveSession | undefined): Promise<string | undefined> {
     if (request.prompt === 'none') {
       if (!session) throw new InvalidInputError('KH_LOGIN_REQUIRED', 'The user must sign in: prompt=none was given and there is no sign-in session.');
+      await this.#refuseWithoutSecondFactor(session.user, session.amr);
       return this.issueCode(request, session.user, session.authTime, session.amr);
     }
-    if (session && request.prompt === undefined) return this.issueCode(request, session.user, session.authTime, session.amr);
+    if (session && request.prompt === undefined) {
+      await this.#refuseWithoutSecondFactor(session.user, session.amr);
+      return this.issueCode(request, session.user, session.authTime, session.amr);
+    }
     return undefined;
+  }
+
+  /**
+   * Deny by default until the pages ask for the code: a user who must use a second factor
+   * (src/directory/second-factor-sign-in.ts) is refused after the right password, as the
+   * password grant refuses them (AADSTS50076), rather than signed in with the password alone.
+   */
+  async #refuseWithoutSecondFactor(user: UserPrincipal, amr: string[]): Promise<void> {
+    if (amr.includes('mfa')) return;
+    if (await this.#o.principals.secondFactorRequired(user.objectId)) {
+      throw new UnauthenticatedError('KH_MFA_REQUIRED', 'This account must use a second factor, which this sign-in page does not ask for yet; ask your administrator.');
+    }
   }
 
   /**
@@ -156,6 +172,7 @@ export class BrowserSignIn {
    */
   async passwordSignIn(username: string, password: SecretValue, ctx: { source: string; correlationId: string }): Promise<SignedIn | { mustChange: UserPrincipal }> {
     const user = await this.#o.principals.authenticateUser(username, password, { source: ctx.source, correlationId: ctx.correlationId });
+    await this.#refuseWithoutSecondFactor(user, ['pwd']);
     if (user.mustChangePassword) return { mustChange: user };
     return { user, session: await this.#o.sessions.create(user.objectId, ['pwd']) };
   }
@@ -167,6 +184,7 @@ export class BrowserSignIn {
    */
   async changePassword(username: string, current: SecretValue, next: string, ctx: { source: string; correlationId: string }): Promise<SignedIn> {
     const user = await this.#o.principals.authenticateUser(username, current, { source: ctx.source, correlationId: ctx.correlationId });
+    await this.#refuseWithoutSecondFactor(user, ['pwd']);
     await this.#o.principals.changeOwnPassword(user.objectId, current.reveal(), next, ctx.source);
     const { mustChangePassword: _done, ...changed } = user;
     return { user: changed, session: await this.#o.sessions.create(user.objectId, ['pwd']) };
