@@ -15,11 +15,12 @@
 // claiming 1 GB is refused without being allocated.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'ldapts';
-import { blackboxStorage, startServerProcess, tempHome, TEST_CA_CERT, type ServerProcess } from '../helpers/server-process.js';
+import { blackboxStorage, runCli, startServerProcess, tempHome, TEST_CA_CERT, type ServerProcess } from '../helpers/server-process.js';
 
 const COUNT = Number(process.env.KEYHAVEN_LDAP_FUZZ_COUNT ?? 20_000);
 const PER_CONNECTION = 8;
@@ -48,6 +49,8 @@ const message = (id: number, op: Buffer, controls?: Buffer) => tlv(0x30, integer
 
 const BASE = 'dc=keyhaven,dc=local';
 const ADMIN_PASSWORD = 'Fuzz-Admin-Passw0rd';
+/** The user the fuzzer's wrong-password binds are aimed at (made in `before`). */
+const FUZZED_UID = 'fuzzed';
 const filters: Buffer[] = [
   str('objectClass', 0x87),
   tlv(0xa3, str('uid'), str('admin')),
@@ -62,7 +65,9 @@ const pagedControl = tlv(0xa0, tlv(0x30, str('1.2.840.113556.1.4.319'), bool(tru
 function seedMessage(id: number): Buffer {
   switch (int(10)) {
     case 0:
-      return message(id, tlv(0x60, integer(3), str(`uid=admin,ou=people,${BASE}`), str(pick(['wrong', '', 'x'.repeat(40)]), 0x80)));
+      // Wrong passwords go to an account of their own: they lock it (the lockout path is fuzzed
+      // too), never the admin the real-client checks below bind as.
+      return message(id, tlv(0x60, integer(3), str(`uid=${FUZZED_UID},ou=people,${BASE}`), str(pick(['wrong', '', 'x'.repeat(40)]), 0x80)));
     case 1:
     case 2:
     case 3:
@@ -334,6 +339,14 @@ describe(`LDAP robustness: ${COUNT} random and mutated BER messages (seed ${seed
     home = tempHome();
     storage = await blackboxStorage(home.home);
     server = await startServerProcess({ home: home.home, storage: storage.url, env: { KEYHAVEN_ADMIN_PASSWORD: ADMIN_PASSWORD } });
+    const config = { env: { KEYHAVEN_CONFIG_DIR: join(home.home, 'cli') } };
+    for (const args of [
+      ['login', '--server', server.url, '--username', 'admin', '--password', ADMIN_PASSWORD],
+      ['ad', 'user', 'create', '--display-name', 'Fuzzed', '--user-principal-name', `${FUZZED_UID}@keyhaven.local`, '--password', 'Lantern-quarry-mossy-58'],
+    ]) {
+      const r = await runCli(args, config);
+      assert.equal(r.code, 0, r.stderr);
+    }
   });
   after(async () => {
     await server?.stop();
