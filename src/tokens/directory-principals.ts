@@ -15,6 +15,9 @@ export function directoryPrincipals(directory: DirectoryService): TokenPrincipal
       return { principal: { objectId: sp.objectId, appId: client.appId, displayName: sp.displayName }, enabled: sp.enabled, certificates: client.certificates };
     },
     secondFactorRequired: (userObjectId) => directory.secondFactor.requiredFor(userObjectId),
+    get secondFactor() {
+      return directory.secondFactor;
+    },
     async application(appId) {
       const client = await directory.clientApplication(appId);
       return client ? { appId: client.appId, displayName: client.displayName } : undefined;
