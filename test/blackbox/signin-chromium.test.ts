@@ -157,7 +157,8 @@ describe('sign-in pages in headless Chromium', () => {
       // The QR code is an image the page's CSP lets the browser decode and draw.
       const qr = page.locator('#mfa-qr');
       await qr.waitFor();
-      const drawn = await qr.evaluate((img: HTMLImageElement) => img.decode().then(() => img.naturalWidth));
+      // (The page's own image element; this suite is compiled without the DOM library.)
+      const drawn = await qr.evaluate((img) => { const image = img as unknown as { decode(): Promise<void>; naturalWidth: number }; return image.decode().then(() => image.naturalWidth); });
       assert.ok(drawn > 0, 'the QR code image is drawn');
       assert.ok((await qr.getAttribute('alt'))!.length > 0);
       await page.screenshot({ path: join(RESULTS, 'signin-mfa-enrol.png'), fullPage: true });
