@@ -6,7 +6,6 @@
 // token for any audience (the vault's too), and `keyhaven logout` revokes its family on the
 // server, so a copy of the cache taken before the logout no longer works.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,44 +13,14 @@ import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
 import { createUser, TestBrowser } from '../helpers/browser-signin.js';
 import { blackboxStorage, cleanEnv, ROOT, runCli, startServerProcess, tempHome, type ServerProcess } from '../helpers/server-process.js';
+import { startStreaming, type StreamingProcess } from '../helpers/streaming-process.js';
 import { tenantOf, userToken, type Tenant } from '../helpers/tenant-fixtures.js';
 
 const PASSWORD = 'Saffron-lighthouse-ember-73';
 
-/** The CLI running in the background, its stderr watched for what it prints for the user. */
-function startCli(args: string[], configDir: string): { child: ChildProcess; stderrMatch(re: RegExp): Promise<RegExpExecArray>; done: Promise<{ code: number | null; stdout: string; stderr: string }> } {
-  // No display and no $BROWSER: the CLI can open no browser and prints the address.
-  const env = cleanEnv({ KEYHAVEN_CONFIG_DIR: configDir, DISPLAY: '', WAYLAND_DISPLAY: '', BROWSER: '' });
-  const child = spawn(process.execPath, [join(ROOT, 'bin/keyhaven.js'), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  const waiters: (() => void)[] = [];
-  child.stdout!.on('data', (d) => (stdout += d));
-  child.stderr!.on('data', (d) => {
-    stderr += d;
-    for (const w of waiters.splice(0)) w();
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.on('exit', (code) => {
-    clearTimeout(timer);
-    for (const w of waiters.splice(0)) w();
-    resolve({ code, stdout, stderr });
-  }));
-  const stderrMatch = (re: RegExp) => new Promise<RegExpExecArray>((resolve, reject) => {
-    const deadline = setTimeout(() => reject(new Error(`no ${re} on stderr within 30 s: ${stderr}`)), 30_000);
-    const check = () => {
-      const m = re.exec(stderr);
-      if (m) {
-        clearTimeout(deadline);
-        resolve(m);
-      } else if (child.exitCode !== null) {
-        clearTimeout(deadline);
-        reject(new Error(`the CLI exited (${child.exitCode}) before printing ${re}: ${stderr}`));
-      } else waiters.push(check);
-    };
-    check();
-  });
-  return { child, stderrMatch, done };
+/** The CLI in the background, with no display and no $BROWSER: it can open no browser and prints the address. */
+function startCli(args: string[], configDir: string): StreamingProcess {
+  return startStreaming(process.execPath, [join(ROOT, 'bin/keyhaven.js'), ...args], cleanEnv({ KEYHAVEN_CONFIG_DIR: configDir, DISPLAY: '', WAYLAND_DISPLAY: '', BROWSER: '' }));
 }
 
 describe('keyhaven login in the browser and with a device code', () => {
