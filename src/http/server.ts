@@ -1,6 +1,7 @@
 // The HTTPS face: one Fastify instance on the server certificate. Each API registers as a
 // plugin receiving the services it needs; this file holds only what all of them share —
 // TLS, request ids, logging, body limits, error rendering, health endpoints.
+import { countRequests, metricsRoutes } from './metrics-routes.js';
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import type { Logger } from 'pino';
@@ -54,6 +55,7 @@ export async function buildHttpServer(deps: HttpServerDeps) {
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-ms-request-id', request.id);
   });
+  countRequests(app, deps.services.core.metrics);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => {
     void reply.status(404).send({ error: { code: 'KH_NO_SUCH_PATH', message: `no route for ${request.method} ${request.url.split('?')[0]}` } });
@@ -68,6 +70,13 @@ export async function buildHttpServer(deps: HttpServerDeps) {
   await app.register(deviceUserInfoRoutes, { deviceCodes: s.deviceCodes, userInfo: s.userInfo, revocation: s.revocation, tenantId: core.tenantId, publicUrl: core.config.publicUrl });
   await app.register(discoveryRoutes, { publicUrl: core.config.publicUrl, tenantId: core.tenantId, keys: signingKeys, grantTypes: tokens.grantTypes() });
   const authenticate = bearerAuthentication(verifier, directory);
+  await app.register(metricsRoutes, {
+    metrics: core.metrics,
+    authenticate,
+    audiences: deps.services.audiences.acceptedAudiences('management'),
+    authorizer: deps.services.authorizer,
+    isGlobalAdministrator: (id) => directory.holdsDirectoryRole(id, GLOBAL_ADMINISTRATOR),
+  });
   // The APIs (directory, management, vaults) register with it.
   await app.register(graphRoutes, {
     prefix: '/graph',

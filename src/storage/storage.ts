@@ -101,6 +101,14 @@ export interface EngineHandle {
   description: string;
   /** PostgreSQL: the connection URL, for the LISTEN connection. */
   url?: string;
+  /** PostgreSQL: the pool's connections (metrics). */
+  pool?: () => PoolUsage;
+}
+
+export interface PoolUsage {
+  total: number;
+  idle: number;
+  waiting: number;
 }
 
 export class Storage {
@@ -110,6 +118,7 @@ export class Storage {
   readonly #db: Kysely<Database>;
   readonly #begin: string;
   readonly #url: string | undefined;
+  readonly #pool: (() => PoolUsage) | undefined;
   /** Tags this process's NOTIFYs, so its own listener skips them (it applied them at commit). */
   readonly #origin = randomUUID();
   readonly #commitListeners = new Set<(changes: DirectoryChanges) => Promise<void> | void>();
@@ -122,7 +131,13 @@ export class Storage {
     this.#begin = handle.begin;
     this.description = handle.description;
     this.#url = handle.url;
+    this.#pool = handle.pool;
     this.read = makeRepos(handle.db, handle.engine);
+  }
+
+  /** The connection pool's usage (PostgreSQL); undefined for SQLite's one connection. */
+  poolUsage(): PoolUsage | undefined {
+    return this.#pool?.();
   }
 
   /** Opens `sqlite:PATH` or `postgres://…` and applies pending migrations. */

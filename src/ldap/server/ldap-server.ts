@@ -18,6 +18,8 @@ export interface LdapServerOptions {
   logger: Logger;
   /** `ldapAccessLog`: the level of the per-operation access lines, or `off`. */
   accessLog?: AccessLogLevel;
+  /** Every operation's type, result code and duration (metrics). */
+  observeOperation?: (operation: string, resultCode: number | undefined, seconds: number) => void;
 }
 
 export class LdapServer {
@@ -29,7 +31,7 @@ export class LdapServer {
 
   constructor(private readonly options: LdapServerOptions) {
     this.secureContext = createSecureContext({ cert: options.tls.certPem, key: options.tls.keyPem, minVersion: 'TLSv1.2' });
-    this.accessLog = new LdapAccessLog(options.logger, options.accessLog ?? 'info');
+    this.accessLog = new LdapAccessLog(options.logger, options.accessLog ?? 'info', options.observeOperation);
   }
 
   /** Listens for plain LDAP; resolves with the port (the actual one when `port` is 0). */
