@@ -9,8 +9,9 @@ import { linkedIdentityPermissions, parseIdentityRequest, resolveIdentity, syste
 import type { PreparedResource, ResourceRequest, ResourceTypes, StoredResource } from '../resource-types.js';
 import { principalDisplayName, type ManagedIdentityOptions } from './managed-identity.js';
 
+// 2020-06-01 is what Azure Stack Hub's 2020-09-01-hybrid profile sends (az cloud register --profile 2020-09-01-hybrid).
 export const COMPUTE_API_VERSIONS = [
-  '2021-03-01', '2021-04-01', '2021-07-01', '2021-11-01', '2022-03-01', '2022-08-01', '2022-11-01',
+  '2019-07-01', '2019-12-01', '2020-06-01', '2020-12-01', '2021-03-01', '2021-04-01', '2021-07-01', '2021-11-01', '2022-03-01', '2022-08-01', '2022-11-01',
   '2023-03-01', '2023-07-01', '2023-09-01', '2024-03-01', '2024-07-01', '2024-11-01',
 ] as const;
 
