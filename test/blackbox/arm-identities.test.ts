@@ -87,6 +87,11 @@ describe('managed identities through the management API', () => {
     assert.equal(principal.body.appId, clientId);
     assert.equal(principal.body.displayName, 'training');
     assert.ok((await managedPrincipals()).includes(principalId));
+    // It belongs to the resource: the directory API does not delete it on its own.
+    const refused = await s.call(s.admin, 'DELETE', `/servicePrincipals/${principalId}`);
+    assert.equal(refused.status, 400, refused.text);
+    assert.equal(refused.body.error.code, 'Request_BadRequest');
+    assert.equal((await sp(principalId)).status, 200);
 
     // Every api-version az and the SDKs send answers; ids are read-only and survive a PUT.
     for (const version of ['2018-11-30', '2022-01-31-preview', '2023-01-31', '2023-07-31-preview', '2024-11-30']) {
