@@ -148,6 +148,12 @@ export async function saveLogin(ctx: CliContext, profile: Profile, secrets: Logi
   await ctx.writeState(PROFILE, { version: 2, current: profile.id, logins: [...logins.filter((l) => l.id !== profile.id), profile] } satisfies ProfileFile);
 }
 
+/** Rewrites a cached login's profile (its accounts: `account set`), keeping which login is current. */
+export async function updateProfile(ctx: CliContext, profile: Profile): Promise<void> {
+  const { current, logins } = await readLogins(ctx);
+  await ctx.writeState(PROFILE, { version: 2, current, logins: logins.map((l) => (l.id === profile.id ? profile : l)) } satisfies ProfileFile);
+}
+
 /**
  * Removes a login and its cache entry. When it was current, another cached login (the most
  * recent) becomes current; when none is left, every state file (the cache key too) is removed.

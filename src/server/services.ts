@@ -35,6 +35,7 @@ import { RoleAssignments } from '../authz/role-assignments.js';
 import { ResourceManager } from '../resources/resource-manager.js';
 import { ResourceTypes } from '../resources/resource-types.js';
 import { registerComputeTypes } from '../resources/providers/compute.js';
+import { registerManagedIdentityTypes } from '../resources/providers/managed-identity.js';
 
 export interface Services {
   core: CoreServices;
@@ -127,7 +128,9 @@ export async function buildServices(core: CoreServices): Promise<Services> {
   const revocation = new TokenRevocation({ clients, refreshTokens, audit: core.audit });
   // Resource types are registered by the parts that own them; the resource manager knows none.
   const types = new ResourceTypes();
-  registerComputeTypes(types);
+  const identities = { tenantId: core.tenantId, principals: directory.managedIdentityPrincipals() };
+  registerManagedIdentityTypes(types, identities);
+  registerComputeTypes(types, identities);
   const resources = new ResourceManager({ storage: core.storage, audit: core.audit, types });
   const index = new AuthorizationIndex(core.storage);
   const authorizer = new Authorizer(index, {

@@ -14,16 +14,21 @@ import * as adGroup from './ad-group.js';
 import * as adRole from './ad-role.js';
 import * as adSp from './ad-sp.js';
 import * as adUser from './ad-user.js';
+import * as group from './group.js';
+import * as identity from './identity.js';
 import * as login from './login.js';
+import * as resource from './resource.js';
+import * as role from './role.js';
+import * as vm from './vm.js';
 
 export interface CommandModule {
   register(program: Command, ctx: CliContext): void;
 }
 
-const clientModules: readonly CommandModule[] = [login, account, adUser, adGroup, adApp, adSp, adRole];
+const clientModules: readonly CommandModule[] = [login, account, adUser, adGroup, adApp, adSp, adRole, group, identity, vm, resource, role];
 
 /** The top-level commands the client modules add. */
-const CLIENT_COMMANDS = new Set(['login', 'logout', 'account', 'ad']);
+const CLIENT_COMMANDS = new Set(['login', 'logout', 'account', 'ad', 'group', 'identity', 'vm', 'vmss', 'resource', 'role']);
 
 /** Root options that take a value (as a separate argument when written without `=`). */
 const ROOT_OPTIONS_WITH_VALUE = new Set(['-o', '--output', '--query']);

@@ -1,7 +1,7 @@
 // Subscriptions, resource groups and providers' resources: authorize (the operation at the
 // target's id, before anything about the target is looked up, so a caller without the
 // permission learns nothing of whether it exists) → check the api-version → act → answer.
-import { authorizationFailed } from '../../authz/authorizer.js';
+import { authorizationFailed, linkedAuthorizationFailed } from '../../authz/authorizer.js';
 import { NotFoundError } from '../../errors.js';
 import {
   RESOURCES_API_VERSIONS,
@@ -135,9 +135,10 @@ export async function resourceItem(deps: ArmDeps, call: ArmCall, target: Extract
     if (!isGroup) {
       const provider = deps.resources.types.require(type);
       const body = call.request.body as Record<string, unknown> | undefined;
-      for (const linked of provider.linkedPermissions?.({ id, name: target.names.at(-1)!, location: '', properties: {}, identity: body?.['identity'], body: body ?? {} }) ?? []) {
-        await deps.authorizer.require(call.principal.objectId, linked.operation, linked.scope);
-      }
+      const linked = provider.linkedPermissions?.({ id, name: target.names.at(-1)!, location: '', properties: {}, identity: body?.['identity'], body: body ?? {} }) ?? [];
+      const can = linked.length > 0 ? await deps.authorizer.decider(call.principal.objectId) : undefined;
+      const refused = linked.filter((l) => !can!(l.operation, l.scope));
+      if (refused.length > 0) throw linkedAuthorizationFailed(call.principal.objectId, operation, id, refused);
     }
     if (method === 'PATCH') {
       const resource = await deps.resources.patch(call.actor, target, call.request.body, conditions(call));
