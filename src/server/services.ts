@@ -35,6 +35,8 @@ import { RoleAssignments } from '../authz/role-assignments.js';
 import { ResourceManager } from '../resources/resource-manager.js';
 import { ResourceTypes } from '../resources/resource-types.js';
 import { registerComputeTypes } from '../resources/providers/compute.js';
+import { MachineService } from '../machines/machine-service.js';
+import { MachineStatus } from '../machines/machine-status.js';
 
 export interface Services {
   core: CoreServices;
@@ -59,6 +61,8 @@ export interface Services {
   authorizer: Authorizer;
   roleAssignments: RoleAssignments;
   customRoles: CustomRoles;
+  /** Machine enrollment: join tokens, joined machines, their revocation set. */
+  machines: MachineService;
 }
 
 export async function buildServices(core: CoreServices): Promise<Services> {
@@ -101,7 +105,23 @@ export async function buildServices(core: CoreServices): Promise<Services> {
   const verifier = new TokenVerifier({ keys: signingKeys, publicUrl: config.publicUrl, tenantId: core.tenantId });
   const principals = directoryPrincipals(directory);
   const base = config.publicUrl.replace(/\/+$/, '');
+  const machineStatus = new MachineStatus(core.storage);
+  await machineStatus.start();
+  const machines = new MachineService({
+    storage: core.storage,
+    audit: core.audit,
+    credentials: core.credentials,
+    status: machineStatus,
+    publicUrl: base,
+    tenantId: core.tenantId,
+    joinTokenDefaultLifetimeSeconds: Math.min(config.machineJoinTokenLifetimeSeconds, config.machineJoinTokenMaxLifetimeSeconds),
+    joinTokenMaxLifetimeSeconds: config.machineJoinTokenMaxLifetimeSeconds,
+    poolTokenDefaultUses: Math.min(config.machinePoolTokenDefaultUses, config.machinePoolTokenMaxUses),
+    poolTokenMaxUses: config.machinePoolTokenMaxUses,
+    now: () => Date.now() + config.machineClockOffsetSeconds * 1000,
+  });
   const assertions = new ClientAssertionVerifier({
+    machines,
     principals,
     jtis: new StoredJtiStore(core.storage, config.clientAssertionReuse),
     maxLifetimeSeconds: config.clientAssertionMaxLifetimeSeconds,
@@ -127,7 +147,7 @@ export async function buildServices(core: CoreServices): Promise<Services> {
   const revocation = new TokenRevocation({ clients, refreshTokens, audit: core.audit });
   // Resource types are registered by the parts that own them; the resource manager knows none.
   const types = new ResourceTypes();
-  registerComputeTypes(types);
+  registerComputeTypes(types, { beforeDelete: (tx, resource) => machines.resourceDeleted(tx, resource) });
   const resources = new ResourceManager({ storage: core.storage, audit: core.audit, types });
   const index = new AuthorizationIndex(core.storage);
   const authorizer = new Authorizer(index, {
@@ -137,7 +157,7 @@ export async function buildServices(core: CoreServices): Promise<Services> {
   await index.current();
   const roleAssignments = new RoleAssignments({ storage: core.storage, audit: core.audit, index });
   const customRoles = new CustomRoles({ storage: core.storage, audit: core.audit, index });
-  return { core, directory, signingKeys, audiences, issuer, verifier, tokens, refusals, browserSignIn, devices, deviceCodes, userInfo, revocation, csrfKey, resources, authorizer, roleAssignments, customRoles };
+  return { core, directory, signingKeys, audiences, issuer, verifier, tokens, refusals, browserSignIn, devices, deviceCodes, userInfo, revocation, csrfKey, resources, authorizer, roleAssignments, customRoles, machines };
 }
 
 /** The signing-key lifecycle from configuration (shared by `serve` and `keyhaven admin rotate-signing-key`). */

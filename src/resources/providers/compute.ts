@@ -25,8 +25,13 @@ function prepare(request: ResourceRequest): ReturnType<ResourceTypeProvider['pre
   return { properties, extra };
 }
 
-export function registerComputeTypes(types: ResourceTypes): void {
+/** What other parts add to the compute types (machine enrollment's delete cascade, src/machines/). */
+export interface ComputeHooks {
+  beforeDelete?: ResourceTypeProvider['beforeDelete'];
+}
+
+export function registerComputeTypes(types: ResourceTypes, hooks: ComputeHooks = {}): void {
   for (const type of ['Microsoft.Compute/virtualMachines', 'Microsoft.Compute/virtualMachineScaleSets']) {
-    types.register({ type, apiVersions: COMPUTE_API_VERSIONS, prepare });
+    types.register({ type, apiVersions: COMPUTE_API_VERSIONS, prepare, ...(hooks.beforeDelete ? { beforeDelete: hooks.beforeDelete } : {}) });
   }
 }

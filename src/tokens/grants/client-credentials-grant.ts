@@ -18,7 +18,7 @@ export function clientCredentialsGrant(deps: GrantDeps): Grant {
       const principalId = checkGrant(client);
       const audience = await resolveAudience(deps.audiences, request);
       const issued = await issue(deps, request, client, principalId, audience);
-      await auditIssuance(deps.audit, { request, client, audience, issued, subjectId: principalId });
+      await auditIssuance(deps.audit, { request, client, audience, issued, subjectId: principalId, ...(client.machine ? { details: { machineId: client.machine.id } } : {}) });
       return { issued, audience };
     },
   };
@@ -42,5 +42,6 @@ function issue(deps: GrantDeps, request: GrantRequest, client: AuthenticatedClie
     clientAppId: client.appId,
     clientAuth: client.auth,
     objectId,
+    ...(client.machine ? { machine: client.machine } : {}),
   });
 }
