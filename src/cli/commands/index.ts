@@ -15,15 +15,17 @@ import * as adRole from './ad-role.js';
 import * as adSp from './ad-sp.js';
 import * as adUser from './ad-user.js';
 import * as login from './login.js';
+import * as machine from './machine.js';
+import * as vmMachines from './vm-machines.js';
 
 export interface CommandModule {
   register(program: Command, ctx: CliContext): void;
 }
 
-const clientModules: readonly CommandModule[] = [login, account, adUser, adGroup, adApp, adSp, adRole];
+const clientModules: readonly CommandModule[] = [login, account, adUser, adGroup, adApp, adSp, adRole, vmMachines, machine];
 
 /** The top-level commands the client modules add. */
-const CLIENT_COMMANDS = new Set(['login', 'logout', 'account', 'ad']);
+const CLIENT_COMMANDS = new Set(['login', 'logout', 'account', 'ad', 'vm', 'machine']);
 
 /** Root options that take a value (as a separate argument when written without `=`). */
 const ROOT_OPTIONS_WITH_VALUE = new Set(['-o', '--output', '--query']);
