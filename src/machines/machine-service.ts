@@ -15,6 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import type { AuditLog } from '../audit/audit-log.js';
+import type { RefusalRecorder } from '../audit/refusal-recorder.js';
 import { generateCredential, type CredentialDigester } from '../crypto/generated-credential.js';
 import { auditEvent, type Actor } from '../directory/directory-context.js';
 import { ConflictError, InvalidInputError, NotFoundError, UnauthenticatedError } from '../errors.js';
@@ -40,6 +41,8 @@ export interface MachineServiceOptions {
   joinTokenMaxLifetimeSeconds: number;
   poolTokenDefaultUses: number;
   poolTokenMaxUses: number;
+  /** Join and rotation refusals, aggregated per source (anyone can cause them). */
+  refusals?: Pick<RefusalRecorder, 'refused'>;
   now?: () => number;
 }
 
@@ -119,6 +122,23 @@ export class MachineService implements MachineCredentials {
 
   /** The unauthenticated exchange: a join token and a public key for a machine credential. */
   async join(body: unknown, ctx: { source: string; correlationId: string }): Promise<MachineJson & { tokenEndpoint: string; authority: string }> {
+    return this.#auditedRefusal('machine.join', ctx, () => this.#join(body, ctx));
+  }
+
+  async #auditedRefusal<T>(action: string, ctx: { source: string; correlationId: string }, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      // Refusals (bad token, bad key …) are recorded aggregated; a storage failure is not a refusal.
+      if (this.#o.refusals && typeof code === 'string' && code.startsWith('KH_MACHINE_')) {
+        await this.#o.refusals.refused({ source: ctx.source, action, error: code, correlationId: ctx.correlationId });
+      }
+      throw err;
+    }
+  }
+
+  async #join(body: unknown, ctx: { source: string; correlationId: string }): Promise<MachineJson & { tokenEndpoint: string; authority: string }> {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InvalidInputError('KH_MACHINE_JOIN_INVALID', 'The join request must be a JSON object with token and publicKey.');
     const { token, publicKey, ...rest } = body as Record<string, unknown>;
     const unknown = Object.keys(rest);
@@ -178,6 +198,10 @@ export class MachineService implements MachineCredentials {
    * `jwk`: the new public key. The old key stops working the moment the new one is stored.
    */
   async rotateKey(request: unknown, ctx: { source: string; correlationId: string }): Promise<MachineJson> {
+    return this.#auditedRefusal('machine.key.rotate', ctx, () => this.#rotateKey(request, ctx));
+  }
+
+  async #rotateKey(request: unknown, ctx: { source: string; correlationId: string }): Promise<MachineJson> {
     const jws = typeof request === 'object' && request !== null && !Array.isArray(request) ? (request as Record<string, unknown>)['request'] : undefined;
     if (typeof jws !== 'string' || jws.length > MAX_REQUEST_LENGTH) throw new InvalidInputError('KH_MACHINE_ROTATION_INVALID', 'The rotation request must be {"request": JWS} signed with the current key.');
     let header;
@@ -228,14 +252,14 @@ export class MachineService implements MachineCredentials {
   }
 
   /**
-   * The delete cascade (inside the resource's delete transaction): its join tokens go and its
-   * machines are revoked. Machines are forgotten by the in-process set at once; on PostgreSQL
+   * The delete cascade (inside the resource's delete transaction): its join tokens and its
+   * machines go (their assertions then name no client: AADSTS700016). Machines are forgotten by the in-process set at once; on PostgreSQL
    * the revocation's NOTIFY (delivered at commit) reloads every replica's set, this one's too.
    */
   async resourceDeleted(tx: Tx, resource: StoredResource): Promise<void> {
     const type = resource.type.toLowerCase();
     if (type !== VM_TYPE && type !== VMSS_TYPE) return;
-    const ids = await tx.machines.deleteResource([resource.id.toLowerCase()], new Date(this.#now()).toISOString(), 'system');
+    const ids = await tx.machines.deleteResource([resource.id.toLowerCase()]);
     this.#o.status.revoked(ids);
   }
 

@@ -105,6 +105,8 @@ export async function buildServices(core: CoreServices): Promise<Services> {
   const verifier = new TokenVerifier({ keys: signingKeys, publicUrl: config.publicUrl, tenantId: core.tenantId });
   const principals = directoryPrincipals(directory);
   const base = config.publicUrl.replace(/\/+$/, '');
+  const refusals = new RefusalRecorder(core.audit, { windowMs: config.authRefusalWindowSeconds * 1000 });
+  refusals.start();
   const machineStatus = new MachineStatus(core.storage);
   await machineStatus.start();
   const machines = new MachineService({
@@ -118,6 +120,7 @@ export async function buildServices(core: CoreServices): Promise<Services> {
     joinTokenMaxLifetimeSeconds: config.machineJoinTokenMaxLifetimeSeconds,
     poolTokenDefaultUses: Math.min(config.machinePoolTokenDefaultUses, config.machinePoolTokenMaxUses),
     poolTokenMaxUses: config.machinePoolTokenMaxUses,
+    refusals,
     now: () => Date.now() + config.machineClockOffsetSeconds * 1000,
   });
   const assertions = new ClientAssertionVerifier({
@@ -128,8 +131,6 @@ export async function buildServices(core: CoreServices): Promise<Services> {
     // Entra takes an assertion addressed to either of the tenant's token endpoints.
     audiences: () => [`${base}/${core.tenantId}/oauth2/v2.0/token`, `${base}/${core.tenantId}/oauth2/token`, `${base}/adfs/oauth2/token`],
   });
-  const refusals = new RefusalRecorder(core.audit, { windowMs: config.authRefusalWindowSeconds * 1000 });
-  refusals.start();
   const clients = new ClientAuthenticator({ principals, assertions, throttle, refusals });
   const sessions = new SigninSessions({ storage: core.storage, principals, lifetimeSeconds: config.signInSessionLifetimeSeconds });
   const refreshTokens = new RefreshTokens({ storage: core.storage, principals, lifetimeSeconds: config.refreshTokenLifetimeSeconds });

@@ -356,6 +356,53 @@ describe('machine enrollment', () => {
     });
   }
 
+  it('deleting a VM deletes its machines and join tokens: tokens and assertions refused; a VM of the same name made again has none', async () => {
+    const vm3 = `${rg()}/providers/Microsoft.Compute/virtualMachines/vm3`;
+    assert.equal((await call(admin, 'PUT', `${vm3}?${COMPUTE}`, { location: 'westeurope' })).status, 201);
+    const m3 = await joinWith(await joinToken(vm3));
+    const unused = await joinToken(vm3);
+    const token3 = await machineArmToken(m3);
+    assert.equal((await subscriptions(token3)).status, 200);
+    assert.equal((await call(admin, 'DELETE', `${vm3}?${COMPUTE}`)).status, 200);
+    assert.equal((await subscriptions(token3)).status, 401, 'its issued token is refused at once');
+    // Its client id names nothing any more: Entra's AADSTS700016 (application not found).
+    const next = await tokenRequest(m3);
+    assert.equal(next.body.access_token, undefined);
+    assert.equal(next.body.error, 'unauthorized_client', JSON.stringify(next.body));
+    assert.deepEqual(next.body.error_codes, [700016]);
+    const late = await call(undefined, 'POST', '/machines/join', { token: unused, publicKey: await publicJwkOf(machineKey().privateKey) });
+    assert.equal(late.status, 401, late.text);
+    assert.equal(late.body.error.code, 'InvalidJoinToken');
+    assert.equal((await call(admin, 'PUT', `${vm3}?${COMPUTE}`, { location: 'westeurope' })).status, 201);
+    assert.deepEqual(await machinesOf(vm3), []);
+  });
+
+  it('hostile management requests on the enrollment paths get ARM errors and write nothing', async () => {
+    const before = (await machinesOf(poolId)).length;
+    const cases: [string, string, unknown, number, string][] = [
+      ['POST', `${poolId}/generateJoinToken`, {}, 400, 'MissingApiVersionParameter'],
+      ['POST', `${poolId}/generateJoinToken?api-version=1999-01-01`, {}, 400, 'NoRegisteredProviderFound'],
+      ['GET', `${poolId}/generateJoinToken?${COMPUTE}`, undefined, 405, 'MethodNotAllowed'],
+      ['POST', `${poolId}/machines?${COMPUTE}`, {}, 405, 'MethodNotAllowed'],
+      ['POST', `${poolId}/generateJoinToken?${COMPUTE}`, { maxUses: 0 }, 400, 'InvalidRequestContent'],
+      ['POST', `${poolId}/generateJoinToken?${COMPUTE}`, { maxUses: '5' }, 400, 'InvalidRequestContent'],
+      ['POST', `${poolId}/generateJoinToken?${COMPUTE}`, { maxUses: 10_000_000 }, 400, 'InvalidRequestContent'],
+      ['POST', `${poolId}/generateJoinToken?${COMPUTE}`, { expiresInSeconds: 999_999_999 }, 400, 'InvalidRequestContent'],
+      ['POST', `${poolId}/generateJoinToken?${COMPUTE}`, { expiresInSeconds: -1 }, 400, 'InvalidRequestContent'],
+      ['POST', `${rg()}/providers/Microsoft.Compute/virtualMachines/absent/generateJoinToken?${COMPUTE}`, {}, 404, 'ResourceNotFound'],
+      ['POST', `${poolId}/machines/not-a-guid/revoke?${COMPUTE}`, undefined, 404, 'MachineNotFound'],
+      ['GET', `${poolId}/machines/${randomUUID()}?${COMPUTE}`, undefined, 404, 'MachineNotFound'],
+      ['POST', `${poolId}/machines/${poolB.id}/delete?${COMPUTE}`, undefined, 400, 'InvalidResourceId'],
+    ];
+    for (const [method, path, body, status, code] of cases) {
+      const r = await call(admin, method, path, body);
+      assert.equal(r.status, status, `${method} ${path}: ${r.text}`);
+      assert.equal(r.body.error?.code, code, `${method} ${path}: ${r.text}`);
+    }
+    assert.equal((await machinesOf(poolId)).length, before);
+    assert.equal((await machinesOf(poolId)).find((m) => m.id === poolB.id)!.state, 'Active');
+  });
+
   it('a pool token stops working at its expiry (the server restarted with its enrollment clock moved ahead)', async () => {
     const token = await joinToken(poolId, { maxUses: 5, expiresInSeconds: 60 });
     const first = await joinWith(token);

@@ -76,13 +76,13 @@ export class MachineRepo {
     return Number(result.numUpdatedRows) === 1;
   }
 
-  /** The resource is gone: its join tokens go, its machines are revoked (and their ids returned). */
-  async deleteResource(resourceKeys: readonly string[], at: string, by: string): Promise<string[]> {
+  /** The resource is gone: its join tokens and its machines go (their ids returned). */
+  async deleteResource(resourceKeys: readonly string[]): Promise<string[]> {
     if (resourceKeys.length === 0) return [];
     await this.db.deleteFrom('machine_join_tokens').where('resource_key', 'in', [...resourceKeys]).execute();
-    const rows = await this.db.selectFrom('machines').select('id').where('resource_key', 'in', [...resourceKeys]).where('revoked_at', 'is', null).execute();
+    const rows = await this.db.selectFrom('machines').select('id').where('resource_key', 'in', [...resourceKeys]).execute();
     if (rows.length === 0) return [];
-    await this.db.updateTable('machines').set({ revoked_at: at, revoked_by: by }).where('resource_key', 'in', [...resourceKeys]).where('revoked_at', 'is', null).execute();
+    await this.db.deleteFrom('machines').where('resource_key', 'in', [...resourceKeys]).execute();
     await this.#notify();
     return rows.map((r) => r.id);
   }
