@@ -33,8 +33,7 @@ export interface MachineState {
 }
 
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env['KEYHAVEN_AGENT_HOME']) return env['KEYHAVEN_AGENT_HOME'];
-  return process.getuid?.() === 0 ? '/var/lib/keyhaven-agent' : join(homedir(), '.keyhaven-agent');
+  return process.getuid?.() === 0 ? '/var/lib/keyhaven-agent' : join(env['HOME'] || homedir(), '.keyhaven-agent');
 }
 
 export type KeyType = 'EC' | 'RSA';
