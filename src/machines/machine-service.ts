@@ -18,7 +18,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { RefusalRecorder } from '../audit/refusal-recorder.js';
 import { generateCredential, type CredentialDigester } from '../crypto/generated-credential.js';
 import { auditEvent, type Actor } from '../directory/directory-context.js';
-import { ConflictError, InvalidInputError, NotFoundError, UnauthenticatedError } from '../errors.js';
+import { ConflictError, InvalidInputError, KeyhavenError, NotFoundError, UnauthenticatedError } from '../errors.js';
 import type { StoredResource } from '../resources/resource-types.js';
 import type { MachineRow } from '../storage/repos/machine-repo.js';
 import type { Storage, Tx } from '../storage/storage.js';
@@ -129,10 +129,9 @@ export class MachineService implements MachineCredentials {
     try {
       return await work();
     } catch (err) {
-      const code = (err as { code?: unknown }).code;
       // Refusals (bad token, bad key …) are recorded aggregated; a storage failure is not a refusal.
-      if (this.#o.refusals && typeof code === 'string' && code.startsWith('KH_MACHINE_')) {
-        await this.#o.refusals.refused({ source: ctx.source, action, error: code, correlationId: ctx.correlationId });
+      if (this.#o.refusals && err instanceof KeyhavenError && (err.kind === 'InvalidInput' || err.kind === 'Unauthenticated' || err.kind === 'Conflict')) {
+        await this.#o.refusals.refused({ source: ctx.source, action, error: err.code, correlationId: ctx.correlationId });
       }
       throw err;
     }

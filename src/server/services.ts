@@ -37,6 +37,7 @@ import { ResourceTypes } from '../resources/resource-types.js';
 import { registerComputeTypes } from '../resources/providers/compute.js';
 import { MachineService } from '../machines/machine-service.js';
 import { MachineStatus } from '../machines/machine-status.js';
+import { MachineIdentities } from '../machines/machine-identities.js';
 
 export interface Services {
   core: CoreServices;
@@ -142,6 +143,7 @@ export async function buildServices(core: CoreServices): Promise<Services> {
   const tokens = new TokenService({
     issuer, audiences, clients, principals, audit: core.audit, passwordGrantEnabled: config.passwordGrant,
     signIn: { codes, refreshTokens, devices, idTokens },
+    machineIdentities: new MachineIdentities(core.storage),
   });
   const deviceCodes = new DeviceCodeEndpoint({ clients, principals, audiences, devices });
   const userInfo = new UserInfo({ verifier, audiences, principals });
