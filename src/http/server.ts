@@ -19,6 +19,7 @@ import { graphRoutes } from './graph/graph-routes.js';
 import { healthRoutes } from './health-routes.js';
 import { armRoutes } from './arm/arm-routes.js';
 import { metadataRoutes } from './arm/metadata-routes.js';
+import { machineRoutes } from './machines/machine-routes.js';
 import { GLOBAL_ADMINISTRATOR } from '../directory/role-definitions.js';
 import { normalizePublicUrl } from '../tokens/token-claims.js';
 
@@ -69,7 +70,8 @@ export async function buildHttpServer(deps: HttpServerDeps) {
   await app.register(signInRoutes, { signIn: s.browserSignIn, devices: s.devices, principals: { clientRegistration: (id) => directory.clientRegistration(id) }, tenantId: core.tenantId, csrfKey: s.csrfKey });
   await app.register(deviceUserInfoRoutes, { deviceCodes: s.deviceCodes, userInfo: s.userInfo, revocation: s.revocation, tenantId: core.tenantId, publicUrl: core.config.publicUrl });
   await app.register(discoveryRoutes, { publicUrl: core.config.publicUrl, tenantId: core.tenantId, keys: signingKeys, grantTypes: tokens.grantTypes() });
-  const authenticate = bearerAuthentication(verifier, directory);
+  const authenticate = bearerAuthentication(verifier, directory, deps.services.machines.status);
+  await app.register(machineRoutes, { machines: deps.services.machines, publicUrl: normalizePublicUrl(core.config.publicUrl), tenantId: core.tenantId });
   await app.register(metricsRoutes, {
     metrics: core.metrics,
     authenticate,
@@ -107,6 +109,7 @@ export async function buildHttpServer(deps: HttpServerDeps) {
       tenantId: core.tenantId,
       publicUrl,
       tenantDomain: core.config.directoryDomain,
+      machines: deps.services.machines,
     },
   });
   return app;

@@ -36,6 +36,9 @@ import { ResourceManager } from '../resources/resource-manager.js';
 import { ResourceTypes } from '../resources/resource-types.js';
 import { registerComputeTypes } from '../resources/providers/compute.js';
 import { registerManagedIdentityTypes } from '../resources/providers/managed-identity.js';
+import { MachineService } from '../machines/machine-service.js';
+import { MachineStatus } from '../machines/machine-status.js';
+import { MachineIdentities } from '../machines/machine-identities.js';
 
 export interface Services {
   core: CoreServices;
@@ -60,6 +63,8 @@ export interface Services {
   authorizer: Authorizer;
   roleAssignments: RoleAssignments;
   customRoles: CustomRoles;
+  /** Machine enrollment: join tokens, joined machines, their revocation set. */
+  machines: MachineService;
 }
 
 export async function buildServices(core: CoreServices): Promise<Services> {
@@ -102,15 +107,32 @@ export async function buildServices(core: CoreServices): Promise<Services> {
   const verifier = new TokenVerifier({ keys: signingKeys, publicUrl: config.publicUrl, tenantId: core.tenantId });
   const principals = directoryPrincipals(directory);
   const base = config.publicUrl.replace(/\/+$/, '');
+  const refusals = new RefusalRecorder(core.audit, { windowMs: config.authRefusalWindowSeconds * 1000 });
+  refusals.start();
+  const machineStatus = new MachineStatus(core.storage);
+  await machineStatus.start();
+  const machines = new MachineService({
+    storage: core.storage,
+    audit: core.audit,
+    credentials: core.credentials,
+    status: machineStatus,
+    publicUrl: base,
+    tenantId: core.tenantId,
+    joinTokenDefaultLifetimeSeconds: Math.min(config.machineJoinTokenLifetimeSeconds, config.machineJoinTokenMaxLifetimeSeconds),
+    joinTokenMaxLifetimeSeconds: config.machineJoinTokenMaxLifetimeSeconds,
+    poolTokenDefaultUses: Math.min(config.machinePoolTokenDefaultUses, config.machinePoolTokenMaxUses),
+    poolTokenMaxUses: config.machinePoolTokenMaxUses,
+    refusals,
+    now: () => Date.now() + config.machineClockOffsetSeconds * 1000,
+  });
   const assertions = new ClientAssertionVerifier({
+    machines,
     principals,
     jtis: new StoredJtiStore(core.storage, config.clientAssertionReuse),
     maxLifetimeSeconds: config.clientAssertionMaxLifetimeSeconds,
     // Entra takes an assertion addressed to either of the tenant's token endpoints.
     audiences: () => [`${base}/${core.tenantId}/oauth2/v2.0/token`, `${base}/${core.tenantId}/oauth2/token`, `${base}/adfs/oauth2/token`],
   });
-  const refusals = new RefusalRecorder(core.audit, { windowMs: config.authRefusalWindowSeconds * 1000 });
-  refusals.start();
   const clients = new ClientAuthenticator({ principals, assertions, throttle, refusals });
   const sessions = new SigninSessions({ storage: core.storage, principals, lifetimeSeconds: config.signInSessionLifetimeSeconds });
   const refreshTokens = new RefreshTokens({ storage: core.storage, principals, lifetimeSeconds: config.refreshTokenLifetimeSeconds });
@@ -122,6 +144,7 @@ export async function buildServices(core: CoreServices): Promise<Services> {
   const tokens = new TokenService({
     issuer, audiences, clients, principals, audit: core.audit, passwordGrantEnabled: config.passwordGrant,
     signIn: { codes, refreshTokens, devices, idTokens },
+    machineIdentities: new MachineIdentities(core.storage),
   });
   const deviceCodes = new DeviceCodeEndpoint({ clients, principals, audiences, devices });
   const userInfo = new UserInfo({ verifier, audiences, principals });
@@ -130,7 +153,7 @@ export async function buildServices(core: CoreServices): Promise<Services> {
   const types = new ResourceTypes();
   const identities = { tenantId: core.tenantId, principals: directory.managedIdentityPrincipals() };
   registerManagedIdentityTypes(types, identities);
-  registerComputeTypes(types, identities);
+  registerComputeTypes(types, identities, { beforeDelete: (tx, resource) => machines.resourceDeleted(tx, resource) });
   const resources = new ResourceManager({ storage: core.storage, audit: core.audit, types });
   const index = new AuthorizationIndex(core.storage);
   const authorizer = new Authorizer(index, {
@@ -140,7 +163,7 @@ export async function buildServices(core: CoreServices): Promise<Services> {
   await index.current();
   const roleAssignments = new RoleAssignments({ storage: core.storage, audit: core.audit, index });
   const customRoles = new CustomRoles({ storage: core.storage, audit: core.audit, index });
-  return { core, directory, signingKeys, audiences, issuer, verifier, tokens, refusals, browserSignIn, devices, deviceCodes, userInfo, revocation, csrfKey, resources, authorizer, roleAssignments, customRoles };
+  return { core, directory, signingKeys, audiences, issuer, verifier, tokens, refusals, browserSignIn, devices, deviceCodes, userInfo, revocation, csrfKey, resources, authorizer, roleAssignments, customRoles, machines };
 }
 
 /** The signing-key lifecycle from configuration (shared by `serve` and `keyhaven admin rotate-signing-key`). */

@@ -30,6 +30,7 @@ import { SigningKeyRepo } from './repos/signing-key-repo.js';
 import { ArmSubscriptionRepo } from './repos/arm-subscription-repo.js';
 import { ArmResourceRepo } from './repos/arm-resource-repo.js';
 import { ArmRbacRepo } from './repos/arm-rbac-repo.js';
+import { MachineRepo } from './repos/machine-repo.js';
 import { openSqlite } from './sqlite-engine.js';
 import { ChangeRecorder, DIRECTORY_CHANNEL, notifyPayload, parsePayload, type DirectoryChanges } from './directory-changes.js';
 import { PostgresListener } from './postgres-listener.js';
@@ -80,6 +81,7 @@ export interface Repos {
   armSubscriptions: ArmSubscriptionRepo;
   armResources: ArmResourceRepo;
   armRbac: ArmRbacRepo;
+  machines: MachineRepo;
 }
 
 /** Repositories bound to one open transaction, plus savepoints (used by group commit). */
@@ -370,6 +372,7 @@ function makeRepos(db: Kysely<Database>, engine: Engine, changes?: ChangeRecorde
     armSubscriptions: new ArmSubscriptionRepo(db),
     armResources: new ArmResourceRepo(db),
     armRbac: new ArmRbacRepo(db, changes),
+    machines: new MachineRepo(db, engine),
   };
 }
 

@@ -23,6 +23,14 @@ export interface ClientPrincipal {
   displayName: string;
   /** Which credential matched (a passwordCredential's or keyCredential's keyId). */
   credentialKeyId: string;
+  /** A joined machine authenticated (src/machines/): its tokens carry it. */
+  machine?: TokenMachine;
+}
+
+/** The machine a token is issued to: `kh_machine` and `xms_mirid` in the token. */
+export interface TokenMachine {
+  id: string;
+  resourceId: string;
 }
 
 export interface UserPrincipal {

@@ -13,6 +13,7 @@ import { checkResourceGroupName, checkSubscriptionId, fullType, parseTarget, pri
 import { RESOURCE_GROUP_TYPE } from '../../resources/resource-manager.js';
 import type { StoredResource } from '../../resources/resource-types.js';
 import { resourceJson, resourceListItem, subscriptionJson, tenantJson } from './arm-shapes.js';
+import { isMachinePath, machinePath } from './arm-machine-handlers.js';
 import { eqFilter, listBody, methodNotAllowed, nextLink, pageSize, skipToken, type ArmCall, type ArmDeps } from './arm-context.js';
 
 const GROUP_OPS = { read: 'Microsoft.Resources/subscriptions/resourceGroups/read', write: 'Microsoft.Resources/subscriptions/resourceGroups/write', delete: 'Microsoft.Resources/subscriptions/resourceGroups/delete' };
@@ -169,6 +170,7 @@ export async function subscriptionTree(deps: ArmDeps, call: ArmCall): Promise<un
     const resourceGroup = checkResourceGroupName(segments[3]!);
     if (segments.length === 5 && lower[4] === 'resources') return listResources(deps, call, subscriptionId, resourceGroup, undefined);
     if (segments.length === 7 && lower[4] === 'providers') return listResources(deps, call, subscriptionId, resourceGroup, `${segments[5]}/${segments[6]}`);
+    if (isMachinePath(lower)) return machinePath(deps, call);
     const target = parseTarget(segments);
     if (target.kind === 'resourceGroup' || target.kind === 'resource') return resourceItem(deps, call, target);
   }

@@ -90,6 +90,8 @@ export const CODE_TABLE: Readonly<Record<string, OAuthError>> = {
   KH_CLIENT_ASSERTION_AUDIENCE: new InvalidClient(50013),
   KH_CLIENT_ASSERTION_ISSUER: new InvalidClient(700021),
   KH_CLIENT_ASSERTION_REPLAYED: new InvalidClient(50013),
+  KH_MACHINE_IDENTITY_NOT_FOUND: new InvalidRequest(700016),
+  KH_MACHINE_REVOKED: new InvalidClient(700027, 'The machine credential used to sign the client assertion has been revoked.'),
   KH_CLIENT_THROTTLED: new TemporarilyUnavailable(50053, 'Too many failed client authentications from this client or address. Try again later.', 429),
   KH_INVALID_CREDENTIALS: new InvalidGrant(50126, 'Error validating credentials due to invalid username or password.'),
   KH_ACCOUNT_DISABLED: new InvalidGrant(50057, 'The user account is disabled.'),

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Tx } from '../../storage/storage.js';
 import { linkedIdentityPermissions, parseIdentityRequest, resolveIdentity, systemPrincipalOf } from '../resource-identity.js';
-import type { PreparedResource, ResourceRequest, ResourceTypes, StoredResource } from '../resource-types.js';
+import type { PreparedResource, ResourceRequest, ResourceTypeProvider, ResourceTypes, StoredResource } from '../resource-types.js';
 import { principalDisplayName, type ManagedIdentityOptions } from './managed-identity.js';
 
 // 2020-06-01 is what Azure Stack Hub's 2020-09-01-hybrid profile sends (az cloud register --profile 2020-09-01-hybrid).
@@ -36,7 +36,12 @@ function syncSystemIdentity(options: ManagedIdentityOptions) {
   };
 }
 
-export function registerComputeTypes(types: ResourceTypes, options: ManagedIdentityOptions): void {
+/** What other parts add to the compute types (machine enrollment's delete cascade, src/machines/). */
+export interface ComputeHooks {
+  beforeDelete?: ResourceTypeProvider['beforeDelete'];
+}
+
+export function registerComputeTypes(types: ResourceTypes, options: ManagedIdentityOptions, hooks: ComputeHooks = {}): void {
   for (const type of ['Microsoft.Compute/virtualMachines', 'Microsoft.Compute/virtualMachineScaleSets']) {
     types.register({
       type,
@@ -45,6 +50,7 @@ export function registerComputeTypes(types: ResourceTypes, options: ManagedIdent
       linkedPermissions: (request) => linkedIdentityPermissions(request.identity),
       afterWrite: syncSystemIdentity(options),
       async beforeDelete(tx, resource) {
+        await hooks.beforeDelete?.(tx, resource);
         const principal = systemPrincipalOf(resource.identity);
         if (principal !== undefined) await options.principals.remove(tx, principal);
       },
