@@ -131,7 +131,7 @@ export class Groups {
             id: fresh.id, name: set.mail_nickname ?? fresh.mail_nickname, gidNumber: set.gid_number ?? fresh.gid_number,
           });
         }
-        if (set.gid_number !== undefined && fresh.gid_number !== null && set.gid_number !== fresh.gid_number) await assertNotPrimary(tx, fresh.gid_number, 'change the gidNumber of');
+        if (set.gid_number !== undefined && fresh.gid_number !== null && set.gid_number !== fresh.gid_number) await this.#assertNotPrimary(tx, fresh.id, fresh.gid_number, 'change the gidNumber of');
         await tx.groups.updateVersioned(fresh.id, expectedVersion ?? fresh.version, { ...set, updated_at: nowIso() });
         return (await tx.groups.byId(fresh.id))!;
       }),
@@ -145,12 +145,30 @@ export class Groups {
     if (!current) throw notFound('KH_GROUP_NOT_FOUND', key);
     await this.deps.audit.write(auditEvent(actor, 'group.delete', current.id, { mailNickname: current.mail_nickname }), async (tx) => {
       const fresh = await tx.groups.byId(current.id);
-      if (fresh?.gid_number !== null && fresh?.gid_number !== undefined) await assertNotPrimary(tx, fresh.gid_number, 'delete');
+      if (fresh?.gid_number !== null && fresh?.gid_number !== undefined) await this.#assertNotPrimary(tx, fresh.id, fresh.gid_number, 'delete');
       if (!(await tx.groups.delete(current.id))) throw notFound('KH_GROUP_NOT_FOUND', key);
       await tx.groupMembers.removeMemberEverywhere(current.id);
       await tx.roleAssignments.deleteFor(current.id);
       await tx.mfa.removeRequirement(current.id);
     });
+  }
+
+  /**
+   * Active Directory refuses to delete a group that is some member's primary group; so does
+   * Keyhaven, for the POSIX primary group (a user's gidNumber): a gidNumber naming no group is
+   * one SSSD and nslcd cannot resolve (`id` prints a bare number, some tools fail). A group that
+   * was a user's private group made explicit may go: the private group serves that gid again.
+   * Checked inside the transaction that would change it.
+   */
+  async #assertNotPrimary(tx: Tx, groupId: string, gidNumber: number, doing: string): Promise<void> {
+    const users = [];
+    for (const u of await tx.users.withPrimaryGid(gidNumber, 50)) {
+      if (!(await this.privateGroups.privateGroupServes(tx, u, groupId))) users.push(u);
+      if (users.length === 3) break;
+    }
+    if (users.length === 0) return;
+    const names = users.map((u) => u.username).join(', ');
+    throw new ConflictError('KH_GROUP_IS_PRIMARY', `Cannot ${doing} the group: it is the primary group (gidNumber ${gidNumber}) of ${users.length === 3 ? 'users including ' : ''}${names}. Give them another primary group (keyhavenPosix/gidNumber) first.`);
   }
 
   async #assertUnique(tx: Tx, selfId: string, mailNickname: string | undefined, gidNumber: number | undefined): Promise<void> {
@@ -163,17 +181,4 @@ export class Groups {
       if (other && other.id !== selfId) throw taken('KH_POSIX_ID_TAKEN', 'keyhavenPosix/gidNumber');
     }
   }
-}
-
-/**
- * Active Directory refuses to delete a group that is some member's primary group; so does
- * Keyhaven, for the POSIX primary group (a user's gidNumber): a gidNumber naming no group is one
- * SSSD and nslcd cannot resolve (`id` prints a bare number, some tools fail). Checked inside the
- * transaction that would change it.
- */
-async function assertNotPrimary(tx: Tx, gidNumber: number, doing: string): Promise<void> {
-  const users = await tx.users.withPrimaryGid(gidNumber, 3);
-  if (users.length === 0) return;
-  const names = users.map((u) => u.username).join(', ');
-  throw new ConflictError('KH_GROUP_IS_PRIMARY', `Cannot ${doing} the group: it is the primary group (gidNumber ${gidNumber}) of ${users.length === 3 ? 'users including ' : ''}${names}. Give them another primary group (keyhavenPosix/gidNumber) first.`);
 }

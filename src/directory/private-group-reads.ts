@@ -76,6 +76,14 @@ export class PrivateGroupReads {
     }
   }
 
+  /**
+   * Whether the user's own private group would serve their gidNumber once the group `groupId`
+   * is gone or renumbered (it was that private group made explicit).
+   */
+  async privateGroupServes(tx: Repos, row: Parameters<typeof toGraphUser>[0], groupId: string): Promise<boolean> {
+    return this.rules.enabled && row.uid_number !== null && row.uid_number === row.gid_number && this.#servedIgnoring(tx, row, groupId);
+  }
+
   /** Whether the user has a private group, not counting the group `selfId` (the one being written). */
   async #servedIgnoring(tx: Repos, row: Parameters<typeof toGraphUser>[0], selfId: string): Promise<boolean> {
     const user = toGraphUser(row);

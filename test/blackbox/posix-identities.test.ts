@@ -133,11 +133,13 @@ describe('POSIX identities through the CLI, as SSSD sees them', () => {
     ok(await runCli(['directory', 'import-ldif', staffFile, ...store]));
     const erin = await lab.search('(&(objectClass=posixGroup)(memberUid=erin))', 'cn');
     assert.deepEqual([...erin.values()].map((e) => e.get('cn')![0]), ['staff']);
-    // Out of the way of the CLI's own staff below: erin first — staff is her primary group,
-    // which may not go while she has it.
-    refused(await lab.kh('ad', 'group', 'delete', '--group', 'staff'), /primary group \(gidNumber 7001\) of erin/);
-    ok(await lab.kh('ad', 'user', 'delete', '--id', 'erin'));
+    // Out of the way of the CLI's own staff below. staff holds erin's gid, which is her uid:
+    // it stands where her private group would be, so it may go — her gid then names her
+    // private group, never nothing.
     ok(await lab.kh('ad', 'group', 'delete', '--group', 'staff'));
+    const after = await lab.search('(&(objectClass=posixGroup)(gidNumber=7001))', 'cn');
+    assert.deepEqual([...after.values()].map((e) => e.get('cn')![0]), ['erin']);
+    ok(await lab.kh('ad', 'user', 'delete', '--id', 'erin'));
   });
 
   it('the Graph API refuses reserved names in its own error format, naming the setting, and accepts staff', async () => {
