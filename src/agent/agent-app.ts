@@ -64,7 +64,10 @@ const MAX_RESOURCE = 2048;
 export async function buildAgentApp(o: AgentAppOptions): Promise<FastifyInstance> {
   const now = o.now ?? Date.now;
   const tokenAnswer = (reply: FastifyReply, t: IssuedToken, shape: 'imds' | 'app-service') => answerToken(reply, t, shape, now());
-  const app = Fastify({ loggerInstance: o.logger.child({ component: 'agent' }) as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 16 * 1024, return503OnClosing: true });
+  const app = Fastify({ loggerInstance: o.logger.child({ component: 'agent' }) as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 16 * 1024, return503OnClosing: true,
+    // MSAL Node asks for /metadata/identity/oauth2/token/ (with the slash); IMDS answers both.
+    routerOptions: { ignoreTrailingSlash: true },
+  });
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => done(null, new URLSearchParams(body as string)));
 
   app.setErrorHandler((err, request, reply) => {

@@ -8,6 +8,9 @@ export interface StreamingProcess {
   child: ChildProcess;
   /** Resolves with the first match of `re` on stderr so far or to come; rejects after 30 s or when the child exits first. */
   stderrMatch(re: RegExp): Promise<RegExpExecArray>;
+  /** The same on stdout. */
+  stdoutMatch(re: RegExp): Promise<RegExpExecArray>;
+  stdout(): string;
   done: Promise<{ code: number | null; stdout: string; stderr: string }>;
 }
 
@@ -19,7 +22,10 @@ export function startStreaming(file: string, args: string[], env: NodeJS.Process
   const wake = () => {
     for (const w of waiters.splice(0)) w();
   };
-  child.stdout!.on('data', (d) => (stdout += d));
+  child.stdout!.on('data', (d) => {
+    stdout += d;
+    wake();
+  });
   child.stderr!.on('data', (d) => {
     stderr += d;
     wake();
@@ -30,19 +36,20 @@ export function startStreaming(file: string, args: string[], env: NodeJS.Process
     wake();
     resolve({ code, stdout, stderr });
   }));
-  const stderrMatch = (re: RegExp) => new Promise<RegExpExecArray>((resolve, reject) => {
-    const deadline = setTimeout(() => reject(new Error(`no ${re} on stderr within 30 s: ${stderr}`)), 30_000);
+  const match = (stream: 'stdout' | 'stderr', re: RegExp) => new Promise<RegExpExecArray>((resolve, reject) => {
+    const text = () => (stream === 'stdout' ? stdout : stderr);
+    const deadline = setTimeout(() => reject(new Error(`no ${re} on ${stream} within 30 s: ${text()}`)), 30_000);
     const check = () => {
-      const m = re.exec(stderr);
+      const m = re.exec(text());
       if (m) {
         clearTimeout(deadline);
         resolve(m);
       } else if (child.exitCode !== null || child.signalCode !== null) {
         clearTimeout(deadline);
-        reject(new Error(`${file} exited (${child.exitCode ?? child.signalCode}) before printing ${re}: ${stderr}`));
+        reject(new Error(`${file} exited (${child.exitCode ?? child.signalCode}) before printing ${re}: ${stdout}${stderr}`));
       } else waiters.push(check);
     };
     check();
   });
-  return { child, stderrMatch, done };
+  return { child, stderrMatch: (re) => match('stderr', re), stdoutMatch: (re) => match('stdout', re), stdout: () => stdout, done };
 }

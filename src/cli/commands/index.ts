@@ -17,6 +17,7 @@ import * as adUser from './ad-user.js';
 import * as group from './group.js';
 import * as identity from './identity.js';
 import * as login from './login.js';
+import * as agent from './agent.js';
 import * as machine from './machine.js';
 import * as resource from './resource.js';
 import * as role from './role.js';
@@ -28,10 +29,10 @@ export interface CommandModule {
 }
 
 // vm before vmMachines: enrollment's verbs join the `vm` group vm.ts makes.
-const clientModules: readonly CommandModule[] = [login, account, adUser, adGroup, adApp, adSp, adRole, group, identity, vm, vmMachines, resource, role, machine];
+const clientModules: readonly CommandModule[] = [login, account, adUser, adGroup, adApp, adSp, adRole, group, identity, vm, vmMachines, resource, role, machine, agent];
 
 /** The top-level commands the client modules add. */
-const CLIENT_COMMANDS = new Set(['login', 'logout', 'account', 'ad', 'group', 'identity', 'vm', 'vmss', 'resource', 'role', 'machine']);
+const CLIENT_COMMANDS = new Set(['login', 'logout', 'account', 'ad', 'group', 'identity', 'vm', 'vmss', 'resource', 'role', 'machine', 'agent']);
 
 /** Root options that take a value (as a separate argument when written without `=`). */
 const ROOT_OPTIONS_WITH_VALUE = new Set(['-o', '--output', '--query']);
