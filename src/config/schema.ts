@@ -54,8 +54,16 @@ export const ConfigSchema = Type.Object(
         description: "Level of the LDAP access log: one JSON line per LDAP operation (connection id, client address, TLS, operation, bind DN, base, scope, filter, requested attributes, result code, entries returned, elapsed ms; as slapd's `stats` level) and per connection opened and closed, shaped like the HTTP request lines with `face: \"ldap\"`. Written when `logLevel` admits this level (`debug` keeps them out of an `info` log); `off`: none. Never a password.",
       },
     ),
-    agentPort: Port('Port of the local metadata agent (Azure IMDS-compatible), always on 127.0.0.1.', 50342),
     bindAddress: Type.String({ minLength: 1, default: '0.0.0.0', description: 'Address the HTTPS, LDAP and LDAPS listeners bind to.' }),
+    agentEnabled: Type.Boolean({
+      default: true,
+      description: "Whether `keyhaven serve` runs an embedded metadata agent (Azure IMDS-compatible) for its own machine: on first start the host joins as the machine `keyhaven-host/{hostname}` with a system-assigned identity, which holds no role until granted one. Every local process can use it, as on an Azure VM.",
+    }),
+    agentAddress: Type.String({ minLength: 1, default: '127.0.0.1', description: 'Where the embedded agent listens: a loopback address, or a link-local one such as 169.254.169.254 when it is configured on the machine.' }),
+    agentPort: Port('Embedded agent port (50342, the VM extension\'s; 80 with 169.254.169.254); 0 turns the embedded agent off.', 50342),
+    agentRatePerSecond: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 1000, description: "The agent's sustained requests per second per caller (IMDS allows 20); 0 is unlimited. Beyond it, 429 with Retry-After." }),
+    agentBurst: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 2000, description: 'Requests a caller may send to the agent at once above its rate.' }),
+    agentConcurrency: Type.Integer({ minimum: 0, maximum: 100_000, default: 256, description: "Requests of one caller in progress at the agent at once (IMDS allows 5); 0 is unlimited." }),
     publicUrl: Type.Optional(Type.String({
       pattern: '^https://[^\\s/?#]+(/[^\\s?#]*)?$',
       description: 'Base URL clients reach this server at; the token issuer base and the management audience. Default `https://localhost:{httpsPort}`.',

@@ -2,6 +2,7 @@
 // admin → listeners. Any failure before the server listens undoes what this start opened
 // and surfaces as a one-line StartupError. SIGTERM/SIGINT drain in-flight requests
 // (Fastify close) and close storage cleanly.
+import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +17,10 @@ import { LdapServer } from '../ldap/server/ldap-server.js';
 import type { LdapLimits } from '../ldap/server/operation-context.js';
 import { LdapView } from '../ldap/view/ldap-view.js';
 import { ldapViewConfig } from '../ldap/view/view-config.js';
+import { startAgent, type RunningAgent } from '../agent/agent-runner.js';
+import { instanceOf } from '../agent/instance-metadata.js';
+import { ServerUpstream } from '../agent/server-upstream.js';
+import { ensureHostMachine } from './host-machine.js';
 import { openCore, type CoreServices } from './core.js';
 import { Readiness } from './readiness.js';
 import { buildServices } from './services.js';
@@ -44,6 +49,7 @@ export async function startServer(configured: ResolvedConfig, options: StartOpti
   const core = await openCore(config, { createMasterKey: true, processMetrics: true });
   let http: HttpApp | undefined;
   let ldap: LdapServer | undefined;
+  let agent: RunningAgent | undefined;
   try {
     const warning = masterKeyModeWarning(config.masterKeyFile);
     if (warning) logger.warn(warning);
@@ -81,7 +87,22 @@ export async function startServer(configured: ResolvedConfig, options: StartOpti
     const admin = await ensureBootstrapAdmin(core);
     // The default subscription, with the admin as its Owner, once (issue 10: a fresh server is never locked).
     const adminUser = await core.storage.read.users.byUsername('admin');
-    if (adminUser) await services.resources.ensureDefaultSubscription(adminUser.id);
+    const defaultSubscription = adminUser ? await services.resources.ensureDefaultSubscription(adminUser.id) : undefined;
+    // The embedded metadata agent for this machine (issue 11): its own identity, its own port.
+    if (config.agentEnabled && config.agentPort !== 0 && defaultSubscription !== undefined) {
+      const stateDir = join(config.home, 'agent');
+      await ensureHostMachine(services, { stateDir, subscriptionId: defaultSubscription, caPem: readFileSync(tls.caFile, 'utf8'), logger });
+      const upstream = new ServerUpstream(stateDir);
+      agent = await startAgent({
+        address: config.agentAddress, port: config.agentPort, upstream, logger,
+        ratePerSecond: config.agentRatePerSecond, burst: config.agentBurst, concurrency: config.agentConcurrency,
+        instance: () => instanceOf(upstream.state()),
+        status: () => {
+          const st = upstream.state();
+          return { server: st.server, machine: { id: st.machineId, resourceId: st.resourceId, clientId: st.clientId } };
+        },
+      });
+    }
     if (admin.generatedPassword) {
       options.announce(
         `Keyhaven created the administrator "admin" with the password:\n\n    ${admin.generatedPassword}\n\n` +
@@ -101,6 +122,7 @@ export async function startServer(configured: ResolvedConfig, options: StartOpti
     logger.info({ https: httpsUrl, ldap: ldapUrl, ldaps: ldapsUrl, publicUrl: config.publicUrl, storage: core.storage.description, tenantId: core.tenantId, ca: tls.caFile }, 'listening');
     const app = http;
     const directoryServer = ldap;
+    const embeddedAgent = agent;
     let closing: Promise<void> | undefined;
     return {
       core,
@@ -109,9 +131,10 @@ export async function startServer(configured: ResolvedConfig, options: StartOpti
       ldapPort,
       ldapsPort,
       caFile: tls.caFile,
-      close: () => (closing ??= (readiness.markStopping(), shutdown(app, directoryServer, core, config.shutdownTimeoutMs, logger))),
+      close: () => (closing ??= (readiness.markStopping(), (embeddedAgent?.close() ?? Promise.resolve()).then(() => shutdown(app, directoryServer, core, config.shutdownTimeoutMs, logger)))),
     };
   } catch (err) {
+    await agent?.close().catch(() => undefined);
     await ldap?.close().catch(() => undefined);
     await http?.close().catch(() => undefined);
     await core.close().catch(() => undefined);

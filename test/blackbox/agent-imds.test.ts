@@ -229,3 +229,53 @@ describe('machine identity agent (IMDS-compatible) with real clients', () => {
     assert.equal(((await refused.json()) as { error: string }).error, 'access_denied');
   });
 });
+
+describe('the embedded agent of `keyhaven serve` (the single-machine quick start)', () => {
+  const { home, remove } = tempHome();
+  let storage: { url: string; drop(): Promise<void> };
+  let server: ServerProcess;
+  let agentPort: number;
+  const start = () => startServerProcess({ home, storage: storage.url, args: ['--agent-enabled', 'true', '--agent-port', String(agentPort)] });
+  const seedCurl = () => run('curl', ['-sS', `http://localhost:${agentPort}/oauth2/token`, '--data', `resource=${VAULT}`, '-H', 'Metadata:true'], cleanEnv());
+
+  before(async () => {
+    storage = await blackboxStorage(home);
+    agentPort = await freePort();
+    server = await start();
+  });
+  after(async () => {
+    await server?.stop();
+    await storage?.drop();
+    remove();
+  });
+
+  it("answers the seed's curl line right after start with the host machine's identity, which holds no role; a restart keeps the machine", async () => {
+    const first = await seedCurl();
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /"access_token"/, first.stdout);
+    const claims = decodeJwt((JSON.parse(first.stdout) as { access_token: string }).access_token);
+    assert.equal(claims.aud, VAULT);
+    assert.match(String(claims.xms_mirid), /\/resourceGroups\/keyhaven-host\/providers\/Microsoft\.Compute\/virtualMachines\/[A-Za-z0-9-]+$/i);
+    // The host machine is an ordinary resource: the admin sees it and its identity.
+    const t = await tenantOf(server);
+    const admin = await userToken(t, 'admin', t.adminPassword, `${t.url}//.default`);
+    const vm = await fetch(`${t.url}${String(claims.xms_mirid)}?${CV}`, { headers: { authorization: `Bearer ${admin}` } });
+    const body = (await vm.json()) as { identity: { type: string; principalId: string } };
+    assert.equal(body.identity.type, 'SystemAssigned');
+    assert.equal(body.identity.principalId, claims.oid);
+    // No role: the management API shows it no subscription.
+    const mgmt = await fetch(`http://127.0.0.1:${agentPort}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=${encodeURIComponent(`${t.url}/`)}`, { headers: { Metadata: 'true' } });
+    const token = ((await mgmt.json()) as { access_token: string }).access_token;
+    const subs = await fetch(`${t.url}/subscriptions?api-version=2019-11-01`, { headers: { authorization: `Bearer ${token}` } });
+    assert.deepEqual(((await subs.json()) as { value: unknown[] }).value, []);
+
+    await server.stop();
+    server = await start();
+    const again = await seedCurl();
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /"access_token"/, again.stdout);
+    const second = decodeJwt((JSON.parse(again.stdout) as { access_token: string }).access_token);
+    assert.equal(second.oid, claims.oid, 'the same identity');
+    assert.equal(second.kh_machine, claims.kh_machine, 'the same machine credential');
+  });
+});

@@ -98,6 +98,8 @@ export function serverArgs(home: string, storage: string, testCa = true): string
     '--password-scrypt-log-n', '10',
     '--password-argon2-memory-kib', '1024',
     '--password-argon2-time-cost', '1',
+    // The embedded metadata agent would take port 50342 in every test server: off unless a test turns it on.
+    '--agent-enabled', 'false',
     ...(testCa ? ['--tls-ca-cert-file', TEST_CA_CERT, '--tls-ca-key-file', TEST_CA_KEY] : []),
   ];
 }

@@ -5,11 +5,12 @@
 // and `job …` talk to a running agent over its loopback address.
 import { Option, type Command } from 'commander';
 import { startAgent } from '../../agent/agent-runner.js';
+import { instanceOf } from '../../agent/instance-metadata.js';
 import { ServerUpstream } from '../../agent/server-upstream.js';
 import { createLogger } from '../../log/logger.js';
 import { expandAtFile, parseServerUrl } from '../args.js';
 import type { CliContext } from '../context.js';
-import { defaultStateDir, joinMachine, machineSummary, readMachineState, type KeyType } from '../machine-credential.js';
+import { defaultStateDir, joinMachine, machineSummary, type KeyType } from '../machine-credential.js';
 import { UsageError } from '../usage-error.js';
 
 interface AgentOptions {
@@ -114,20 +115,4 @@ async function call(opts: { address: string; port: number }, method: string, pat
   const answer = (await res.json()) as Record<string, unknown>;
   if (!res.ok) throw new Error(`the agent answered ${res.status}: ${String(answer['error_description'] ?? answer['error'] ?? '')}`);
   return answer;
-}
-
-/** /metadata/instance's compute section, from the machine credential's resource id. */
-function instanceOf(state: ReturnType<typeof readMachineState>) {
-  const parts = state.resourceId.split('/');
-  const at = (name: string) => {
-    const i = parts.findIndex((p) => p.toLowerCase() === name);
-    return i >= 0 ? parts[i + 1] ?? '' : '';
-  };
-  const scaleSet = state.resourceId.toLowerCase().includes('/virtualmachinescalesets/');
-  const name = scaleSet ? at('virtualmachinescalesets') : at('virtualmachines');
-  return {
-    name: scaleSet ? `${name}_${state.machineId.slice(0, 8)}` : name, vmId: state.machineId, resourceId: state.resourceId,
-    resourceGroupName: at('resourcegroups'), subscriptionId: at('subscriptions'), vmScaleSetName: scaleSet ? name : '',
-    location: 'local', tags: '', osType: process.platform === 'win32' ? 'Windows' : 'Linux', azEnvironment: 'Keyhaven',
-  };
 }
