@@ -18,6 +18,7 @@ import { graphRoutes } from './graph/graph-routes.js';
 import { healthRoutes } from './health-routes.js';
 import { armRoutes } from './arm/arm-routes.js';
 import { metadataRoutes } from './arm/metadata-routes.js';
+import { vaultHostRewrite, vaultRoutes } from './vault/vault-routes.js';
 import { GLOBAL_ADMINISTRATOR } from '../directory/role-definitions.js';
 import { normalizePublicUrl } from '../tokens/token-claims.js';
 
@@ -50,6 +51,8 @@ export async function buildHttpServer(deps: HttpServerDeps) {
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     trustProxy: false,
+    // A vault's host form (https://{vault}.{vaultDnsSuffix}:{port}/secrets/…) is served as /vaults/{vault}/secrets/….
+    rewriteUrl: vaultHostRewrite(deps.services.core.config.vaultDnsSuffix),
   });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-ms-request-id', request.id);
@@ -99,6 +102,16 @@ export async function buildHttpServer(deps: HttpServerDeps) {
       publicUrl,
       tenantDomain: core.config.directoryDomain,
     },
+  });
+  await app.register(vaultRoutes, {
+    prefix: '/vaults',
+    secrets: deps.services.secrets,
+    authenticate,
+    audiences: audiences.acceptedAudiences('vault'),
+    vaultAudience: audiences.aliases('vault')[0]!,
+    publicUrl,
+    tenantId: core.tenantId,
+    vaultDnsSuffix: core.config.vaultDnsSuffix,
   });
   return app;
 }

@@ -35,6 +35,9 @@ import { RoleAssignments } from '../authz/role-assignments.js';
 import { ResourceManager } from '../resources/resource-manager.js';
 import { ResourceTypes } from '../resources/resource-types.js';
 import { registerComputeTypes } from '../resources/providers/compute.js';
+import { registerKeyVaultTypes } from '../resources/providers/key-vault.js';
+import { SecretService } from '../vault/secret-service.js';
+import { VaultAccess } from '../vault/vault-access.js';
 
 export interface Services {
   core: CoreServices;
@@ -59,6 +62,8 @@ export interface Services {
   authorizer: Authorizer;
   roleAssignments: RoleAssignments;
   customRoles: CustomRoles;
+  /** The Key Vault data plane (secrets), authorized by access policies or RBAC per vault. */
+  secrets: SecretService;
 }
 
 export async function buildServices(core: CoreServices): Promise<Services> {
@@ -128,6 +133,7 @@ export async function buildServices(core: CoreServices): Promise<Services> {
   // Resource types are registered by the parts that own them; the resource manager knows none.
   const types = new ResourceTypes();
   registerComputeTypes(types);
+  registerKeyVaultTypes(types, { tenantId: core.tenantId, vaultDnsSuffix: config.vaultDnsSuffix, httpsPort: config.httpsPort === 0 ? 443 : config.httpsPort });
   const resources = new ResourceManager({ storage: core.storage, audit: core.audit, types });
   const index = new AuthorizationIndex(core.storage);
   const authorizer = new Authorizer(index, {
@@ -137,7 +143,8 @@ export async function buildServices(core: CoreServices): Promise<Services> {
   await index.current();
   const roleAssignments = new RoleAssignments({ storage: core.storage, audit: core.audit, index });
   const customRoles = new CustomRoles({ storage: core.storage, audit: core.audit, index });
-  return { core, directory, signingKeys, audiences, issuer, verifier, tokens, refusals, browserSignIn, devices, deviceCodes, userInfo, revocation, csrfKey, resources, authorizer, roleAssignments, customRoles };
+  const secrets = new SecretService({ storage: core.storage, envelope: core.envelope, audit: core.audit, access: new VaultAccess(authorizer) });
+  return { core, directory, signingKeys, audiences, issuer, verifier, tokens, refusals, browserSignIn, devices, deviceCodes, userInfo, revocation, csrfKey, resources, authorizer, roleAssignments, customRoles, secrets };
 }
 
 /** The signing-key lifecycle from configuration (shared by `serve` and `keyhaven admin rotate-signing-key`). */

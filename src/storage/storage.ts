@@ -30,6 +30,7 @@ import { SigningKeyRepo } from './repos/signing-key-repo.js';
 import { ArmSubscriptionRepo } from './repos/arm-subscription-repo.js';
 import { ArmResourceRepo } from './repos/arm-resource-repo.js';
 import { ArmRbacRepo } from './repos/arm-rbac-repo.js';
+import { VaultRepo } from './repos/vault-repo.js';
 import { openSqlite } from './sqlite-engine.js';
 import { ChangeRecorder, DIRECTORY_CHANNEL, notifyPayload, parsePayload, type DirectoryChanges } from './directory-changes.js';
 import { PostgresListener } from './postgres-listener.js';
@@ -80,6 +81,7 @@ export interface Repos {
   armSubscriptions: ArmSubscriptionRepo;
   armResources: ArmResourceRepo;
   armRbac: ArmRbacRepo;
+  vaults: VaultRepo;
 }
 
 /** Repositories bound to one open transaction, plus savepoints (used by group commit). */
@@ -355,6 +357,7 @@ function makeRepos(db: Kysely<Database>, engine: Engine, changes?: ChangeRecorde
     armSubscriptions: new ArmSubscriptionRepo(db),
     armResources: new ArmResourceRepo(db),
     armRbac: new ArmRbacRepo(db, changes),
+    vaults: new VaultRepo(db),
   };
 }
 

@@ -46,7 +46,7 @@ for (const engine of engines) {
 
     it('applies migrations once and records them', async () => {
       const rows = await fx.exec('select name from kysely_migration order by name');
-      assert.deepEqual(rows.map((r) => r.name), ['0001_foundation', '0002_directory', '0003_ldif_source', '0004_login_throttle', '0005_ldif_entries', '0006_assertion_jti', '0007_browser_signin', '0008_signing_keys', '0009_resources', '0011_totp']);
+      assert.deepEqual(rows.map((r) => r.name), ['0001_foundation', '0002_directory', '0003_ldif_source', '0004_login_throttle', '0005_ldif_entries', '0006_assertion_jti', '0007_browser_signin', '0008_signing_keys', '0009_resources', '0011_totp', '0013_vaults']);
       const again = await Storage.open(fx.url);
       assert.deepEqual(await again.migrate(), []);
       await again.close();
