@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { request } from 'node:https';
 import { postForm } from '../helpers/tenant-fixtures.js';
 import { startArmSuite, type ArmSuite } from './arm-test-client.js';
 import type { Answer, Json } from './graph-test-client.js';
@@ -18,6 +19,8 @@ export interface VaultSuite extends ArmSuite {
   vaultToken(appId: string, secret: string, scope?: string): Promise<string>;
   /** A data-plane request; `path` starts at the vault (`/secrets/x?api-version=7.5`). */
   kv(token: string | undefined, method: string, vault: string, path: string, body?: unknown, options?: { form?: 'host' | 'path'; headers?: Record<string, string> }): Promise<Answer>;
+  /** The same on the host form over node:https, the path sent exactly as written (no dot-segment removal). */
+  rawKv(token: string, method: string, vault: string, path: string, body?: unknown): Promise<Answer>;
 }
 
 export async function startVaultSuite(): Promise<VaultSuite> {
@@ -62,6 +65,28 @@ export async function startVaultSuite(): Promise<VaultSuite> {
       return body.access_token as string;
     },
     kv,
+    rawKv: (token, method, vault, path, body) =>
+      new Promise((resolve, reject) => {
+        const payload = body === undefined ? undefined : JSON.stringify(body);
+        const req = request({ host: `${vault}.vault.localhost`, port: Number(port), method, path, headers: { authorization: `Bearer ${token}`, ...(payload ? { 'content-type': 'application/json' } : {}) }, timeout: 30_000 }, (res) => {
+          let text = '';
+          res.on('data', (d) => (text += d));
+          res.on('end', () => {
+            const headers = new Headers();
+            for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headers.set(k, v);
+            let parsed: Json = {};
+            try {
+              parsed = text ? (JSON.parse(text) as Json) : {};
+            } catch {
+              parsed = { raw: text };
+            }
+            resolve({ status: res.statusCode ?? 0, headers, text, body: parsed });
+          });
+        });
+        req.on('timeout', () => req.destroy(new Error('timeout')));
+        req.on('error', reject);
+        req.end(payload);
+      }),
   };
 }
 
