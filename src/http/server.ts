@@ -64,6 +64,7 @@ export async function buildHttpServer(deps: HttpServerDeps) {
   const { core, tokens, signingKeys, verifier, directory } = deps.services;
   // Pending refusal summaries are written while the audit log still takes records.
   app.addHook('onClose', async () => deps.services.refusals.close());
+  app.addHook('onClose', async () => deps.services.vaultPurge.close());
   await app.register(healthRoutes, { readiness: deps.readiness });
   await app.register(tokenRoutes, { tokens, tenantId: core.tenantId, publicUrl: core.config.publicUrl });
   const s = deps.services;

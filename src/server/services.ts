@@ -38,6 +38,7 @@ import { registerComputeTypes } from '../resources/providers/compute.js';
 import { registerKeyVaultTypes } from '../resources/providers/key-vault.js';
 import { SecretService } from '../vault/secret-service.js';
 import { VaultAccess } from '../vault/vault-access.js';
+import { PurgeSchedule } from '../vault/purge-schedule.js';
 
 export interface Services {
   core: CoreServices;
@@ -64,6 +65,8 @@ export interface Services {
   customRoles: CustomRoles;
   /** The Key Vault data plane (secrets), authorized by access policies or RBAC per vault. */
   secrets: SecretService;
+  /** Purges soft-deleted secrets and vaults after retention; closed before the audit log is flushed. */
+  vaultPurge: PurgeSchedule;
 }
 
 export async function buildServices(core: CoreServices): Promise<Services> {
@@ -144,7 +147,9 @@ export async function buildServices(core: CoreServices): Promise<Services> {
   const roleAssignments = new RoleAssignments({ storage: core.storage, audit: core.audit, index });
   const customRoles = new CustomRoles({ storage: core.storage, audit: core.audit, index });
   const secrets = new SecretService({ storage: core.storage, envelope: core.envelope, audit: core.audit, access: new VaultAccess(authorizer) });
-  return { core, directory, signingKeys, audiences, issuer, verifier, tokens, refusals, browserSignIn, devices, deviceCodes, userInfo, revocation, csrfKey, resources, authorizer, roleAssignments, customRoles, secrets };
+  const vaultPurge = new PurgeSchedule(secrets, config.vaultPurgeIntervalSeconds * 1000, () => undefined);
+  vaultPurge.start();
+  return { core, directory, signingKeys, audiences, issuer, verifier, tokens, refusals, browserSignIn, devices, deviceCodes, userInfo, revocation, csrfKey, resources, authorizer, roleAssignments, customRoles, secrets, vaultPurge };
 }
 
 /** The signing-key lifecycle from configuration (shared by `serve` and `keyhaven admin rotate-signing-key`). */

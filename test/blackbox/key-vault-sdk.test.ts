@@ -135,7 +135,8 @@ describe('Key Vault secrets with the Azure SDKs and curl', () => {
     await assert.rejects(client.restoreSecretBackup(backup!), (err: { statusCode?: number }) => err.statusCode === 409);
     // A forged or altered blob is refused.
     const altered = Uint8Array.from(backup!);
-    altered[Math.floor(altered.length / 2)] ^= 1;
+    const mid = Math.floor(altered.length / 2);
+    altered[mid] = altered[mid]! ^ 1;
     await assert.rejects(client.restoreSecretBackup(altered), (err: { statusCode?: number; code?: string }) => err.statusCode === 400 && err.code === 'BadParameter');
   });
 
