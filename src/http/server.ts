@@ -102,6 +102,7 @@ export async function buildHttpServer(deps: HttpServerDeps) {
       tenantId: core.tenantId,
       publicUrl,
       tenantDomain: core.config.directoryDomain,
+      deletedVaults: deps.services.deletedVaults,
     },
   });
   await app.register(vaultRoutes, {

@@ -39,6 +39,7 @@ import { registerKeyVaultTypes } from '../resources/providers/key-vault.js';
 import { SecretService } from '../vault/secret-service.js';
 import { VaultAccess } from '../vault/vault-access.js';
 import { PurgeSchedule } from '../vault/purge-schedule.js';
+import { DeletedVaults } from '../vault/deleted-vaults.js';
 
 export interface Services {
   core: CoreServices;
@@ -67,6 +68,7 @@ export interface Services {
   secrets: SecretService;
   /** Purges soft-deleted secrets and vaults after retention; closed before the audit log is flushed. */
   vaultPurge: PurgeSchedule;
+  deletedVaults: DeletedVaults;
 }
 
 export async function buildServices(core: CoreServices): Promise<Services> {
@@ -149,7 +151,7 @@ export async function buildServices(core: CoreServices): Promise<Services> {
   const secrets = new SecretService({ storage: core.storage, envelope: core.envelope, audit: core.audit, access: new VaultAccess(authorizer) });
   const vaultPurge = new PurgeSchedule(secrets, config.vaultPurgeIntervalSeconds * 1000, () => undefined);
   vaultPurge.start();
-  return { core, directory, signingKeys, audiences, issuer, verifier, tokens, refusals, browserSignIn, devices, deviceCodes, userInfo, revocation, csrfKey, resources, authorizer, roleAssignments, customRoles, secrets, vaultPurge };
+  return { core, directory, signingKeys, audiences, issuer, verifier, tokens, refusals, browserSignIn, devices, deviceCodes, userInfo, revocation, csrfKey, resources, authorizer, roleAssignments, customRoles, secrets, vaultPurge, deletedVaults: new DeletedVaults({ storage: core.storage, audit: core.audit }) };
 }
 
 /** The signing-key lifecycle from configuration (shared by `serve` and `keyhaven admin rotate-signing-key`). */

@@ -233,6 +233,31 @@ describe('Key Vault authorization and bad input', () => {
     assert.equal(got.body.value, v);
   });
 
+  it('deleted vaults: listed, read, purged (not under purge protection), the name then free', async () => {
+    const sub = `/subscriptions/${s.subscriptionId}`;
+    const DV = 'api-version=2023-07-01';
+    assert.equal((await s.createVault('kh-gone')).status, 201);
+    assert.equal((await s.arm(s.armAdmin, 'DELETE', `${s.group}/providers/Microsoft.KeyVault/vaults/kh-gone?${DV}`)).status, 200);
+    const list = await s.arm(s.armAdmin, 'GET', `${sub}/providers/Microsoft.KeyVault/deletedVaults?${DV}`);
+    assert.equal(list.status, 200, list.text);
+    const entry = (list.body.value as { name: string; id: string; properties: Record<string, unknown> }[]).find((v) => v.name === 'kh-gone');
+    assert.ok(entry, list.text);
+    assert.equal(entry.properties.vaultId, `${s.group}/providers/Microsoft.KeyVault/vaults/kh-gone`);
+    assert.equal(entry.id, `${sub}/providers/Microsoft.KeyVault/locations/westeurope/deletedVaults/kh-gone`);
+    assert.equal((await s.arm(s.armAdmin, 'GET', `${entry.id}?${DV}`)).status, 200);
+    expectArmError(await s.arm(s.armAdmin, 'GET', `${sub}/providers/Microsoft.KeyVault/locations/eastus/deletedVaults/kh-gone?${DV}`), 404, 'ResourceNotFound');
+    // A principal without a role in the subscription: refused before anything is said.
+    const outsider = await s.appToken(nobody.appId, nobody.secret);
+    expectArmError(await s.arm(outsider, 'POST', `${entry.id}/purge?${DV}`), 403, 'AuthorizationFailed');
+    assert.equal((await s.arm(s.armAdmin, 'POST', `${entry.id}/purge?${DV}`)).status, 200);
+    expectArmError(await s.arm(s.armAdmin, 'GET', `${entry.id}?${DV}`), 404, 'ResourceNotFound');
+    assert.equal((await s.createVault('kh-gone')).status, 201);
+    // Under purge protection the purge waits for the scheduled date.
+    assert.equal((await s.createVault('kh-kept', { enablePurgeProtection: true })).status, 201);
+    assert.equal((await s.arm(s.armAdmin, 'DELETE', `${s.group}/providers/Microsoft.KeyVault/vaults/kh-kept?${DV}`)).status, 200);
+    expectArmError(await s.arm(s.armAdmin, 'POST', `${sub}/providers/Microsoft.KeyVault/locations/westeurope/deletedVaults/kh-kept/purge?${DV}`), 409, 'ConflictError');
+  });
+
   it('leaves no secret value in the database, in plain text, base64 or hex', () => {
     assertNotStored(s.storage.url, written);
   });

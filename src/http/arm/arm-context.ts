@@ -7,6 +7,7 @@ import type { RoleAssignments } from '../../authz/role-assignments.js';
 import { InvalidInputError, UnauthenticatedError } from '../../errors.js';
 import type { ArmActor, ResourceManager } from '../../resources/resource-manager.js';
 import type { Principal } from '../bearer-auth.js';
+import type { DeletedVaults } from '../../vault/deleted-vaults.js';
 
 export interface ArmDeps {
   resources: ResourceManager;
@@ -19,6 +20,8 @@ export interface ArmDeps {
   /** {publicUrl} without a trailing slash. */
   publicUrl: string;
   tenantDomain: string;
+  /** Soft-deleted key vaults (Microsoft.KeyVault/deletedVaults). */
+  deletedVaults?: DeletedVaults;
 }
 
 export interface ArmCall {

@@ -75,6 +75,7 @@ export const ARM_BY_CODE: Record<string, ArmShape> = {
   KH_VAULT_NAME_TAKEN: { status: 409, code: 'VaultAlreadyExists' },
   KH_VAULT_DELETED_EXISTS: { status: 409, code: 'ConflictError' },
   KH_VAULT_DELETED_NOT_FOUND: { status: 404, code: 'ResourceNotFound' },
+  KH_VAULT_PURGE_PROTECTED: { status: 409, code: 'ConflictError' },
   KH_HTTP_CTP_INVALID_JSON_BODY: { ...INVALID_CONTENT, text: 'The request content was invalid and could not be deserialized.' },
   KH_HTTP_CTP_EMPTY_JSON_BODY: { ...INVALID_CONTENT, text: 'The request content was empty: a JSON body is required.' },
   KH_HTTP_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'UnsupportedMediaType', text: "The content media type is not supported. Content-Type must be 'application/json'." },
