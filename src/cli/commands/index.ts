@@ -15,15 +15,16 @@ import * as adRole from './ad-role.js';
 import * as adSp from './ad-sp.js';
 import * as adUser from './ad-user.js';
 import * as login from './login.js';
+import * as keyvault from './keyvault.js';
 
 export interface CommandModule {
   register(program: Command, ctx: CliContext): void;
 }
 
-const clientModules: readonly CommandModule[] = [login, account, adUser, adGroup, adApp, adSp, adRole];
+const clientModules: readonly CommandModule[] = [login, account, adUser, adGroup, adApp, adSp, adRole, keyvault];
 
 /** The top-level commands the client modules add. */
-const CLIENT_COMMANDS = new Set(['login', 'logout', 'account', 'ad']);
+const CLIENT_COMMANDS = new Set(['login', 'logout', 'account', 'ad', 'keyvault']);
 
 /** Root options that take a value (as a separate argument when written without `=`). */
 const ROOT_OPTIONS_WITH_VALUE = new Set(['-o', '--output', '--query']);
