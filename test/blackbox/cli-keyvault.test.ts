@@ -98,11 +98,61 @@ describe('keyhaven keyvault', () => {
     assert.equal(badPerm.code, 2);
   });
 
-  it('deletes a vault (soft delete)', async () => {
+  it('versions, attributes, soft delete, recovery, purge, backup and restore of a secret', async () => {
+    const kv = (...args: string[]) => run(adminDir, 'keyvault', 'secret', ...args, '--vault-name', 'kh-cli');
+    values.push('cli-value-second-version-7a2c4e6f8b0d');
+    assert.equal((await kv('set', '-n', 'SQLPasswd', '--value', values.at(-1)!)).code, 0);
+    const versions = await kv('list-versions', '-n', 'SQLPasswd');
+    assert.equal(versions.json().length, 2, versions.stderr);
+    const off = await kv('set-attributes', '-n', 'SQLPasswd', '--enabled', 'false');
+    assert.equal(off.code, 0, off.stderr);
+    assert.equal(off.json().attributes.enabled, false);
+    const refused = await kv('show', '-n', 'SQLPasswd');
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /disabled secret/);
+    assert.equal((await kv('set-attributes', '-n', 'SQLPasswd', '--enabled', 'true')).code, 0);
+    const backupFile = join(work, 'SQLPasswd.backup');
+    assert.equal((await kv('backup', '-n', 'SQLPasswd', '-f', backupFile)).code, 0);
+    const deleted = await kv('delete', '-n', 'SQLPasswd');
+    assert.equal(deleted.code, 0, deleted.stderr);
+    assert.ok(deleted.json().recoveryId.endsWith('/deletedsecrets/SQLPasswd'));
+    assert.deepEqual((await kv('list-deleted')).json().map((d: { name: string }) => d.name), ['SQLPasswd']);
+    assert.equal((await kv('recover', '-n', 'SQLPasswd')).code, 0);
+    assert.equal((await kv('show', '-n', 'SQLPasswd', '--query', 'value', '-o', 'tsv')).stdout.trim(), values.at(-1));
+    assert.equal((await kv('delete', '-n', 'SQLPasswd')).code, 0);
+    assert.equal((await kv('purge', '-n', 'SQLPasswd')).code, 0);
+    assert.equal((await kv('show', '-n', 'SQLPasswd')).code, 3);
+    const restored = await kv('restore', '-f', backupFile);
+    assert.equal(restored.code, 0, restored.stderr);
+    assert.equal((await kv('show', '-n', 'SQLPasswd', '--query', 'value', '-o', 'tsv')).stdout.trim(), values.at(-1));
+    assert.equal((await kv('list-versions', '-n', 'SQLPasswd')).json().length, 2);
+  });
+
+  it('delete-policy removes an access policy', async () => {
+    const removed = await run(adminDir, 'keyvault', 'delete-policy', '-n', 'kh-cli', '--object-id', sp.servicePrincipalId);
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.equal(removed.json().properties.accessPolicies.length, 1);
+    const refused = await run(spDir, 'keyvault', 'secret', 'show', '--vault-name', 'kh-cli', '-n', 'SQLPasswd');
+    assert.equal(refused.code, 1);
+  });
+
+  it('deletes a vault (soft delete), lists, recovers and purges it', async () => {
     assert.equal((await run(adminDir, 'keyvault', 'delete', '-n', 'kh-cli')).code, 0);
     assert.equal((await run(adminDir, 'keyvault', 'show', '-n', 'kh-cli')).code, 3);
     const gone = await run(adminDir, 'keyvault', 'secret', 'show', '--vault-name', 'kh-cli', '-n', 'SQLPasswd');
     assert.equal(gone.code, 3);
+    const listed = await run(adminDir, 'keyvault', 'list-deleted', '--query', '[].name', '-o', 'tsv');
+    assert.equal(listed.stdout.trim(), 'kh-cli');
+    const recovered = await run(adminDir, 'keyvault', 'recover', '-n', 'kh-cli');
+    assert.equal(recovered.code, 0, recovered.stderr);
+    assert.equal(recovered.json().properties.softDeleteRetentionInDays, 30);
+    // The creator's access policy came back with the vault, and the secrets with it.
+    assert.equal((await run(adminDir, 'keyvault', 'secret', 'show', '--vault-name', 'kh-cli', '-n', 'SQLPasswd', '--query', 'value', '-o', 'tsv')).stdout.trim(), values.at(-1));
+    assert.equal((await run(adminDir, 'keyvault', 'delete', '-n', 'kh-cli')).code, 0);
+    assert.equal((await run(adminDir, 'keyvault', 'purge', '-n', 'kh-cli')).code, 0);
+    assert.equal((await run(adminDir, 'keyvault', 'list-deleted', '--query', '[].name', '-o', 'tsv')).stdout.trim(), '');
+    assert.equal((await run(adminDir, 'keyvault', 'create', '-n', 'kh-cli', '-g', 'kv-rg')).code, 0);
+    assert.deepEqual((await run(adminDir, 'keyvault', 'secret', 'list', '--vault-name', 'kh-cli')).json(), []);
     assertNotStored(s.storage.url, values);
   });
 });

@@ -225,9 +225,14 @@ describe('Key Vault authorization and bad input', () => {
     assert.equal((await s.arm(s.armAdmin, 'DELETE', `${s.group}/providers/Microsoft.KeyVault/vaults/kh-life?api-version=2023-07-01`)).status, 200);
     expectVaultError(await s.kv(token, 'GET', 'kh-life', `/secrets/kept?${V}`), 404, 'VaultNotFound');
     expectArmError(await s.createVault('kh-life'), 409, 'ConflictError');
-    const recovered = await s.createVault('kh-life', { createMode: 'recover', enablePurgeProtection: true, accessPolicies: [policy(officer.servicePrincipalId, ['all'])] });
+    // Recovered as it was deleted: its access policies and purge protection come back with it.
+    const recovered = await s.createVault('kh-life', { createMode: 'recover' });
     assert.equal(recovered.status, 201, recovered.text);
     assert.equal(recovered.body.properties.createMode, undefined);
+    assert.equal(recovered.body.properties.enablePurgeProtection, true);
+    assert.equal(recovered.body.properties.accessPolicies[0].objectId, officer.servicePrincipalId);
+    const again = await s.arm(s.armAdmin, 'GET', `${s.group}/providers/Microsoft.KeyVault/vaults/kh-life?api-version=2023-07-01`);
+    assert.deepEqual(again.body.properties, recovered.body.properties);
     const got = await s.kv(token, 'GET', 'kh-life', `/secrets/kept?${V}`);
     assert.equal(got.status, 200, got.text);
     assert.equal(got.body.value, v);

@@ -3,6 +3,7 @@
 // set|show|list` (the data plane, on the path form {server}/vaults/{name}, which needs no DNS
 // name for the vault; tokens for the vault audience's Azure alias https://vault.azure.net).
 import { lookup } from 'node:dns/promises';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { expandAtFile, parseBool, parsePositiveInt } from '../args.js';
@@ -118,6 +119,38 @@ function secretOut(bundle: Record<string, unknown>): Record<string, unknown> {
   return { ...bundle, name: parts[2], ...(parts[3] ? { version: parts[3] } : {}) };
 }
 
+interface DeletedVaultJson {
+  id: string;
+  name: string;
+  properties: Record<string, unknown>;
+}
+
+async function deletedVault(client: ApiClient, opts: VaultOptions): Promise<DeletedVaultJson> {
+  const page = await client.request<{ value: DeletedVaultJson[] }>('GET', `/subscriptions/${subscriptionOf(client, opts)}/providers/Microsoft.KeyVault/deletedVaults?api-version=${ARM_API}`, { resource: client.managementResource });
+  const found = (page?.value ?? []).find((v) => v.name.toLowerCase() === opts.name!.toLowerCase());
+  if (!found) throw new NotFoundError('ResourceNotFound', `No deleted vault '${opts.name}' in the subscription.`);
+  return found;
+}
+
+/** One data-plane request on the path form with a vault token. */
+async function data<T>(client: ApiClient, method: 'GET' | 'PUT' | 'PATCH' | 'POST' | 'DELETE', vaultName: string, path: string, body?: unknown): Promise<T | undefined> {
+  const sep = path.includes('?') ? '&' : '?';
+  return client.request<T>(method, `${vaultApi(client, vaultName)}${path}${sep}api-version=${DATA_API}`, { resource: VAULT_RESOURCE, ...(body !== undefined ? { body } : {}) });
+}
+
+/** Every page of a data-plane listing, next links followed on this server only. */
+async function dataList(client: ApiClient, vaultName: string, path: string, limit = Infinity): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let next: string | undefined = `${vaultApi(client, vaultName)}${path}?api-version=${DATA_API}`;
+  while (next !== undefined && items.length < limit) {
+    const page: { value: Record<string, unknown>[]; nextLink?: string | null } | undefined = await client.request('GET', next, { resource: VAULT_RESOURCE });
+    items.push(...(page?.value ?? []).map(secretOut));
+    const link: URL | undefined = page?.nextLink ? new URL(page.nextLink) : undefined;
+    next = link === undefined ? undefined : `${link.pathname}${link.search}`;
+  }
+  return limit === Infinity ? items : items.slice(0, limit);
+}
+
 export function register(program: Command, ctx: CliContext): void {
   const kv = program.command('keyvault').description('Manage key vaults and their secrets.');
 
@@ -194,6 +227,52 @@ export function register(program: Command, ctx: CliContext): void {
       ctx.print(await putVault(client, { ...vault, properties: { ...vault.properties, accessPolicies: policies } }));
     });
 
+  kv.command('delete-policy')
+    .description("Remove an object id's access policy from a vault.")
+    .requiredOption('-n, --name <name>', 'Vault name.')
+    .requiredOption('--object-id <id>', 'Object id of the user, group or service principal.')
+    .option('-g, --resource-group <group>', 'Resource group.')
+    .option('--subscription <id>', 'Subscription.')
+    .action(async (opts: VaultOptions) => {
+      const client = await ApiClient.open(ctx);
+      const vault = await findVault(client, opts);
+      const objectId = opts.objectId!.toLowerCase();
+      const policies = (vault.properties.accessPolicies ?? []).filter((p) => p.objectId.toLowerCase() !== objectId);
+      ctx.print(await putVault(client, { ...vault, properties: { ...vault.properties, accessPolicies: policies } }));
+    });
+
+  kv.command('list-deleted')
+    .description('List the soft-deleted vaults of the subscription.')
+    .option('--subscription <id>', 'Subscription.')
+    .action(async (opts: VaultOptions) => {
+      const client = await ApiClient.open(ctx);
+      const page = await client.request<{ value: unknown[] }>('GET', `/subscriptions/${subscriptionOf(client, opts)}/providers/Microsoft.KeyVault/deletedVaults?api-version=${ARM_API}`, { resource: client.managementResource });
+      ctx.print(page?.value ?? []);
+    });
+
+  kv.command('recover')
+    .description('Recover a soft-deleted vault, with its secrets and access policies.')
+    .requiredOption('-n, --name <name>', 'Vault name.')
+    .option('--subscription <id>', 'Subscription.')
+    .action(async (opts: VaultOptions) => {
+      const client = await ApiClient.open(ctx);
+      const deleted = await deletedVault(client, opts);
+      const vaultId = String(deleted.properties['vaultId']);
+      // createMode recover (as az keyvault recover sends it): the server restores the vault as it was deleted.
+      const body = { location: deleted.properties['location'], tags: deleted.properties['tags'], properties: { tenantId: client.tenantId, sku: { family: 'A', name: 'standard' }, createMode: 'recover' } };
+      ctx.print(await client.request('PUT', `${vaultId}?api-version=${ARM_API}`, { resource: client.managementResource, body }));
+    });
+
+  kv.command('purge')
+    .description('Purge a soft-deleted vault and its secrets for good.')
+    .requiredOption('-n, --name <name>', 'Vault name.')
+    .option('--subscription <id>', 'Subscription.')
+    .action(async (opts: VaultOptions) => {
+      const client = await ApiClient.open(ctx);
+      const deleted = await deletedVault(client, opts);
+      await client.request('POST', `${deleted.id}/purge?api-version=${ARM_API}`, { resource: client.managementResource });
+    });
+
   const secret = kv.command('secret').description('Manage the secrets of a key vault.');
 
   secret.command('set')
@@ -228,17 +307,79 @@ export function register(program: Command, ctx: CliContext): void {
     .description('List the secrets of a vault (names and attributes, no values).')
     .requiredOption('--vault-name <name>', 'Vault name.')
     .option('--maxresults <n>', 'At most this many.', parsePositiveInt)
-    .action(async (opts: VaultOptions) => {
+    .action(async (opts: VaultOptions) => ctx.print(await dataList(await ApiClient.open(ctx), opts.vaultName!, '/secrets', opts.maxresults)));
+
+  secret.command('list-versions')
+    .description('List the versions of a secret (no values).')
+    .requiredOption('--vault-name <name>', 'Vault name.')
+    .requiredOption('-n, --name <name>', 'Secret name.')
+    .action(async (opts: VaultOptions) => ctx.print(await dataList(await ApiClient.open(ctx), opts.vaultName!, `/secrets/${encodeURIComponent(opts.name!)}/versions`)));
+
+  secret.command('list-deleted')
+    .description('List the soft-deleted secrets of a vault.')
+    .requiredOption('--vault-name <name>', 'Vault name.')
+    .action(async (opts: VaultOptions) => ctx.print(await dataList(await ApiClient.open(ctx), opts.vaultName!, '/deletedsecrets')));
+
+  secret.command('set-attributes')
+    .description("Update a version's attributes, content type or tags (default: the latest version).")
+    .requiredOption('--vault-name <name>', 'Vault name.')
+    .requiredOption('-n, --name <name>', 'Secret name.')
+    .option('--secret-version <version>', 'A version.')
+    .option('--enabled <bool>', 'Enable or disable the version.', parseBool)
+    .option('--content-type <type>', 'Content type.')
+    .option('--expires <time>', 'Expiry (ISO 8601).')
+    .option('--not-before <time>', 'Not valid before (ISO 8601).')
+    .action(async (opts: VaultOptions & { enabled?: boolean; expires?: string; notBefore?: string }) => {
+      const seconds = (t: string) => {
+        const ms = Date.parse(t);
+        if (Number.isNaN(ms)) throw new InvalidArgumentError(`'${t}' is not an ISO 8601 time`);
+        return Math.floor(ms / 1000);
+      };
+      const attributes: Record<string, unknown> = {};
+      if (opts.enabled !== undefined) attributes['enabled'] = opts.enabled;
+      if (opts.expires !== undefined) attributes['exp'] = seconds(opts.expires);
+      if (opts.notBefore !== undefined) attributes['nbf'] = seconds(opts.notBefore);
+      const body = { attributes, ...(opts.contentType !== undefined ? { contentType: opts.contentType } : {}) };
       const client = await ApiClient.open(ctx);
-      const items: Record<string, unknown>[] = [];
-      let path: string | undefined = `${vaultApi(client, opts.vaultName!)}/secrets?api-version=${DATA_API}`;
-      while (path !== undefined && (opts.maxresults === undefined || items.length < opts.maxresults)) {
-        const page: { value: Record<string, unknown>[]; nextLink?: string | null } | undefined = await client.request('GET', path, { resource: VAULT_RESOURCE });
-        items.push(...(page?.value ?? []).map(secretOut));
-        // Followed on this server only: the token goes nowhere else.
-        const next: URL | undefined = page?.nextLink ? new URL(page.nextLink) : undefined;
-        path = next === undefined ? undefined : `${next.pathname}${next.search}`;
-      }
-      ctx.print(opts.maxresults === undefined ? items : items.slice(0, opts.maxresults));
+      ctx.print(secretOut((await data<Record<string, unknown>>(client, 'PATCH', opts.vaultName!, `/secrets/${encodeURIComponent(opts.name!)}/${encodeURIComponent(opts.secretVersion ?? '')}`, body))!));
+    });
+
+  secret.command('delete')
+    .description('Delete a secret (soft delete: recoverable until its scheduled purge date).')
+    .requiredOption('--vault-name <name>', 'Vault name.')
+    .requiredOption('-n, --name <name>', 'Secret name.')
+    .action(async (opts: VaultOptions) => ctx.print(secretOut((await data<Record<string, unknown>>(await ApiClient.open(ctx), 'DELETE', opts.vaultName!, `/secrets/${encodeURIComponent(opts.name!)}`))!)));
+
+  secret.command('recover')
+    .description('Recover a soft-deleted secret.')
+    .requiredOption('--vault-name <name>', 'Vault name.')
+    .requiredOption('-n, --name <name>', 'Secret name.')
+    .action(async (opts: VaultOptions) => ctx.print(secretOut((await data<Record<string, unknown>>(await ApiClient.open(ctx), 'POST', opts.vaultName!, `/deletedsecrets/${encodeURIComponent(opts.name!)}/recover`))!)));
+
+  secret.command('purge')
+    .description('Purge a soft-deleted secret for good.')
+    .requiredOption('--vault-name <name>', 'Vault name.')
+    .requiredOption('-n, --name <name>', 'Secret name.')
+    .action(async (opts: VaultOptions) => {
+      await data(await ApiClient.open(ctx), 'DELETE', opts.vaultName!, `/deletedsecrets/${encodeURIComponent(opts.name!)}`);
+    });
+
+  secret.command('backup')
+    .description('Write a backup of a secret (every version, sealed: only this deployment restores it) to a file.')
+    .requiredOption('--vault-name <name>', 'Vault name.')
+    .requiredOption('-n, --name <name>', 'Secret name.')
+    .requiredOption('-f, --file <path>', 'The backup file (created, mode 0600).')
+    .action(async (opts: VaultOptions) => {
+      const out = await data<{ value: string }>(await ApiClient.open(ctx), 'POST', opts.vaultName!, `/secrets/${encodeURIComponent(opts.name!)}/backup`);
+      writeFileSync(opts.file!, Buffer.from(out!.value, 'base64url'), { mode: 0o600, flag: 'wx' });
+    });
+
+  secret.command('restore')
+    .description('Restore a secret from a backup file.')
+    .requiredOption('--vault-name <name>', 'Vault name.')
+    .requiredOption('-f, --file <path>', 'The backup file.')
+    .action(async (opts: VaultOptions) => {
+      const blob = readFileSync(opts.file!).toString('base64url');
+      ctx.print(secretOut((await data<Record<string, unknown>>(await ApiClient.open(ctx), 'POST', opts.vaultName!, '/secrets/restore', { value: blob }))!));
     });
 }

@@ -137,7 +137,9 @@ export function keyVaultProvider(o: KeyVaultProviderOptions): ResourceTypeProvid
       }
       const createMode = p['createMode'] ?? 'default';
       if (createMode !== 'default' && createMode !== 'recover') throw bad("properties.createMode must be 'default' or 'recover'.");
+      // Set or cleared on every PUT, so a recovery asked for by a write that failed before afterWrite never carries over.
       if (createMode === 'recover') recovering.add(request.id.toLowerCase());
+      else recovering.delete(request.id.toLowerCase());
       const properties: Record<string, unknown> = { ...p };
       for (const k of ['provisioningState', 'createMode', 'vaultUri', 'hsmPoolResourceId']) delete properties[k];
       Object.assign(properties, {
@@ -166,6 +168,16 @@ export function keyVaultProvider(o: KeyVaultProviderOptions): ResourceTypeProvid
           throw new ConflictError('KH_VAULT_DELETED_EXISTS', `A vault with the same name already exists in deleted state. You need to either recover or purge existing key vault '${resource.name}'.`);
         }
         if (row.resource_key !== key) throw nameTaken(resource.name);
+        // As Azure's recovery: the vault comes back as it was deleted (access policies, model,
+        // retention, purge protection), whatever else the recovering PUT said.
+        const before = row.deleted_resource === null ? undefined : (JSON.parse(row.deleted_resource) as StoredResource);
+        const stored = await tx.armResources.byKey(key);
+        if (before && stored) {
+          const properties = { ...before.properties, provisioningState: 'Succeeded' };
+          await tx.armResources.replace({ ...stored, properties: JSON.stringify(properties) }, stored.etag);
+          for (const k of Object.keys(resource.properties)) delete resource.properties[k];
+          Object.assign(resource.properties, properties);
+        }
         await tx.vaults.updateVault(row.name, { deleted_at: null, scheduled_purge_at: null, deleted_resource: null });
         return;
       }
