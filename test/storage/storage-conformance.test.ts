@@ -272,7 +272,7 @@ describe('storage: opening a new database from several processes at once', () =>
         }));
         assert.deepEqual(await Promise.all(runs), [0, 0, 0, 0]);
         const rows = await fx.exec('select name from kysely_migration');
-        assert.equal(rows.length, 10);
+        assert.equal(rows.length, 11);
         assert.equal((await fx.exec(`select count(*) as n from settings where name = 'winner'`))[0]!.n, fx.name === 'sqlite' ? 1 : '1');
       } finally {
         await fx.cleanup();
