@@ -156,3 +156,31 @@ describe('keyhaven keyvault', () => {
     assertNotStored(s.storage.url, values);
   });
 });
+
+describe('keyhaven keyvault create where the vault name does not resolve', () => {
+  let s: VaultSuite;
+  const work = mkdtempSync(join(tmpdir(), 'kh-cli-kv-dns-'));
+
+  before(async () => {
+    // .invalid never resolves (RFC 6761 §6.4).
+    s = await startVaultSuite({ args: ['--vault-dns-suffix', 'vault.invalid'] });
+  });
+  after(async () => {
+    await s?.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('creates the vault and says how to make its name resolve', async () => {
+    let stdout = '';
+    let stderr = '';
+    const run = (...args: string[]) => main(['node', 'keyhaven', ...args], { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env: { KEYHAVEN_CONFIG_DIR: work } });
+    assert.equal(await run('login', '--server', s.t.url, '--ca-file', TEST_CA_CERT, '-u', 'admin', '-p', s.t.adminPassword), 0, stderr);
+    stdout = '';
+    stderr = '';
+    assert.equal(await run('keyvault', 'create', '-n', 'kh-nodns', '-g', 'kv-rg'), 0, stderr);
+    assert.equal(JSON.parse(stdout).properties.vaultUri, `https://kh-nodns.vault.invalid:${s.port}/`);
+    assert.match(stderr, /^WARNING: The vault's host name kh-nodns\.vault\.invalid does not resolve/);
+    assert.match(stderr, /libnss-myhostname/);
+    assert.match(stderr, /127\.0\.0\.1 kh-nodns\.vault\.invalid/);
+  });
+});

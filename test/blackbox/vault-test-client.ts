@@ -23,8 +23,8 @@ export interface VaultSuite extends ArmSuite {
   rawKv(token: string, method: string, vault: string, path: string, body?: unknown): Promise<Answer>;
 }
 
-export async function startVaultSuite(): Promise<VaultSuite> {
-  const s = await startArmSuite();
+export async function startVaultSuite(options: { args?: string[] } = {}): Promise<VaultSuite> {
+  const s = await startArmSuite(options);
   const port = new URL(s.t.url).port;
   const group = `/subscriptions/${s.subscriptionId}/resourceGroups/kv-rg`;
   const rg = await s.arm(s.armAdmin, 'PUT', `${group}?api-version=2021-04-01`, { location: 'westeurope' });
