@@ -106,10 +106,9 @@ export function parseAccessPolicies(value: unknown, tenantId: string): AccessPol
   return out;
 }
 
-/** Recoveries asked for by a PUT's createMode, from prepare() to afterWrite() of the same write. */
-const recovering = new Set<string>();
-
 export function keyVaultProvider(o: KeyVaultProviderOptions): ResourceTypeProvider {
+  /** Recoveries asked for by a PUT's createMode, from prepare() to afterWrite() of the same write. */
+  const recovering = new Set<string>();
   return {
     type: VAULT_TYPE,
     apiVersions: KEY_VAULT_API_VERSIONS,
