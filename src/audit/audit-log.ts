@@ -49,6 +49,15 @@ interface Job {
 
 const SECRET_LOOKING_KEY = /pass|secret|token|assertion|credential|private|^value$|^key$/i;
 
+/**
+ * Told of each committed batch and of every record in it, after the commit (metrics count
+ * what is durable). Records are the stored rows: no secret is in them.
+ */
+export interface AuditObserver {
+  batch(records: number, seconds: number): void;
+  record(row: Readonly<Pick<AuditRow, 'action' | 'outcome' | 'target' | 'details'>>): void;
+}
+
 export class AuditLog {
   readonly #storage: Storage;
   readonly #key: Buffer;
@@ -56,11 +65,18 @@ export class AuditLog {
   #queue: Job[] = [];
   #draining: Promise<void> | undefined;
   #stats = { transactions: 0, records: 0 };
+  readonly #observer: AuditObserver | undefined;
 
-  constructor(storage: Storage, key: Buffer, options: { maxBatch?: number } = {}) {
+  constructor(storage: Storage, key: Buffer, options: { maxBatch?: number; observer?: AuditObserver } = {}) {
     this.#storage = storage;
     this.#key = key;
     this.#maxBatch = options.maxBatch ?? 512;
+    this.#observer = options.observer;
+  }
+
+  /** Requests waiting for the next batch. */
+  get queueDepth(): number {
+    return this.#queue.length;
   }
 
   /**
@@ -124,22 +140,30 @@ export class AuditLog {
 
   async #commit(batch: Job[]): Promise<void> {
     let outcomes: (() => void)[] = [];
+    let committed: AuditRow[] = [];
     let appended = 0;
+    const started = performance.now();
     try {
       await this.#storage.transaction(async (tx) => {
         outcomes = [];
+        committed = [];
         let head = (await tx.audit.lockHead()) ?? { seq: 0, mac: GENESIS_MAC };
         const startSeq = head.seq;
         for (const job of batch) {
           const step = await this.#runJob(tx, job, head);
           head = step.head;
           outcomes.push(step.settle);
+          if (step.row) committed.push(step.row);
         }
         if (head.seq !== startSeq) await tx.audit.setHead(head.seq, head.mac);
         appended = head.seq - startSeq;
       });
       this.#stats.transactions++;
       this.#stats.records += appended;
+      if (this.#observer) {
+        this.#observer.batch(appended, (performance.now() - started) / 1000);
+        for (const row of committed) this.#observer.record(row);
+      }
     } catch (err) {
       const failure = new UnavailableError('KH_AUDIT_UNAVAILABLE', 'the audit log could not be written; nothing was changed', { cause: err });
       for (const job of batch) job.reject(failure);
@@ -149,7 +173,7 @@ export class AuditLog {
   }
 
   /** One request inside the batch transaction, in its own savepoint. */
-  async #runJob(tx: Tx, job: Job, head: { seq: number; mac: string }): Promise<{ head: { seq: number; mac: string }; settle: () => void }> {
+  async #runJob(tx: Tx, job: Job, head: { seq: number; mac: string }): Promise<{ head: { seq: number; mac: string }; settle: () => void; row?: AuditRow }> {
     await tx.savepoint();
     let result: unknown;
     let error: unknown;
@@ -168,8 +192,8 @@ export class AuditLog {
       await tx.releaseSavepoint();
       const next = { seq: row.seq, mac: row.mac };
       return error === undefined
-        ? { head: next, settle: () => job.resolve(result) }
-        : { head: next, settle: () => job.reject(error) };
+        ? { head: next, settle: () => job.resolve(result), row }
+        : { head: next, settle: () => job.reject(error), row };
     } catch (auditErr) {
       await tx.rollbackToSavepoint();
       await tx.releaseSavepoint();

@@ -1,7 +1,7 @@
 // The role assignments and custom role definitions held in process, so an authorization
 // decision is a few map lookups, never a database round trip (DESIGN.md: hot reads from
-// in-process indexes kept exact, never a cache with a time-to-live). Kept exact the way the
-// directory's read model is (src/directory/read-model/read-model.ts):
+// in-process indexes kept exact, never a cache with a time-to-live). Kept exact as the
+// directory's read model is, by the same WatchedIndex (src/storage/watched-index.ts):
 //
 //  - loaded whole at start, after the change watch is set up, so nothing committed meanwhile
 //    is missed;
@@ -17,7 +17,8 @@
 // and a change is rare next to the decisions, so exactness is simplest kept by reading all.
 import { UnavailableError } from '../errors.js';
 import type { ArmRoleAssignmentRow, ArmRoleDefinitionRow } from '../storage/repos/arm-rbac-repo.js';
-import type { DirectoryChanges, DirectoryWatch, Storage } from '../storage/storage.js';
+import type { DirectoryChanges, Storage } from '../storage/storage.js';
+import { WatchedIndex } from '../storage/watched-index.js';
 import { BUILTIN_ROLES } from './builtin-roles.js';
 import type { RoleDefinition, RolePermission } from './role-definition.js';
 
@@ -69,16 +70,19 @@ export function customRole(row: ArmRoleDefinitionRow): RoleDefinition {
 
 export class AuthorizationIndex {
   readonly #storage: Storage;
+  readonly #index: WatchedIndex;
   #snapshot = new AuthorizationSnapshot([], []);
-  #started: Promise<void> | undefined;
-  #watch: DirectoryWatch | undefined;
-  #queue: Promise<void> = Promise.resolve();
-  #stale = false;
   #loads = 0;
 
   constructor(storage: Storage) {
     this.#storage = storage;
-    storage.onDirectoryCommit((changes) => (this.#started && concerns(changes) ? this.#enqueue(() => this.#load()) : undefined));
+    this.#index = new WatchedIndex(storage, {
+      full: () => this.#load(),
+      // Any change to assignments or definitions is a full load (see the top of this file).
+      update: (changes) => (concerns(changes) ? this.#load() : Promise.resolve()),
+      unavailable: (cause) =>
+        new UnavailableError('KH_AUTHORIZATION_UNAVAILABLE', cause === undefined ? 'role assignments could not be read from storage' : 'cannot watch role assignments for changes', cause === undefined ? undefined : { cause }),
+    });
   }
 
   /** Full loads so far (the first, and one per change or resync). */
@@ -88,46 +92,12 @@ export class AuthorizationIndex {
 
   /** The current snapshot; loads it on first use; 503 while it cannot be read. */
   async current(): Promise<AuthorizationSnapshot> {
-    await (this.#started ??= this.#start());
-    await this.#watch?.check();
-    await this.#queue;
-    if (this.#stale) {
-      await this.#enqueue(() => this.#load());
-      if (this.#stale) throw new UnavailableError('KH_AUTHORIZATION_UNAVAILABLE', 'role assignments could not be read from storage');
-    }
+    await this.#index.ready();
     return this.#snapshot;
   }
 
   async close(): Promise<void> {
-    await this.#watch?.close();
-  }
-
-  async #start(): Promise<void> {
-    try {
-      this.#watch = await this.#storage.watchDirectory({
-        changed: (changes) => {
-          if (concerns(changes)) void this.#enqueue(() => this.#load());
-        },
-        resync: () => void this.#enqueue(() => this.#load()),
-      });
-    } catch (err) {
-      this.#started = undefined;
-      throw new UnavailableError('KH_AUTHORIZATION_UNAVAILABLE', 'cannot watch role assignments for changes', { cause: err });
-    }
-    await this.#enqueue(() => this.#load());
-  }
-
-  #enqueue(step: () => Promise<void>): Promise<void> {
-    // Marked stale before the step runs: a decision that arrives while a reload is pending waits for it (current() awaits the queue).
-    const run = this.#queue.then(async () => {
-      try {
-        await step();
-      } catch {
-        this.#stale = true;
-      }
-    });
-    this.#queue = run;
-    return run;
+    await this.#index.close();
   }
 
   async #load(): Promise<void> {
@@ -135,7 +105,6 @@ export class AuthorizationIndex {
     const assignments = await read.allAssignments();
     const definitions = await read.allDefinitions();
     this.#snapshot = new AuthorizationSnapshot(assignments.map(assignmentEntry), definitions.map(customRole));
-    this.#stale = false;
     this.#loads++;
   }
 }

@@ -78,3 +78,18 @@ export function authorizationFailed(objectId: string, operation: string, scope: 
     { detail: { action: operation, scope } },
   );
 }
+
+/**
+ * ARM's 403 LinkedAuthorizationFailed: the caller may write the resource, but not perform an
+ * operation the write needs on another scope it links to (assign/action on a user-assigned
+ * identity it attaches), in the message ARM gives.
+ */
+export function linkedAuthorizationFailed(objectId: string, operation: string, scope: string, linked: readonly { operation: string; scope: string }[]): ForbiddenError {
+  const operations = [...new Set(linked.map((l) => l.operation))].join(',');
+  const scopes = linked.map((l) => l.scope).join(',');
+  return new ForbiddenError(
+    'KH_ARM_LINKED_AUTHORIZATION_FAILED',
+    `The client '${objectId}' with object id '${objectId}' has permission to perform action '${operation}' on scope '${scope}'; however, it does not have permission to perform action(s) '${operations}' on the linked scope(s) '${scopes}' (respectively) or the linked scope(s) are invalid.`,
+    { detail: { action: operations, scope: scopes.slice(0, 2000) } },
+  );
+}

@@ -30,7 +30,11 @@ export const READER = 'acdd72a7-3385-48ef-bd42-f606fba81ae7';
 export const USER_ACCESS_ADMINISTRATOR = '18d7d88d-d35e-4fb5-a5c3-7773c20a72d9';
 export const RBAC_ADMINISTRATOR = 'f58310d9-a9f6-439a-9e8d-f62e7b41a168';
 
+/** Keyhaven's own (no Azure counterpart): reads the server's Prometheus metrics (GET /metrics). */
+export const KEYHAVEN_METRICS_READER = 'a3f7e2c1-5b8d-4e6a-9c0f-1d2e3b4a5c6d';
+
 export const BUILTIN_ROLES: readonly RoleDefinition[] = [
+  builtin(KEYHAVEN_METRICS_READER, 'Keyhaven Metrics Reader', "Read the Keyhaven server's Prometheus metrics (GET /metrics): request, token, sign-in, LDAP, audit and process figures; no directory data.", [permission(['Keyhaven.Server/metrics/read'])]),
   builtin(OWNER, 'Owner', 'Grants full access to manage all resources, including the ability to assign roles in Azure RBAC.', [permission(['*'])]),
   builtin(CONTRIBUTOR, 'Contributor', 'Grants full access to manage all resources, but does not allow you to assign roles in Azure RBAC, manage assignments in Azure Blueprints, or share image galleries.', [
     permission(['*'], [

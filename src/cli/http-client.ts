@@ -12,6 +12,7 @@ import {
   directoryResource,
   managementResource,
   readSecrets,
+  refreshUserToken,
   requestToken,
   requireProfile,
   storeToken,
@@ -22,14 +23,14 @@ import {
 
 /** MSAL refreshes five minutes before expiry; a token that close to its end is not handed out. */
 const REFRESH_MARGIN_S = 300;
-/** A user's token cannot be renewed without the password, so it is used until nearly its end. */
+/** A password login's token cannot be renewed without the password, so it is used until nearly its end. */
 const USER_MARGIN_S = 30;
 
 /** The Azure names of Keyhaven's APIs (DESIGN.md "Audiences"); az users pass these by habit. */
 const MANAGEMENT_ALIASES = new Set(['https://management.azure.com', 'https://management.core.windows.net']);
 const DIRECTORY_ALIASES = new Set(['https://graph.microsoft.com']);
 
-/** A user whose token is gone must sign in again (there is no refresh token to use). */
+/** A user whose token is gone must sign in again (no refresh token, or it was refused). */
 export class LoginExpiredError extends Error {
   constructor(message: string) {
     super(message);
@@ -100,10 +101,16 @@ export class ApiClient {
       await storeToken(this.#ctx, this.profile, token);
       return token;
     }
-    // A user: only the tokens fetched at login exist. An Azure alias of an API is served the
-    // token for that API (the server accepts either audience for it).
+    // A user. An Azure alias of an API is served the token for that API (the server accepts
+    // either audience for it).
     const wanted = [resource, this.#canonical(resource)].filter((r): r is string => r !== undefined);
     const hit = tokens.find((t) => wanted.includes(t.resource));
+    // A browser or device-code sign-in left a refresh token: any audience, renewed as MSAL does.
+    if (secrets.refreshToken !== undefined) {
+      if (hit && hit.expiresOn - REFRESH_MARGIN_S > now) return hit;
+      return refreshUserToken(this.#ctx, this.#endpoint(), this.profile, resource, secrets.refreshToken);
+    }
+    // A password login: only the tokens fetched at login exist.
     if (hit && hit.expiresOn - USER_MARGIN_S > now) return hit;
     if (hit || this.#canonical(resource) !== undefined) {
       const when = hit ? ` at ${new Date(hit.expiresOn * 1000).toISOString()}` : '';

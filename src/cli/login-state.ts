@@ -14,6 +14,7 @@
 // Every file is 0600 in a 0700 directory (config-dir.ts). A user's password is never stored.
 // The state of an earlier version (one login, tokens in plaintext) is converted when read.
 import { createHash } from 'node:crypto';
+import { decodeJwt } from 'jose';
 import type { CliContext } from './context.js';
 import { errorFromResponse } from './api-errors.js';
 import { DEFAULT_TIMEOUT_MS, httpsRequest } from './https-request.js';
@@ -149,6 +150,12 @@ export async function saveLogin(ctx: CliContext, profile: Profile, secrets: Logi
   await ctx.writeState(PROFILE, { version: 2, current: profile.id, logins: [...logins.filter((l) => l.id !== profile.id), profile] } satisfies ProfileFile);
 }
 
+/** Rewrites a cached login's profile (its accounts: `account set`), keeping which login is current. */
+export async function updateProfile(ctx: CliContext, profile: Profile): Promise<void> {
+  const { current, logins } = await readLogins(ctx);
+  await ctx.writeState(PROFILE, { version: 2, current, logins: logins.map((l) => (l.id === profile.id ? profile : l)) } satisfies ProfileFile);
+}
+
 /**
  * Removes a login and its cache entry. When it was current, another cached login (the most
  * recent) becomes current; when none is left, every state file (the cache key too) is removed.
@@ -239,8 +246,7 @@ export type TokenGrant =
 
 /** A v2 token request (form-urlencoded, as MSAL sends it); returns the token for `resource`. */
 export async function requestToken(ctx: CliContext, endpoint: TokenEndpoint, resource: string, grant: TokenGrant): Promise<CachedToken> {
-  const path = `/${encodeURIComponent(endpoint.tenantId)}/oauth2/v2.0/token`;
-  const url = `${endpoint.server}${path}`;
+  const path = tokenPath(endpoint);
   let fields: Record<string, string>;
   if (grant.grant_type === 'password') {
     fields = { client_id: AZURE_CLI_CLIENT_ID, ...grant };
@@ -250,19 +256,42 @@ export async function requestToken(ctx: CliContext, endpoint: TokenEndpoint, res
   } else {
     fields = { ...grant };
   }
-  const form = new URLSearchParams({ ...fields, scope: scopeFor(resource) });
-  ctx.debug(`POST ${url} (grant_type=${grant.grant_type}, scope=${scopeFor(resource)})`);
+  return (await postTokenRequest(ctx, endpoint, { ...fields, scope: scopeFor(resource) }, resource)).token;
+}
+
+/** What a user sign-in's token answer holds beyond the access token. */
+export interface UserTokens {
+  token: CachedToken;
+  /** Present when the grant gives one (authorization code, device code, refresh). */
+  refreshToken?: string;
+  /** The ID token's claims (received straight from the token endpoint over TLS: OpenID Connect Core §3.1.3.7 lets a client skip its signature check then). */
+  idClaims?: Record<string, unknown>;
+}
+
+/** A user sign-in's scope: the API, a refresh token, and an ID token naming the user. */
+export const userScope = (resource: string): string => `${scopeFor(resource)} offline_access openid profile`;
+
+const tokenPath = (endpoint: TokenEndpoint): string => `/${encodeURIComponent(endpoint.tenantId)}/oauth2/v2.0/token`;
+
+/**
+ * One POST to the v2 token endpoint with `fields` (scope included); the access token is cached
+ * under `resource`. OAuth errors become the CLI's errors (api-errors.ts), whose text is the
+ * server's error_description; nothing of the request is printed.
+ */
+export async function postTokenRequest(ctx: CliContext, endpoint: TokenEndpoint, fields: Record<string, string>, resource: string): Promise<UserTokens> {
+  const url = `${endpoint.server}${tokenPath(endpoint)}`;
+  ctx.debug(`POST ${url} (grant_type=${fields.grant_type}, scope=${fields.scope})`);
   const res = await httpsRequest({
     method: 'POST',
     url,
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: form.toString(),
+    body: new URLSearchParams(fields).toString(),
     timeoutMs: endpoint.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     caFile: endpoint.caFile,
   });
   ctx.debug(`Response status: ${res.status}`);
   if (res.status !== 200) throw errorFromResponse(res, new URL(url).origin);
-  let body: { access_token?: unknown; expires_in?: unknown };
+  let body: { access_token?: unknown; expires_in?: unknown; refresh_token?: unknown; id_token?: unknown };
   try {
     body = JSON.parse(res.text) as typeof body;
   } catch {
@@ -272,5 +301,28 @@ export async function requestToken(ctx: CliContext, endpoint: TokenEndpoint, res
   if (typeof body.access_token !== 'string' || !Number.isFinite(expiresIn)) {
     throw new Error(`the token endpoint of ${endpoint.server} answered without an access token`);
   }
-  return { resource, accessToken: body.access_token, expiresOn: Math.floor(Date.now() / 1000 + expiresIn) };
+  const out: UserTokens = { token: { resource, accessToken: body.access_token, expiresOn: Math.floor(Date.now() / 1000 + expiresIn) } };
+  if (typeof body.refresh_token === 'string') out.refreshToken = body.refresh_token;
+  if (typeof body.id_token === 'string') {
+    try {
+      out.idClaims = decodeJwt(body.id_token) as Record<string, unknown>;
+    } catch {
+      throw new Error(`the token endpoint of ${endpoint.server} answered with a malformed ID token`);
+    }
+  }
+  return out;
+}
+
+/**
+ * A user's token for `resource` from their refresh token (RFC 6749 §6); the server rotates the
+ * refresh token, so the new one replaces the old in the cache together with the access token.
+ */
+export async function refreshUserToken(ctx: CliContext, endpoint: TokenEndpoint, profile: Profile, resource: string, refreshToken: string): Promise<CachedToken> {
+  const answer = await postTokenRequest(ctx, endpoint, { grant_type: 'refresh_token', client_id: AZURE_CLI_CLIENT_ID, refresh_token: refreshToken, scope: userScope(resource) }, resource);
+  const now = Date.now() / 1000;
+  const secrets = await readSecrets(ctx, profile);
+  secrets.tokens = [...secrets.tokens.filter((t) => t.resource !== resource && t.expiresOn > now), answer.token];
+  if (answer.refreshToken !== undefined) secrets.refreshToken = answer.refreshToken;
+  await writeSecrets(ctx, profile.id, secrets);
+  return answer.token;
 }

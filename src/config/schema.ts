@@ -199,6 +199,26 @@ export const ConfigSchema = Type.Object(
       minimum: 60, maximum: 2592000, default: 86400,
       description: 'How long the browser sign-in session (single sign-on cookie) lasts before the password is asked again.',
     }),
+    machineJoinTokenLifetimeSeconds: Type.Integer({
+      minimum: 1, maximum: 31536000, default: 3600,
+      description: 'Default lifetime of a machine join token (`keyhaven vm join-token create` without `--expires-in`), one-time for a VM or reusable for a scale set.',
+    }),
+    machineJoinTokenMaxLifetimeSeconds: Type.Integer({
+      minimum: 1, maximum: 31536000, default: 2592000,
+      description: 'Longest lifetime a join token may be given (`expiresInSeconds`); 30 days by default.',
+    }),
+    machinePoolTokenDefaultUses: Type.Integer({
+      minimum: 1, maximum: 1000000, default: 100,
+      description: "How many machines may join with a scale set's join token when `--max-uses` is not given.",
+    }),
+    machinePoolTokenMaxUses: Type.Integer({
+      minimum: 1, maximum: 1000000, default: 100000,
+      description: "Largest use count a scale set's join token may be given (`maxUses`).",
+    }),
+    machineClockOffsetSeconds: Type.Integer({
+      minimum: 0, maximum: 315360000, default: 0,
+      description: 'For tests only: shifts the clock machine enrollment reads (join-token expiry) this many seconds ahead, so a test sees a token expire without waiting. Leave 0.',
+    }),
     deviceCodeLifetimeSeconds: Type.Integer({
       minimum: 1, maximum: 3600, default: 900,
       description: 'How long a device code and its user code may be used (RFC 8628 `expires_in`; Entra: 15 minutes).',

@@ -22,6 +22,8 @@ import { Authentication, type AuthenticatedServicePrincipal, type AuthenticatedU
 import { DirectoryAccess } from './directory-access.js';
 import { resolveOptions, SYSTEM_ACTOR, type Actor, type DirectoryDeps, type DirectoryOptions } from './directory-context.js';
 import type { DirectoryParts } from './directory-parts.js';
+import { managedIdentityPrincipals } from './managed-identity-principals.js';
+import type { ManagedIdentityPrincipals } from '../resources/providers/managed-identity.js';
 import { DirectoryRoles } from './directory-roles.js';
 import { GroupMembership, TOKEN_GROUPS_LIMIT } from './group-membership.js';
 import { PrivateGroupReads } from './private-group-reads.js';
@@ -100,6 +102,11 @@ export class DirectoryService {
   readonly #visibility: VisibilityRules;
   readonly #sources: ScopedReaderSources;
   readonly #importedNames: ImportedNamesIndex;
+
+  /** Managed identities' service principals, written inside a resource's transaction. */
+  managedIdentityPrincipals(): ManagedIdentityPrincipals {
+    return managedIdentityPrincipals(this.#parts.servicePrincipals);
+  }
 
   constructor(core: DirectoryDeps, policy: PasswordPolicy, throttle: LoginThrottle, options: DirectoryOptions = {}, secondFactor: SecondFactorSetup = {}) {
     const resolved = resolveOptions(options);

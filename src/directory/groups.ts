@@ -2,7 +2,7 @@
 // "Unified" type) with a POSIX gidNumber from the same range as users' ids, so LDAP can
 // serve each as a posixGroup. Membership lives in group-membership.ts.
 import { randomUUID } from 'node:crypto';
-import { InvalidInputError } from '../errors.js';
+import { ConflictError, InvalidInputError } from '../errors.js';
 import type { GroupRow } from '../storage/repos/group-repo.js';
 import type { Repos, Tx } from '../storage/storage.js';
 import {
@@ -131,6 +131,7 @@ export class Groups {
             id: fresh.id, name: set.mail_nickname ?? fresh.mail_nickname, gidNumber: set.gid_number ?? fresh.gid_number,
           });
         }
+        if (set.gid_number !== undefined && fresh.gid_number !== null && set.gid_number !== fresh.gid_number) await assertNotPrimary(tx, fresh.gid_number, 'change the gidNumber of');
         await tx.groups.updateVersioned(fresh.id, expectedVersion ?? fresh.version, { ...set, updated_at: nowIso() });
         return (await tx.groups.byId(fresh.id))!;
       }),
@@ -143,6 +144,8 @@ export class Groups {
     const current = await this.find(key);
     if (!current) throw notFound('KH_GROUP_NOT_FOUND', key);
     await this.deps.audit.write(auditEvent(actor, 'group.delete', current.id, { mailNickname: current.mail_nickname }), async (tx) => {
+      const fresh = await tx.groups.byId(current.id);
+      if (fresh?.gid_number !== null && fresh?.gid_number !== undefined) await assertNotPrimary(tx, fresh.gid_number, 'delete');
       if (!(await tx.groups.delete(current.id))) throw notFound('KH_GROUP_NOT_FOUND', key);
       await tx.groupMembers.removeMemberEverywhere(current.id);
       await tx.roleAssignments.deleteFor(current.id);
@@ -160,4 +163,17 @@ export class Groups {
       if (other && other.id !== selfId) throw taken('KH_POSIX_ID_TAKEN', 'keyhavenPosix/gidNumber');
     }
   }
+}
+
+/**
+ * Active Directory refuses to delete a group that is some member's primary group; so does
+ * Keyhaven, for the POSIX primary group (a user's gidNumber): a gidNumber naming no group is one
+ * SSSD and nslcd cannot resolve (`id` prints a bare number, some tools fail). Checked inside the
+ * transaction that would change it.
+ */
+async function assertNotPrimary(tx: Tx, gidNumber: number, doing: string): Promise<void> {
+  const users = await tx.users.withPrimaryGid(gidNumber, 3);
+  if (users.length === 0) return;
+  const names = users.map((u) => u.username).join(', ');
+  throw new ConflictError('KH_GROUP_IS_PRIMARY', `Cannot ${doing} the group: it is the primary group (gidNumber ${gidNumber}) of ${users.length === 3 ? 'users including ' : ''}${names}. Give them another primary group (keyhavenPosix/gidNumber) first.`);
 }

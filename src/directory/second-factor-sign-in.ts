@@ -39,6 +39,8 @@ export interface SecondFactorSignIn {
   verify(userId: string, code: string, nowMs: number, ctx: VerifyContext): Promise<SecondFactorResult>;
   /** Begins enrolment (a pending method; throws KH_MFA_ALREADY_ENROLLED if one is active). */
   beginTotp(actor: Actor, user: { id: string; userPrincipalName: string }): Promise<TotpEnrollment>;
+  /** A pending enrolment shown again within the sign-in that began it (undefined once gone or expired). */
+  pendingTotp(user: { id: string; userPrincipalName: string }, methodId: string, nowMs?: number): Promise<TotpEnrollment | undefined>;
   /** Activates a pending method with its first code. */
   confirmTotp(actor: Actor, userId: string, methodId: string, code: string, nowMs?: number): Promise<SoftwareOathMethod>;
 }

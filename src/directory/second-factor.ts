@@ -239,6 +239,25 @@ export class SecondFactor {
     return { ...toMethod(row), state: 'active', activatedDateTime: at };
   }
 
+  /**
+   * A begun, unexpired enrolment shown again — to the same user, within the sign-in that began
+   * it (a mistyped first code must not force a new secret after the old one was scanned).
+   * Undefined when the method is not that user's pending one any more.
+   */
+  async pendingTotp(user: { id: string; userPrincipalName: string }, methodId: string, nowMs: number = this.#clock()): Promise<TotpEnrollment | undefined> {
+    const row = await this.#deps.storage.read.mfa.totpOf(user.id);
+    if (!row || row.state !== 'pending' || row.id !== String(methodId).toLowerCase()) return undefined;
+    const created = Date.parse(row.created_at);
+    if (created + this.#enrollmentMs < nowMs) return undefined;
+    const key = await this.#open(row);
+    return {
+      methodId: row.id,
+      secret: new SecretValue(base32Secret(key)),
+      otpauthUri: new SecretValue(otpauthUri(key, this.#issuer, user.userPrincipalName)),
+      expiresDateTime: new Date(created + this.#enrollmentMs).toISOString(),
+    };
+  }
+
   /** Removes the user's method (by id, or whichever they have). Throws NotFoundError KH_MFA_METHOD_NOT_FOUND. */
   async removeTotp(actor: Actor, userId: string, methodId?: string): Promise<void> {
     const id = methodId?.toLowerCase();

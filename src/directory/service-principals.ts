@@ -133,6 +133,11 @@ export class ServicePrincipals {
   async delete(actor: Actor, key: string): Promise<void> {
     const current = await this.find(key);
     if (!current) throw notFound('KH_SERVICE_PRINCIPAL_NOT_FOUND', key);
+    // A managed identity's principal belongs to its resource (a user-assigned identity, or a
+    // machine's system-assigned identity): it goes only with it, so the two never disagree.
+    if (current.service_principal_type === 'ManagedIdentity') {
+      throw new InvalidInputError('KH_MANAGED_IDENTITY_PRINCIPAL', "A managed identity's service principal is deleted with its resource: delete the user-assigned identity, or remove the resource's system-assigned identity, through the management API.");
+    }
     await this.deps.audit.write(auditEvent(actor, 'serviceprincipal.delete', current.id, { appId: current.app_id }), async (tx) => {
       if (!(await removeServicePrincipal(tx, current.id))) throw notFound('KH_SERVICE_PRINCIPAL_NOT_FOUND', key);
     });

@@ -27,14 +27,26 @@ declare module 'fastify' {
   }
 }
 
+/** Joined machines (src/machines/machine-status.ts): a token carrying a machine needs it active. */
+export interface MachineTokenStatus {
+  isActive(machineId: string): Promise<boolean>;
+}
+
 export type Authenticate = (audiences: readonly string[]) => preHandlerAsyncHookHandler;
 
-export function bearerAuthentication(verifier: TokenVerifier, status: PrincipalStatus): Authenticate {
+export function bearerAuthentication(verifier: TokenVerifier, status: PrincipalStatus, machines?: MachineTokenStatus): Authenticate {
   return (audiences) =>
     async function authenticate(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
       const token = bearerToken(request.headers.authorization);
       const claims = await verifier.verify(token, { audiences });
-      if (!(await status.isActive(claims.oid))) {
+      // A token issued to a joined machine dies with the machine's revocation, at once, even
+      // when it speaks for a principal the pool shares (issue 10: tokens carry the machine).
+      const machine = claims.kh_machine;
+      if (machine !== undefined && !(await (machines?.isActive(machine) ?? Promise.resolve(false)))) {
+        throw new UnauthenticatedError('KH_MACHINE_REVOKED', 'the machine this token was issued to has been revoked');
+      }
+      // A machine's own token speaks for the machine, which is no directory object.
+      if (!(machine !== undefined && claims.oid === machine) && !(await status.isActive(claims.oid))) {
         throw new UnauthenticatedError('KH_PRINCIPAL_INACTIVE', 'the principal of this token is disabled or no longer exists');
       }
       request.principal = {

@@ -1,6 +1,7 @@
 // The HTTPS face: one Fastify instance on the server certificate. Each API registers as a
 // plugin receiving the services it needs; this file holds only what all of them share —
 // TLS, request ids, logging, body limits, error rendering, health endpoints.
+import { countRequests, metricsRoutes } from './metrics-routes.js';
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import type { Logger } from 'pino';
@@ -19,6 +20,7 @@ import { healthRoutes } from './health-routes.js';
 import { armRoutes } from './arm/arm-routes.js';
 import { metadataRoutes } from './arm/metadata-routes.js';
 import { vaultHostRewrite, vaultRoutes } from './vault/vault-routes.js';
+import { machineRoutes } from './machines/machine-routes.js';
 import { GLOBAL_ADMINISTRATOR } from '../directory/role-definitions.js';
 import { normalizePublicUrl } from '../tokens/token-claims.js';
 
@@ -57,6 +59,7 @@ export async function buildHttpServer(deps: HttpServerDeps) {
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-ms-request-id', request.id);
   });
+  countRequests(app, deps.services.core.metrics);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => {
     void reply.status(404).send({ error: { code: 'KH_NO_SUCH_PATH', message: `no route for ${request.method} ${request.url.split('?')[0]}` } });
@@ -71,7 +74,15 @@ export async function buildHttpServer(deps: HttpServerDeps) {
   await app.register(signInRoutes, { signIn: s.browserSignIn, devices: s.devices, principals: { clientRegistration: (id) => directory.clientRegistration(id) }, tenantId: core.tenantId, csrfKey: s.csrfKey });
   await app.register(deviceUserInfoRoutes, { deviceCodes: s.deviceCodes, userInfo: s.userInfo, revocation: s.revocation, tenantId: core.tenantId, publicUrl: core.config.publicUrl });
   await app.register(discoveryRoutes, { publicUrl: core.config.publicUrl, tenantId: core.tenantId, keys: signingKeys, grantTypes: tokens.grantTypes() });
-  const authenticate = bearerAuthentication(verifier, directory);
+  const authenticate = bearerAuthentication(verifier, directory, deps.services.machines.status);
+  await app.register(machineRoutes, { machines: deps.services.machines, publicUrl: normalizePublicUrl(core.config.publicUrl), tenantId: core.tenantId });
+  await app.register(metricsRoutes, {
+    metrics: core.metrics,
+    authenticate,
+    audiences: deps.services.audiences.acceptedAudiences('management'),
+    authorizer: deps.services.authorizer,
+    isGlobalAdministrator: (id) => directory.holdsDirectoryRole(id, GLOBAL_ADMINISTRATOR),
+  });
   // The APIs (directory, management, vaults) register with it.
   await app.register(graphRoutes, {
     prefix: '/graph',
@@ -103,6 +114,7 @@ export async function buildHttpServer(deps: HttpServerDeps) {
       publicUrl,
       tenantDomain: core.config.directoryDomain,
       deletedVaults: deps.services.deletedVaults,
+      machines: deps.services.machines,
     },
   });
   await app.register(vaultRoutes, {

@@ -14,6 +14,7 @@ import type { ArmSubscriptionRow } from '../storage/repos/arm-subscription-repo.
 import { isUniqueViolation, type Storage, type Tx } from '../storage/storage.js';
 import { OWNER } from '../authz/builtin-roles.js';
 import { fullType, printable, targetId, type ResourceTarget } from './resource-id.js';
+import { mergeIdentityPatch } from './resource-identity.js';
 import type { ResourceTypes, StoredResource } from './resource-types.js';
 
 export const RESOURCE_GROUP_TYPE = 'Microsoft.Resources/resourceGroups';
@@ -178,7 +179,7 @@ export class ResourceManager {
       if (provider) {
         const rest = { ...input };
         for (const k of ['id', 'name', 'type', 'location', 'tags', 'properties', 'identity', 'systemData', 'etag']) delete rest[k];
-        const prepared = provider.prepare({ id, name, location, properties: propertiesOf(input['properties']), identity: input['identity'], body: rest }, existing);
+        const prepared = await provider.prepare({ id, name, location, properties: propertiesOf(input['properties']), identity: input['identity'], body: rest }, existing, tx);
         properties = { ...prepared.properties, provisioningState: 'Succeeded' };
         identity = prepared.identity;
         extra = prepared.extra ?? {};
@@ -234,7 +235,8 @@ export class ResourceManager {
       const base = { ...current.properties };
       delete base['provisioningState'];
       merged['properties'] = { ...base, ...props };
-      merged['identity'] = input['identity'] !== undefined ? input['identity'] : current.identity;
+      // ARM merges a PATCH's userAssignedIdentities into the current ones (null detaches one).
+      merged['identity'] = input['identity'] !== undefined ? mergeIdentityPatch(current.identity, input['identity']) : current.identity;
     }
     for (const k of Object.keys(input)) if (!['tags', 'properties', 'identity'].includes(k) && k !== 'location') merged[k] = input[k];
     if (input['location'] !== undefined) merged['location'] = input['location'];

@@ -50,12 +50,22 @@ export interface LinkedPermission {
   scope: string;
 }
 
+export interface PreparedResource {
+  properties: Record<string, unknown>;
+  identity?: Record<string, unknown> | undefined;
+  extra?: Record<string, unknown>;
+}
+
 export interface ResourceTypeProvider {
   /** `Namespace/type[/childType]`, e.g. Microsoft.Compute/virtualMachines. */
   type: string;
   apiVersions: readonly string[];
-  /** Checks and normalizes a PUT (a full replacement); throws InvalidInputError for bad content. */
-  prepare(request: ResourceRequest, existing: StoredResource | undefined): { properties: Record<string, unknown>; identity?: Record<string, unknown> | undefined; extra?: Record<string, unknown> };
+  /**
+   * Checks and normalizes a PUT (a full replacement), inside the write transaction (so it may
+   * look up what the resource refers to, such as the identities it attaches); throws
+   * InvalidInputError for bad content, and nothing is written.
+   */
+  prepare(request: ResourceRequest, existing: StoredResource | undefined, tx: Tx): PreparedResource | Promise<PreparedResource>;
   /** Further permissions this write needs (checked by the face before anything is written). */
   linkedPermissions?(request: ResourceRequest): LinkedPermission[];
   /** Inside the write transaction, after the row is stored (create the identity's service principal …). */

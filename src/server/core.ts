@@ -3,6 +3,7 @@
 // `keyhaven serve` and the `keyhaven admin …` commands that need the KEK.
 import { randomUUID } from 'node:crypto';
 import { AuditLog } from '../audit/audit-log.js';
+import { Metrics } from '../metrics/metrics.js';
 import { CredentialDigester } from '../crypto/generated-credential.js';
 import { checkMasterKey, Envelope } from '../crypto/envelope.js';
 import { createMasterKey, readMasterKey, type MasterKey } from '../crypto/master-key.js';
@@ -24,6 +25,7 @@ export interface CoreServices {
   passwords: PasswordHasher;
   credentials: CredentialDigester;
   tenantId: string;
+  metrics: Metrics;
   close(): Promise<void>;
 }
 
@@ -32,6 +34,8 @@ export const SETTING_TENANT_ID = 'tenant_id';
 export interface OpenCoreOptions {
   /** `serve` creates the KEK on a fresh database; admin commands never do. */
   createMasterKey: boolean;
+  /** `serve`: the process's CPU, memory and event-loop metrics too. */
+  processMetrics?: boolean;
 }
 
 export async function openCore(config: ResolvedConfig, options: OpenCoreOptions): Promise<CoreServices> {
@@ -55,7 +59,13 @@ export async function openCore(config: ResolvedConfig, options: OpenCoreOptions)
     const secrets = new ServerSecrets(storage, envelope);
     const auditKey = await secrets.getOrCreate(SECRET_AUDIT_KEY, () => randomBytes(32));
     const credentialKey = await secrets.getOrCreate(SECRET_CREDENTIAL_KEY, () => randomBytes(32));
-    const audit = new AuditLog(storage, auditKey, { maxBatch: config.auditMaxBatch });
+    const metrics = new Metrics({ processMetrics: options.processMetrics ?? false });
+    const audit = new AuditLog(storage, auditKey, { maxBatch: config.auditMaxBatch, observer: metrics.auditObserver() });
+    metrics.gauge('keyhaven_audit_queue_depth', 'Requests waiting for the next audit batch.', [], () => [[{}, audit.queueDepth]]);
+    metrics.gauge('keyhaven_storage_pool_connections', 'PostgreSQL pool connections by state.', ['state'], () => {
+      const pool = storage.poolUsage();
+      return pool ? [[{ state: 'total' }, pool.total], [{ state: 'idle' }, pool.idle], [{ state: 'waiting' }, pool.waiting]] : [];
+    });
     return {
       config,
       storage,
@@ -70,6 +80,7 @@ export async function openCore(config: ResolvedConfig, options: OpenCoreOptions)
       }),
       credentials: new CredentialDigester(credentialKey),
       tenantId,
+      metrics,
       async close() {
         await audit.flush();
         await storage.close();

@@ -41,7 +41,7 @@ export async function startServer(configured: ResolvedConfig, options: StartOpti
   const { logger } = options;
   const config = await withEphemeralPort(configured);
   ensureHome(config.home);
-  const core = await openCore(config, { createMasterKey: true });
+  const core = await openCore(config, { createMasterKey: true, processMetrics: true });
   let http: HttpApp | undefined;
   let ldap: LdapServer | undefined;
   try {
@@ -58,6 +58,10 @@ export async function startServer(configured: ResolvedConfig, options: StartOpti
       vaultDnsSuffix: config.vaultDnsSuffix,
     });
     const services = await buildServices(core);
+    // Tokens are counted by the kind of API they are for (bounded: never the audience string).
+    const kinds = new Map<string, 'management' | 'directory' | 'vault'>();
+    for (const kind of ['management', 'directory', 'vault'] as const) for (const a of services.audiences.aliases(kind)) kinds.set(a.toLowerCase().replace(/\/+$/, ''), kind);
+    core.metrics.audienceKind = (audience) => kinds.get(audience.toLowerCase().replace(/\/+$/, '')) ?? (audience.startsWith('api://') || /^[0-9a-f-]{36}$/i.test(audience) ? 'application' : 'other');
     const readiness = new Readiness(core.storage);
     http = await buildHttpServer({ services, tls, logger, readiness });
     const httpsPort = await listen(http, config.httpsPort, config.bindAddress, 'HTTPS');
@@ -67,6 +71,7 @@ export async function startServer(configured: ResolvedConfig, options: StartOpti
       limits: ldapLimits(config),
       logger,
       accessLog: config.ldapAccessLog,
+      observeOperation: (op, result, seconds) => core.metrics.ldapOperation(op, result, seconds),
     });
     // Port 0 (tests) listens on any free port; nothing else names the LDAP ports, so the
     // actual ones are simply read back and logged.

@@ -40,6 +40,10 @@ import { SecretService } from '../vault/secret-service.js';
 import { VaultAccess } from '../vault/vault-access.js';
 import { PurgeSchedule } from '../vault/purge-schedule.js';
 import { DeletedVaults } from '../vault/deleted-vaults.js';
+import { registerManagedIdentityTypes } from '../resources/providers/managed-identity.js';
+import { MachineService } from '../machines/machine-service.js';
+import { MachineStatus } from '../machines/machine-status.js';
+import { MachineIdentities } from '../machines/machine-identities.js';
 
 export interface Services {
   core: CoreServices;
@@ -69,6 +73,8 @@ export interface Services {
   /** Purges soft-deleted secrets and vaults after retention; closed before the audit log is flushed. */
   vaultPurge: PurgeSchedule;
   deletedVaults: DeletedVaults;
+  /** Machine enrollment: join tokens, joined machines, their revocation set. */
+  machines: MachineService;
 }
 
 export async function buildServices(core: CoreServices): Promise<Services> {
@@ -111,15 +117,32 @@ export async function buildServices(core: CoreServices): Promise<Services> {
   const verifier = new TokenVerifier({ keys: signingKeys, publicUrl: config.publicUrl, tenantId: core.tenantId });
   const principals = directoryPrincipals(directory);
   const base = config.publicUrl.replace(/\/+$/, '');
+  const refusals = new RefusalRecorder(core.audit, { windowMs: config.authRefusalWindowSeconds * 1000 });
+  refusals.start();
+  const machineStatus = new MachineStatus(core.storage);
+  await machineStatus.start();
+  const machines = new MachineService({
+    storage: core.storage,
+    audit: core.audit,
+    credentials: core.credentials,
+    status: machineStatus,
+    publicUrl: base,
+    tenantId: core.tenantId,
+    joinTokenDefaultLifetimeSeconds: Math.min(config.machineJoinTokenLifetimeSeconds, config.machineJoinTokenMaxLifetimeSeconds),
+    joinTokenMaxLifetimeSeconds: config.machineJoinTokenMaxLifetimeSeconds,
+    poolTokenDefaultUses: Math.min(config.machinePoolTokenDefaultUses, config.machinePoolTokenMaxUses),
+    poolTokenMaxUses: config.machinePoolTokenMaxUses,
+    refusals,
+    now: () => Date.now() + config.machineClockOffsetSeconds * 1000,
+  });
   const assertions = new ClientAssertionVerifier({
+    machines,
     principals,
     jtis: new StoredJtiStore(core.storage, config.clientAssertionReuse),
     maxLifetimeSeconds: config.clientAssertionMaxLifetimeSeconds,
     // Entra takes an assertion addressed to either of the tenant's token endpoints.
     audiences: () => [`${base}/${core.tenantId}/oauth2/v2.0/token`, `${base}/${core.tenantId}/oauth2/token`, `${base}/adfs/oauth2/token`],
   });
-  const refusals = new RefusalRecorder(core.audit, { windowMs: config.authRefusalWindowSeconds * 1000 });
-  refusals.start();
   const clients = new ClientAuthenticator({ principals, assertions, throttle, refusals });
   const sessions = new SigninSessions({ storage: core.storage, principals, lifetimeSeconds: config.signInSessionLifetimeSeconds });
   const refreshTokens = new RefreshTokens({ storage: core.storage, principals, lifetimeSeconds: config.refreshTokenLifetimeSeconds });
@@ -131,13 +154,16 @@ export async function buildServices(core: CoreServices): Promise<Services> {
   const tokens = new TokenService({
     issuer, audiences, clients, principals, audit: core.audit, passwordGrantEnabled: config.passwordGrant,
     signIn: { codes, refreshTokens, devices, idTokens },
+    machineIdentities: new MachineIdentities(core.storage),
   });
   const deviceCodes = new DeviceCodeEndpoint({ clients, principals, audiences, devices });
   const userInfo = new UserInfo({ verifier, audiences, principals });
   const revocation = new TokenRevocation({ clients, refreshTokens, audit: core.audit });
   // Resource types are registered by the parts that own them; the resource manager knows none.
   const types = new ResourceTypes();
-  registerComputeTypes(types);
+  const identities = { tenantId: core.tenantId, principals: directory.managedIdentityPrincipals() };
+  registerManagedIdentityTypes(types, identities);
+  registerComputeTypes(types, identities, { beforeDelete: (tx, resource) => machines.resourceDeleted(tx, resource) });
   registerKeyVaultTypes(types, { tenantId: core.tenantId, vaultDnsSuffix: config.vaultDnsSuffix, httpsPort: config.httpsPort === 0 ? 443 : config.httpsPort });
   const resources = new ResourceManager({ storage: core.storage, audit: core.audit, types });
   const index = new AuthorizationIndex(core.storage);
@@ -151,7 +177,7 @@ export async function buildServices(core: CoreServices): Promise<Services> {
   const secrets = new SecretService({ storage: core.storage, envelope: core.envelope, audit: core.audit, access: new VaultAccess(authorizer) });
   const vaultPurge = new PurgeSchedule(secrets, config.vaultPurgeIntervalSeconds * 1000, () => undefined);
   vaultPurge.start();
-  return { core, directory, signingKeys, audiences, issuer, verifier, tokens, refusals, browserSignIn, devices, deviceCodes, userInfo, revocation, csrfKey, resources, authorizer, roleAssignments, customRoles, secrets, vaultPurge, deletedVaults: new DeletedVaults({ storage: core.storage, audit: core.audit }) };
+  return { core, directory, signingKeys, audiences, issuer, verifier, tokens, refusals, browserSignIn, devices, deviceCodes, userInfo, revocation, csrfKey, resources, authorizer, roleAssignments, customRoles, machines, secrets, vaultPurge, deletedVaults: new DeletedVaults({ storage: core.storage, audit: core.audit }) };
 }
 
 /** The signing-key lifecycle from configuration (shared by `serve` and `keyhaven admin rotate-signing-key`). */

@@ -402,6 +402,35 @@ export interface KvSecretVersionsTable {
   updated: number;
 }
 
+/** Join tokens (0014_machines): only their HMAC is stored. */
+export interface MachineJoinTokensTable {
+  id: string;
+  digest: string;
+  resource_id: string;
+  resource_key: string;
+  max_uses: number;
+  uses: number;
+  /** Epoch ms. */
+  expires_at: number;
+  created_at: string;
+  created_by: string;
+}
+
+/** Joined machines (0014_machines): the public key only. */
+export interface MachinesTable {
+  id: string;
+  client_id: string;
+  resource_id: string;
+  resource_key: string;
+  join_id: string;
+  kid: string;
+  public_jwk: string;
+  created_at: string;
+  key_updated_at: string;
+  revoked_at: string | null;
+  revoked_by: string | null;
+}
+
 export interface Database {
   settings: SettingsTable;
   data_keys: DataKeysTable;
@@ -434,4 +463,6 @@ export interface Database {
   kv_vaults: KvVaultsTable;
   kv_secrets: KvSecretsTable;
   kv_secret_versions: KvSecretVersionsTable;
+  machine_join_tokens: MachineJoinTokensTable;
+  machines: MachinesTable;
 }

@@ -45,5 +45,6 @@ export async function openPostgres(url: string, poolSize: number): Promise<Engin
     begin: 'begin',
     description: describePostgresUrl(url),
     url,
+    pool: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
   };
 }

@@ -31,6 +31,7 @@ import { ArmSubscriptionRepo } from './repos/arm-subscription-repo.js';
 import { ArmResourceRepo } from './repos/arm-resource-repo.js';
 import { ArmRbacRepo } from './repos/arm-rbac-repo.js';
 import { VaultRepo } from './repos/vault-repo.js';
+import { MachineRepo } from './repos/machine-repo.js';
 import { openSqlite } from './sqlite-engine.js';
 import { ChangeRecorder, DIRECTORY_CHANNEL, notifyPayload, parsePayload, type DirectoryChanges } from './directory-changes.js';
 import { PostgresListener } from './postgres-listener.js';
@@ -82,6 +83,7 @@ export interface Repos {
   armResources: ArmResourceRepo;
   armRbac: ArmRbacRepo;
   vaults: VaultRepo;
+  machines: MachineRepo;
 }
 
 /** Repositories bound to one open transaction, plus savepoints (used by group commit). */
@@ -103,6 +105,14 @@ export interface EngineHandle {
   description: string;
   /** PostgreSQL: the connection URL, for the LISTEN connection. */
   url?: string;
+  /** PostgreSQL: the pool's connections (metrics). */
+  pool?: () => PoolUsage;
+}
+
+export interface PoolUsage {
+  total: number;
+  idle: number;
+  waiting: number;
 }
 
 export class Storage {
@@ -112,6 +122,7 @@ export class Storage {
   readonly #db: Kysely<Database>;
   readonly #begin: string;
   readonly #url: string | undefined;
+  readonly #pool: (() => PoolUsage) | undefined;
   /** Tags this process's NOTIFYs, so its own listener skips them (it applied them at commit). */
   readonly #origin = randomUUID();
   readonly #commitListeners = new Set<(changes: DirectoryChanges) => Promise<void> | void>();
@@ -124,7 +135,13 @@ export class Storage {
     this.#begin = handle.begin;
     this.description = handle.description;
     this.#url = handle.url;
+    this.#pool = handle.pool;
     this.read = makeRepos(handle.db, handle.engine);
+  }
+
+  /** The connection pool's usage (PostgreSQL); undefined for SQLite's one connection. */
+  poolUsage(): PoolUsage | undefined {
+    return this.#pool?.();
   }
 
   /** Opens `sqlite:PATH` or `postgres://…` and applies pending migrations. */
@@ -358,6 +375,7 @@ function makeRepos(db: Kysely<Database>, engine: Engine, changes?: ChangeRecorde
     armResources: new ArmResourceRepo(db),
     armRbac: new ArmRbacRepo(db, changes),
     vaults: new VaultRepo(db),
+    machines: new MachineRepo(db, engine),
   };
 }
 

@@ -22,6 +22,24 @@ import type { SecretValue } from '../crypto/secret-value.js';
 import { UnauthenticatedError } from '../errors.js';
 import type { ClientCertificate, ClientPrincipal, TokenPrincipals } from './token-principals.js';
 
+/**
+ * Machine credentials (src/machines/): a joined machine's bare public key, found by `kid` (its
+ * RFC 7638 thumbprint) under the machine's client id — no certificate.
+ */
+export interface MachineCredential {
+  machineId: string;
+  clientId: string;
+  /** The machine's resource (virtualMachines or virtualMachineScaleSets id). */
+  resourceId: string;
+  kid: string;
+  publicKey: KeyObject;
+  revoked: boolean;
+}
+
+export interface MachineCredentials {
+  credential(clientId: string): Promise<MachineCredential | undefined>;
+}
+
 /** Remembers assertion ids until they expire: `useOnce` is false for a replay (assertion-jti-store.ts). */
 export interface AssertionJtiStore {
   useOnce(clientId: string, jti: string, expiresAtMs: number, source: string): Promise<boolean>;
@@ -37,6 +55,8 @@ export interface ClientAssertionOptions {
   /** Longest lifetime (`exp` − `iat`, and `exp` − now). Default 3600 s; MSAL makes 600 s ones. */
   maxLifetimeSeconds?: number;
   now?: () => number;
+  /** Joined machines: a client id no application has is looked up here. */
+  machines?: MachineCredentials;
 }
 
 const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'];
@@ -69,6 +89,10 @@ export class ClientAssertionVerifier {
     const { header, claims } = decode(assertion.reveal());
     const appId = checkIssuer(claims, clientId);
     const client = await this.#o.principals.clientCertificates(appId);
+    if (!client && this.#o.machines) {
+      const machine = await this.#o.machines.credential(appId);
+      if (machine) return this.#verifyMachine(assertion.reveal(), header, machine, ctx);
+    }
     if (!client) throw new UnauthenticatedError('KH_CLIENT_NOT_FOUND', `Application with identifier '${appId}' was not found in the directory.`);
     const certificate = this.#certificateFor(header, client.certificates);
     const payload = await this.#verifySignatureAndClaims(assertion.reveal(), certificate.certificate.publicKey, ctx.endpointUrl);
@@ -79,6 +103,29 @@ export class ClientAssertionVerifier {
     }
     if (!client.enabled) throw new UnauthenticatedError('KH_CLIENT_DISABLED', `Application '${appId}' is disabled.`);
     return { ...client.principal, credentialKeyId: certificate.keyId };
+  }
+
+  /**
+   * A machine's assertion: the key by `kid` only (a bare public key has no x5t), then the same
+   * signature, audience, lifetime and jti checks as a certificate's; a revoked machine is told so
+   * only after its signature verified (Entra's AADSTS700027: the key is no longer registered).
+   */
+  async #verifyMachine(jwt: string, header: ProtectedHeaderParameters, machine: MachineCredential, ctx: { source: string; endpointUrl: string }): Promise<ClientPrincipal> {
+    if (header.kid !== machine.kid) {
+      throw refused('KH_CLIENT_ASSERTION_UNKNOWN_KEY', "the key it names (kid) is not the machine's registered key.");
+    }
+    const payload = await this.#verifySignatureAndClaims(jwt, machine.publicKey, ctx.endpointUrl);
+    if (!(await this.#o.jtis.useOnce(machine.clientId, payload.jti!, Math.ceil((payload.exp! + this.#skew) * 1000), ctx.source))) {
+      throw refused('KH_CLIENT_ASSERTION_REPLAYED', 'this assertion (jti) has been used already.');
+    }
+    if (machine.revoked) throw new UnauthenticatedError('KH_MACHINE_REVOKED', 'The machine credential used to sign the client assertion has been revoked.');
+    return {
+      objectId: machine.machineId,
+      appId: machine.clientId,
+      displayName: `machine ${machine.machineId}`,
+      credentialKeyId: machine.kid,
+      machine: { id: machine.machineId, resourceId: machine.resourceId },
+    };
   }
 
   #certificateFor(header: ProtectedHeaderParameters, certificates: ClientCertificate[]): ClientCertificate {

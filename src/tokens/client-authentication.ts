@@ -12,7 +12,7 @@ import { decodeJwt } from 'jose';
 import type { SecretValue } from '../crypto/secret-value.js';
 import type { ClientAssertionVerifier } from './client-assertion.js';
 import type { ClientAuthMethod } from './token-issuer.js';
-import type { TokenPrincipals } from './token-principals.js';
+import type { TokenMachine, TokenPrincipals } from './token-principals.js';
 
 export type PresentedClient =
   | { method: 'none'; clientId: string }
@@ -48,6 +48,8 @@ export interface AuthenticatedClient {
   method: PresentedClient['method'];
   /** The credential that matched (secret or certificate keyId), for the audit record. */
   credentialKeyId?: string;
+  /** A joined machine's assertion (src/machines/): the token carries the machine. */
+  machine?: TokenMachine;
 }
 
 export interface ClientAuthContext {
@@ -106,7 +108,9 @@ export class ClientAuthenticator {
   async #confidential(client: Exclude<PresentedClient, { method: 'none' }>, ctx: ClientAuthContext): Promise<AuthenticatedClient> {
     if (client.method === 'private_key_jwt') {
       const sp = await this.#o.assertions.verify(client.assertion, client.clientId, ctx);
-      return { appId: sp.appId, displayName: sp.displayName, objectId: sp.objectId, auth: 'certificate', method: client.method, credentialKeyId: sp.credentialKeyId };
+      const authenticated: AuthenticatedClient = { appId: sp.appId, displayName: sp.displayName, objectId: sp.objectId, auth: 'certificate', method: client.method, credentialKeyId: sp.credentialKeyId };
+      if (sp.machine) authenticated.machine = sp.machine;
+      return authenticated;
     }
     const sp = await this.#o.principals.authenticateClientSecret(client.clientId, client.secret, {
       source: ctx.source, correlationId: ctx.correlationId, deferSuccessAudit: true, deferRefusalAudit: true,

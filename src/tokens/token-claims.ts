@@ -46,6 +46,10 @@ export interface AccessTokenClaims {
   /** Group object ids; absent when over the limit (then `_claim_names` points at the directory). */
   groups?: string[];
   _claim_names?: { groups: string };
+  /** Keyhaven: the joined machine the token was issued to (src/machines/); refused once it is revoked. */
+  kh_machine?: string;
+  /** Entra's managed-identity resource id claim: here the machine's virtualMachines/virtualMachineScaleSets id. */
+  xms_mirid?: string;
   _claim_sources?: Record<string, { endpoint: string }>;
 }
 

@@ -25,6 +25,8 @@ export interface AppTokenRequest extends TokenRequestBase {
   kind: 'app';
   /** Object id of the service principal or managed identity. */
   objectId: string;
+  /** A joined machine asked (src/machines/): `kh_machine` and `xms_mirid`, so its revocation stops the token. */
+  machine?: { id: string; resourceId: string };
 }
 
 /** A user, through a client application (password grant, later the code and device flows). */
@@ -148,6 +150,10 @@ export class TokenIssuer {
       claims.azpacr = ACR[request.clientAuth];
     }
     if (request.roles && request.roles.length > 0) claims.roles = [...request.roles];
+    if (request.kind === 'app' && request.machine) {
+      claims.kh_machine = request.machine.id;
+      claims.xms_mirid = request.machine.resourceId;
+    }
     if (request.kind === 'user') this.#userClaims(claims, request);
     return claims;
   }

@@ -5,6 +5,7 @@
 // sign-in and the issuance (DESIGN.md: a read's answer is released once its record is durable),
 // so the directory records only refusals there; other callers (LDAP bind) keep their own record.
 import type { SecretValue } from '../crypto/secret-value.js';
+import type { SecondFactorSignIn } from '../directory/second-factor-sign-in.js';
 
 export interface SignInContext {
   source: string;
@@ -22,6 +23,14 @@ export interface ClientPrincipal {
   displayName: string;
   /** Which credential matched (a passwordCredential's or keyCredential's keyId). */
   credentialKeyId: string;
+  /** A joined machine authenticated (src/machines/): its tokens carry it. */
+  machine?: TokenMachine;
+}
+
+/** The machine a token is issued to: `kh_machine` and `xms_mirid` in the token. */
+export interface TokenMachine {
+  id: string;
+  resourceId: string;
 }
 
 export interface UserPrincipal {
@@ -87,6 +96,8 @@ export interface TokenPrincipals {
    * are in, or because they enrolled one): grants that carry only a password refuse them.
    */
   secondFactorRequired(userObjectId: string): Promise<boolean>;
+  /** The second factor as the sign-in pages use it (asking for a code, or enrolment within a sign-in). */
+  secondFactor: Pick<SecondFactorSignIn, 'status' | 'verify' | 'beginTotp' | 'pendingTotp' | 'confirmTotp'>;
   /** An application's redirect URIs and public-client setting, by client id. */
   clientRegistration(appId: string): Promise<ClientRegistration | undefined>;
   /** The user's own password change, proving the current one under the login throttle. */

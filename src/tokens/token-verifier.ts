@@ -110,6 +110,7 @@ export class TokenVerifier {
         throw fail('malformed', `the access token's ${name} claim is not a list of strings`);
       }
     }
+    if (p.kh_machine !== undefined && !nonEmptyString(p.kh_machine)) throw fail('malformed', "the access token's kh_machine claim is not a string");
     if (p.scp !== undefined && typeof p.scp !== 'string') throw fail('malformed', "the access token's scp claim is not a string");
     return p as unknown as AccessTokenClaims;
   }

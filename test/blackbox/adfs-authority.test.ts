@@ -17,6 +17,8 @@ import { after, before, describe, it } from 'node:test';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { makeClientCertificate } from '../helpers/client-certificates.js';
 import { blackboxStorage, cleanEnv, ROOT, runCli, startServerProcess, tempHome, TEST_CA_CERT, type ServerProcess } from '../helpers/server-process.js';
+import { createUser, TestBrowser } from '../helpers/browser-signin.js';
+import { startStreaming } from '../helpers/streaming-process.js';
 import { createServicePrincipal, graph, postForm, tenantOf, userToken, type ServicePrincipalFixture, type Tenant } from '../helpers/tenant-fixtures.js';
 
 interface Run {
@@ -174,5 +176,27 @@ describe('the /adfs authority with MSAL-based clients', () => {
     const pem = join(work, 'az-cert.pem');
     writeFileSync(pem, cert.combinedPem, { mode: 0o600 });
     await signIn(pem, 'private_key_jwt', 'https://vault.azure.net', '2');
+  });
+
+  it('az login --use-device-code signs a user in through /adfs (the test plays the user on /devicelogin); az account get-access-token then refreshes for the vault', async () => {
+    const configDir = join(work, 'az'); // the custom cloud registered above
+    const env = cleanEnv({ AZURE_CONFIG_DIR: configDir, REQUESTS_CA_BUNDLE: TEST_CA_CERT, AZURE_CORE_COLLECT_TELEMETRY: 'false', AZURE_CORE_NO_COLOR: 'true' });
+    const admin = await userToken(t, 'admin', t.adminPassword);
+    await createUser(t, admin, 'ines', 'Pebble-meadow-quartz-48');
+    const login = startStreaming('az', ['login', '--use-device-code', '--tenant', t.tenantId, '--allow-no-subscriptions', '--only-show-errors'], env, 180_000);
+    const [, page, userCode] = await login.stderrMatch(/open the page (\S+) and enter the code (\S+) to authenticate/);
+    assert.equal(new URL(page!).pathname, '/devicelogin');
+    const done = await new TestBrowser(t.url).approveDevice(userCode!, 'ines@keyhaven.local', 'Pebble-meadow-quartz-48');
+    assert.match(done.text, /id="device-done"/, done.text.slice(0, 500));
+    const result = await login.done;
+    assert.equal(result.code, 0, result.stderr);
+    const show = await run('az', ['account', 'show', '--only-show-errors'], env);
+    assert.equal(show.code, 0, show.stderr);
+    assert.equal((JSON.parse(show.stdout) as { user: { name: string; type: string } }).user.name, 'ines@keyhaven.local');
+    // A token for another audience, from the refresh token MSAL keeps.
+    const token = await run('az', ['account', 'get-access-token', '--resource', 'https://vault.azure.net', '--only-show-errors'], env);
+    assert.equal(token.code, 0, token.stderr);
+    const claims = await verify((JSON.parse(token.stdout) as { accessToken: string }).accessToken, 'https://vault.azure.net');
+    assert.equal(claims.upn, 'ines@keyhaven.local');
   });
 });

@@ -173,6 +173,12 @@ describe('an ldifde export of Active Directory, imported and served', () => {
   it('serves the users under their AD DNs with their attributes, the group with its member, the OUs and domain head as imported', async () => {
     const jane = (await search(DOMAIN, '(sAMAccountName=jdoe)', '*', 'memberOf', 'objectGUID')).get(JANE);
     assert.ok(jane, 'Jane under her AD DN');
+    // The classic AD user lookup (AD guides give it to JupyterHub's LDAPAuthenticator): the
+    // category by its short name, as AD matches it.
+    const classic = await search(DOMAIN, '(&(objectCategory=person)(objectClass=user)(sAMAccountName=jdoe))', 'objectCategory');
+    assert.deepEqual([...classic.keys()], [JANE]);
+    assert.match(classic.get(JANE)!.get('objectcategory')![0]!, /^CN=Person,CN=Schema,CN=Configuration,/);
+    assert.equal((await search(DOMAIN, '(&(objectCategory=group)(sAMAccountName=jdoe))')).size, 0);
     assert.deepEqual(jane.get('cn'), ['Jane Doe']);
     assert.deepEqual(jane.get('title'), ['Principal Investigator']);
     assert.deepEqual(jane.get('department'), ['Research']);

@@ -133,9 +133,11 @@ describe('POSIX identities through the CLI, as SSSD sees them', () => {
     ok(await runCli(['directory', 'import-ldif', staffFile, ...store]));
     const erin = await lab.search('(&(objectClass=posixGroup)(memberUid=erin))', 'cn');
     assert.deepEqual([...erin.values()].map((e) => e.get('cn')![0]), ['staff']);
-    // Out of the way of the CLI's own staff below.
-    ok(await lab.kh('ad', 'group', 'delete', '--group', 'staff'));
+    // Out of the way of the CLI's own staff below: erin first — staff is her primary group,
+    // which may not go while she has it.
+    refused(await lab.kh('ad', 'group', 'delete', '--group', 'staff'), /primary group \(gidNumber 7001\) of erin/);
     ok(await lab.kh('ad', 'user', 'delete', '--id', 'erin'));
+    ok(await lab.kh('ad', 'group', 'delete', '--group', 'staff'));
   });
 
   it('the Graph API refuses reserved names in its own error format, naming the setting, and accepts staff', async () => {
@@ -253,6 +255,15 @@ describe('POSIX identities through the CLI, as SSSD sees them', () => {
     assert.equal((await lab.search('(&(objectClass=posixGroup)(gidNumber=4242))')).size, 0);
     assert.equal((await lab.search('(&(objectClass=posixGroup)(cn=bob))')).size, 0);
     assert.equal((await lab.search('(&(objectClass=groupOfNames)(cn=ada))')).size, 0);
+
+    // staff is bob's and carol's primary group: deleting it, or moving its gidNumber, would leave
+    // their gidNumber naming no group (Active Directory refuses the same for a primary group).
+    refused(await lab.kh('ad', 'group', 'delete', '--group', 'staff'), /primary group \(gidNumber 5000\) of bob, carol/);
+    refused(await lab.kh('ad', 'group', 'update', '--group', 'staff', '--gid-number', '5001'), /primary group \(gidNumber 5000\)/);
+    assert.equal((await lab.search('(&(objectClass=posixGroup)(gidNumber=5000))')).size, 1, 'nothing changed');
+    // Lab is nobody's primary group: it goes.
+    ok(await lab.kh('ad', 'group', 'delete', '--group', 'Lab'));
+    assert.equal((await lab.search('(&(objectClass=posixGroup)(cn=lab))')).size, 0);
   });
 
   it('the bootstrap admin is a login account only once given POSIX attributes', async () => {

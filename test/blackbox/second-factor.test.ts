@@ -118,8 +118,8 @@ describe('second factor (TOTP) against a live server', () => {
     const credential = new UsernamePasswordCredential(t.tenantId, AZURE_CLI_CLIENT_ID, 'alice@keyhaven.local', password, { authorityHost: t.url, disableInstanceDiscovery: true });
     await assert.rejects(credential.getToken(`${t.url}/graph//.default`), (err: Error) => /AADSTS50076/.test(err.message));
 
-    // The browser sign-in page does not ask for the code yet: it refuses after the right
-    // password (deny by default) instead of signing in with the password alone.
+    // The browser sign-in page asks for the code after the right password, and issues no code
+    // for the password alone (the whole page flow: signin-second-factor.test.ts).
     const adminToken = await userToken(t, 'admin', t.adminPassword);
     const app = await registerApp(t, adminToken, { displayName: 'MFA Notebook', publicClient: { redirectUris: ['http://127.0.0.1/callback'] } });
     const authorize = new URL(`${t.url}/${t.tenantId}/oauth2/v2.0/authorize`);
@@ -129,7 +129,7 @@ describe('second factor (TOTP) against a live server', () => {
     assert.equal(page.status, 200, page.text.slice(0, 500));
     const answer = await browser.submitPassword(page, 'alice@keyhaven.local', password);
     assert.equal(answer.location, undefined, 'no redirect with a code');
-    assert.match(answer.text, /second factor/);
+    assert.match(answer.text, /id="mfa-prompt"/);
   });
 
   it('the Graph shapes: authentication/methods lists password and the app, never a secret', async () => {

@@ -13,8 +13,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
 import { createUser, registerApp } from '../helpers/browser-signin.js';
+import { oathtoolCode } from '../helpers/oathtool.js';
 import { blackboxStorage, ROOT, startServerProcess, tempHome, TEST_CA_CERT, type ServerProcess } from '../helpers/server-process.js';
-import { postForm, tenantOf, userToken, type Tenant } from '../helpers/tenant-fixtures.js';
+import { graph, postForm, tenantOf, userToken, type Tenant } from '../helpers/tenant-fixtures.js';
 
 const PASSWORD = 'Violet-harbor-compass-27';
 const RESULTS = join(ROOT, 'test-results');
@@ -53,6 +54,9 @@ describe('sign-in pages in headless Chromium', () => {
     t = await tenantOf(server);
     const admin = await userToken(t, 'admin', t.adminPassword);
     await createUser(t, admin, 'frank-browser', PASSWORD);
+    const gina = await createUser(t, admin, 'gina-browser', PASSWORD);
+    const required = await graph(t, admin, 'PATCH', `/users/${gina}/authentication/requirements`, { perUserMfaState: 'enforced' });
+    assert.equal(required.status, 204, JSON.stringify(required.body));
     app = await registerApp(t, admin, { displayName: 'Chromium Demo', isFallbackPublicClient: true, publicClient: { redirectUris: ['http://127.0.0.1/callback'] } });
     // The application's loopback listener (RFC 8252 §7.3): answers the redirect with a page.
     callbackServer = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>done</title><p>Signed in.</p>'));
@@ -133,5 +137,41 @@ describe('sign-in pages in headless Chromium', () => {
     const tokens = await postForm(t.tokenUrl, { grant_type: 'urn:ietf:params:oauth:grant-type:device_code', client_id: app.appId, device_code: started.body.device_code as string });
     assert.equal(tokens.status, 200, JSON.stringify(tokens.body));
     assert.ok(tokens.body.access_token && tokens.body.refresh_token);
+  });
+
+  it('with TOTP: adds an authenticator app on the page (the QR code renders), then signs in with its code', async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      page.setDefaultTimeout(30_000);
+      const verifier = randomBytes(32).toString('base64url');
+      const redirect = `http://127.0.0.1:${callbackPort}/callback`;
+      await page.goto(`${t.url}/${t.tenantId}/oauth2/v2.0/authorize?${new URLSearchParams({
+        client_id: app.appId, redirect_uri: redirect, response_type: 'code', scope: 'openid profile', state: 'totp-state',
+        code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256',
+      })}`);
+      await page.getByLabel('User name or email').fill('gina-browser@keyhaven.local');
+      await page.getByLabel('Password').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForSelector('#mfa-enrol');
+      // The QR code is an image the page's CSP lets the browser decode and draw.
+      const qr = page.locator('#mfa-qr');
+      await qr.waitFor();
+      // (The page's own image element; this suite is compiled without the DOM library.)
+      const drawn = await qr.evaluate((img) => { const image = img as unknown as { decode(): Promise<void>; naturalWidth: number }; return image.decode().then(() => image.naturalWidth); });
+      assert.ok(drawn > 0, 'the QR code image is drawn');
+      assert.ok((await qr.getAttribute('alt'))!.length > 0);
+      await page.screenshot({ path: join(RESULTS, 'signin-mfa-enrol.png'), fullPage: true });
+      const secret = (await page.textContent('#mfa-secret'))!.trim();
+      assert.match(secret, /^[A-Z2-7]{32}$/);
+      await page.getByLabel('Code').fill(oathtoolCode(secret));
+      await Promise.all([page.waitForURL(`${redirect}?**`), page.getByRole('button', { name: 'Verify' }).click()]);
+      const back = new URL(page.url());
+      assert.equal(back.searchParams.get('state'), 'totp-state');
+      const tokens = await postForm(t.tokenUrl, { grant_type: 'authorization_code', client_id: app.appId, code: back.searchParams.get('code')!, redirect_uri: redirect, code_verifier: verifier });
+      assert.equal(tokens.status, 200, JSON.stringify(tokens.body));
+    } finally {
+      await context.close();
+    }
   });
 });

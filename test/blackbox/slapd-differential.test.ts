@@ -54,8 +54,8 @@ const PHOTO = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10]), 
 const KEYHAVEN_ADDS = {
   userClasses: ['person', 'organizationalPerson', 'inetOrgPerson', 'posixAccount', 'user', 'ldapPublicKey'],
   groupClasses: ['groupOfNames', 'posixGroup', 'group'],
-  userAttributes: ['objectguid', 'objectsid', 'samaccountname', 'userprincipalname', 'useraccountcontrol', 'samaccounttype', 'whencreated', 'whenchanged', 'displayname', 'gecos', 'memberof', 'sn', 'uidnumber', 'gidnumber', 'homedirectory', 'loginshell'],
-  groupAttributes: ['objectguid', 'objectsid', 'samaccountname', 'grouptype', 'samaccounttype', 'whencreated', 'whenchanged', 'displayname', 'gidnumber', 'member', 'memberuid', 'memberof'],
+  userAttributes: ['objectguid', 'objectsid', 'objectcategory', 'samaccountname', 'userprincipalname', 'useraccountcontrol', 'samaccounttype', 'whencreated', 'whenchanged', 'displayname', 'gecos', 'memberof', 'sn', 'uidnumber', 'gidnumber', 'homedirectory', 'loginshell'],
+  groupAttributes: ['objectguid', 'objectsid', 'objectcategory', 'samaccountname', 'grouptype', 'samaccounttype', 'whencreated', 'whenchanged', 'displayname', 'gidnumber', 'member', 'memberuid', 'memberof'],
 };
 
 function ssha(password: string): string {

@@ -86,6 +86,16 @@ export class TestBrowser {
     return this.request(new URL(form.action, page.url).href, { form: fields });
   }
 
+  /** Submits the page's second-factor form (the one with the code field) with `code`. */
+  async submitCode(page: PageAnswer, code: string): Promise<PageAnswer> {
+    const form = formsOf(page.text).find((f) => f.html.includes('name="otp_code"'));
+    if (!form) throw new Error(`no code form on the page:\n${page.text.slice(0, 2000)}`);
+    const fields = new Map(form.fields);
+    fields.set('otp_code', code);
+    fields.set('kh_action', 'verify');
+    return this.request(new URL(form.action, page.url).href, { form: fields });
+  }
+
   /** Opens an authorization URL and signs in if asked; returns the redirect back to the client. */
   async signIn(authorizeUrl: string, username: string, password: string): Promise<URL> {
     const page = await this.request(authorizeUrl);

@@ -93,6 +93,7 @@ const OPS: Record<string, string> = {
   NBVM: 'Microsoft.MachineLearningServices/workspaces/notebooks/vm/read',
   VNETR: 'Microsoft.Network/virtualNetworks/read',
   LOGIN: 'Microsoft.Compute/virtualMachines/login/action',
+  METRICS: 'Keyhaven.Server/metrics/read',
   ADMINLOGIN: 'Microsoft.Compute/virtualMachines/loginAsAdmin/action',
 };
 
@@ -224,6 +225,13 @@ const TABLE: Row[] = [
   ['S', 'Key Vault Reader', 'KV', 'KV', 'KVR', 'A', 'allow'],
   ['U', 'Key Vault Reader', 'KV', 'KV', 'KVW', 'A', 'deny'],
   ['U', 'Key Vault Reader', 'KV', 'KV', 'SSET', 'D', 'deny'],
+  // Keyhaven Metrics Reader (Keyhaven's own role): GET /metrics at the root, nothing else.
+  ['S', 'Keyhaven Metrics Reader', 'ROOT', 'ROOT', 'METRICS', 'A', 'allow'],
+  ['S', 'Keyhaven Metrics Reader', 'ROOT', 'VM', 'VMR', 'A', 'deny'],
+  ['S', 'Keyhaven Metrics Reader', 'SUB', 'ROOT', 'METRICS', 'A', 'deny'],
+  ['U', 'Owner', 'SUB', 'ROOT', 'METRICS', 'A', 'deny'],
+  ['U', 'Owner', 'ROOT', 'ROOT', 'METRICS', 'A', 'allow'],
+  ['U', 'Reader', 'ROOT', 'ROOT', 'METRICS', 'A', 'allow'],
   // Managed Identity Operator: read and assign user-assigned identities.
   ['U', 'Managed Identity Operator', 'UAI', 'UAI', 'UAIR', 'A', 'allow'],
   ['U', 'Managed Identity Operator', 'UAI', 'UAI', 'UAIASSIGN', 'A', 'allow'],

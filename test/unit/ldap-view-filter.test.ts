@@ -27,6 +27,7 @@ const alice: EvalEntry = {
     homeDirectory: ['/home/alice'],
     userAccountControl: ['514'],
     memberOf: ['CN=Researchers,OU=Groups,DC=keyhaven,DC=local'],
+    objectCategory: ['CN=Person,CN=Schema,CN=Configuration,DC=keyhaven,DC=local'],
     whenCreated: ['20240102030405.0Z'],
     objectGUID: [Buffer.from([1, 2, 0xff, 4])],
     employeeNumber: ['E-42'],
@@ -61,6 +62,17 @@ describe('LDAP view: filter evaluation', () => {
     assert.equal(ev('(objectClass=POSIXACCOUNT)'), true);
     assert.equal(evEq('2.5.4.3', 'alice'), true, 'by OID');
     assert.equal(ev('(commonName=alice)'), true, 'by alias');
+  });
+
+  it("matches objectCategory by a class's short name, as Active Directory does, and by DN", () => {
+    assert.equal(ev('(&(objectCategory=person)(objectClass=user)(uid=alice))'), true);
+    assert.equal(ev('(objectCategory=Person)'), true);
+    assert.equal(ev('(objectCategory=user)'), true, "user's defaultObjectCategory is Person");
+    assert.equal(ev('(objectCategory=group)'), false);
+    assert.equal(ev('(objectCategory=nosuchclass)'), false);
+    assert.equal(ev('(!(objectCategory=group))'), true);
+    assert.equal(ev('(objectCategory=cn=person, cn=schema,cn=configuration,dc=keyhaven,dc=local)'), true, 'the DN form, distinguishedNameMatch');
+    assert.equal(ev('(objectCategory=CN=Group,CN=Schema,CN=Configuration,DC=keyhaven,DC=local)'), false);
   });
 
   it('matches member/memberOf as DNs, ignoring case and spacing', () => {

@@ -60,14 +60,15 @@ describe('LDAP view: entries', () => {
     keyhavenPosix: { uidNumber: 10001, gidNumber: 10001, homeDirectory: '/home/alice', loginShell: '/bin/bash', sshPublicKeys: ['ssh-ed25519 AAAA alice'] },
     keyhavenExtraAttributes: { employeeNumber: ['42'], jpegPhoto: [{ base64: '/9g=' }] },
   };
-  const entry = userEntry(user, { dn: 'uid=alice,ou=people,dc=keyhaven,dc=local', domainSid: [1, 2, 3], memberOf: ['cn=staff,ou=groups,dc=keyhaven,dc=local'] });
+  const entry = userEntry(user, { dn: 'uid=alice,ou=people,dc=keyhaven,dc=local', domainSid: [1, 2, 3], baseDn: 'dc=keyhaven,dc=local', memberOf: ['cn=staff,ou=groups,dc=keyhaven,dc=local'] });
   const get = (n: string) => entry.attributes.get(n.toLowerCase())?.values;
 
   it('renders both the posixAccount/inetOrgPerson and the AD user views', () => {
     assert.deepEqual(get('objectClass'), ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 'posixAccount', 'user', 'ldapPublicKey']);
     assert.deepEqual(get('uid'), ['alice']);
     assert.deepEqual(get('cn'), ['Alice Liddell'], 'one cn: the display name under a uid= DN');
-    const ad = userEntry(user, { dn: 'CN=alice,OU=AADDC Users,DC=example,DC=com', domainSid: [1, 2, 3] });
+    const ad = userEntry(user, { dn: 'CN=alice,OU=AADDC Users,DC=example,DC=com', domainSid: [1, 2, 3], baseDn: 'DC=example,DC=com' });
+    assert.deepEqual(ad.attributes.get('objectcategory')?.values, ['CN=Person,CN=Schema,CN=Configuration,DC=example,DC=com'], "AD's category of a user");
     assert.deepEqual(ad.attributes.get('cn')?.values, ['alice'], 'one cn: the RDN value under a CN= DN');
     assert.deepEqual(get('sn'), ['alice'], 'sn is required: the login name stands in');
     assert.deepEqual(get('uidNumber'), ['10001']);

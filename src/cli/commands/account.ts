@@ -1,8 +1,8 @@
-// `keyhaven account show|list|get-access-token`, printing what az prints.
+// `keyhaven account show|list|set|get-access-token`, printing what az prints.
 import { Option, type Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { ApiClient } from '../http-client.js';
-import { NotLoggedInError, readLogins, requireProfile, resourceFromScope, type Account } from '../login-state.js';
+import { NotLoggedInError, readLogins, requireProfile, resourceFromScope, TENANT_LEVEL_ACCOUNT, updateProfile, type Account } from '../login-state.js';
 import { UsageError } from '../usage-error.js';
 
 interface TokenOptions {
@@ -38,6 +38,21 @@ export function register(program: Command, ctx: CliContext): void {
         });
       });
       ctx.print(rows, { table: accountTable });
+    });
+
+  account
+    .command('set')
+    .description('Set a subscription to be the current active subscription.')
+    .requiredOption('-s, --subscription <subscription>', 'Name or ID of subscription.')
+    .action(async (opts: { subscription: string }) => {
+      const profile = await requireProfile(ctx);
+      // az matches the id ignoring case, else the name ignoring case; it prints nothing.
+      const wanted = opts.subscription.toLowerCase();
+      const subscriptions = profile.accounts.filter((a) => a.name !== TENANT_LEVEL_ACCOUNT);
+      const chosen = subscriptions.find((a) => a.id.toLowerCase() === wanted) ?? subscriptions.find((a) => a.name.toLowerCase() === wanted);
+      if (!chosen) throw new Error(`The subscription of '${opts.subscription}' doesn't exist in cloud '${profile.accounts[0]?.environmentName ?? 'Keyhaven'}'.`);
+      profile.accounts = profile.accounts.map((a) => ({ ...a, isDefault: a === chosen }));
+      await updateProfile(ctx, profile);
     });
 
   account

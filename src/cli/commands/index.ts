@@ -14,17 +14,25 @@ import * as adGroup from './ad-group.js';
 import * as adRole from './ad-role.js';
 import * as adSp from './ad-sp.js';
 import * as adUser from './ad-user.js';
+import * as group from './group.js';
+import * as identity from './identity.js';
 import * as login from './login.js';
 import * as keyvault from './keyvault.js';
+import * as machine from './machine.js';
+import * as resource from './resource.js';
+import * as role from './role.js';
+import * as vm from './vm.js';
+import * as vmMachines from './vm-machines.js';
 
 export interface CommandModule {
   register(program: Command, ctx: CliContext): void;
 }
 
-const clientModules: readonly CommandModule[] = [login, account, adUser, adGroup, adApp, adSp, adRole, keyvault];
+// vm before vmMachines: enrollment's verbs join the `vm` group vm.ts makes.
+const clientModules: readonly CommandModule[] = [login, account, adUser, adGroup, adApp, adSp, adRole, group, identity, vm, vmMachines, resource, role, machine, keyvault];
 
 /** The top-level commands the client modules add. */
-const CLIENT_COMMANDS = new Set(['login', 'logout', 'account', 'ad', 'keyvault']);
+const CLIENT_COMMANDS = new Set(['login', 'logout', 'account', 'ad', 'group', 'identity', 'vm', 'vmss', 'resource', 'role', 'machine', 'keyvault']);
 
 /** Root options that take a value (as a separate argument when written without `=`). */
 const ROOT_OPTIONS_WITH_VALUE = new Set(['-o', '--output', '--query']);

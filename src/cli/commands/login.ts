@@ -1,6 +1,8 @@
-// `keyhaven login` and `keyhaven logout`, as az's: a user signs in with the password grant
-// (as az's Azure CLI public client), a service principal with client_credentials; the result
-// is az's account list. Only the HTTPS client modules are loaded: this is a client command.
+// `keyhaven login` and `keyhaven logout`, as az's: a user signs in in the browser or with a
+// device code (interactive-login.ts; the login keeps a refresh token) or with the password
+// grant (as az's Azure CLI public client), a service principal with client_credentials (secret
+// or certificate); the result is az's account list. Logout revokes a refresh token's family on
+// the server (session-revocation.ts). Only the HTTPS client modules are loaded: this is a client command.
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { ForbiddenError, NotFoundError } from '../../errors.js';
@@ -28,6 +30,7 @@ import {
   type TokenGrant,
 } from '../login-state.js';
 import { readClientCertificate } from '../client-certificate.js';
+import { browserSignIn, deviceCodeSignIn } from '../interactive-login.js';
 import { revokeRefreshFamily } from '../session-revocation.js';
 import { UsageError } from '../usage-error.js';
 
@@ -40,6 +43,8 @@ interface LoginOptions {
   certificate?: string;
   allowNoSubscriptions?: boolean;
   caFile?: string;
+  useDeviceCode?: boolean;
+  timeout?: number;
 }
 
 /** ARM's list-subscriptions api-version that az uses. */
@@ -57,6 +62,8 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--certificate <file>', 'With --service-principal: a PEM file with the private key and the certificate registered on the application; each token request is signed with it (private_key_jwt, as MSAL sends it). The path is kept, the key is not copied.')
     .option('--allow-no-subscriptions', 'Accepted for az compatibility: tenant-level access is kept when there is no subscription.')
     .option('--ca-file <file>', "PEM file of the CA of the server's certificate; kept for later commands.")
+    .option('--use-device-code', 'Sign in on another device: print a code to enter at the server\'s /devicelogin page (RFC 8628), instead of opening a browser.')
+    .addOption(new Option('--timeout <seconds>', 'How long a browser or device-code sign-in waits for the user.').default(300).argParser(positiveSeconds))
     .action(async (opts: LoginOptions) => ctx.print(await login(ctx, opts)));
 
   program
@@ -88,11 +95,16 @@ async function login(ctx: CliContext, opts: LoginOptions): Promise<unknown> {
   const hasPassword = opts.password !== undefined && opts.password !== '';
   if (opts.certificate !== undefined && !opts.servicePrincipal) throw new UsageError('usage error: --certificate is for --service-principal logins');
   if (opts.certificate !== undefined && hasPassword) throw new UsageError('usage error: --password and --certificate are mutually exclusive');
-  if (!opts.username || (!hasPassword && opts.certificate === undefined)) {
+  if (opts.useDeviceCode && (opts.servicePrincipal || opts.username !== undefined || hasPassword)) {
+    throw new UsageError('usage error: --use-device-code signs a user in interactively: give no --username, --password or --service-principal');
+  }
+  // No credentials at all: an interactive sign-in, in the browser or with a device code (az login).
+  const interactive = !opts.servicePrincipal && opts.username === undefined && !hasPassword;
+  if (!interactive && (!opts.username || (!hasPassword && opts.certificate === undefined))) {
     throw new UsageError(
       opts.servicePrincipal
         ? 'usage error: --service-principal --username APPID --password SECRET | --certificate PEM'
-        : 'usage error: --username NAME --password PASSWORD',
+        : 'usage error: --username NAME --password PASSWORD, or no credentials to sign in in a browser (or --use-device-code)',
     );
   }
   const certificateFile = opts.certificate !== undefined ? resolve(opts.certificate) : undefined;
@@ -103,24 +115,34 @@ async function login(ctx: CliContext, opts: LoginOptions): Promise<unknown> {
   const { tenantId, publicUrl } = await discover(ctx, server, opts.tenant, caFile);
   const endpoint = { server, tenantId, publicUrl, caFile };
   const type = opts.servicePrincipal ? 'servicePrincipal' : 'user';
-  const user = { name: opts.username, type } as const;
 
   const tokens: CachedToken[] = [];
-  if (type === 'servicePrincipal') {
+  let userName = opts.username ?? '';
+  let refreshToken: string | undefined;
+  if (interactive) {
+    const wait = { timeoutMs: 1000 * (opts.timeout ?? 300) };
+    const signIn = opts.useDeviceCode
+      ? await deviceCodeSignIn(ctx, endpoint, managementResource(publicUrl), wait)
+      : await browserSignIn(ctx, endpoint, managementResource(publicUrl), wait);
+    userName = signIn.userName;
+    refreshToken = signIn.refreshToken;
+    tokens.push(signIn.token);
+  } else if (type === 'servicePrincipal') {
     // One token proves the credential; the others are fetched when a command needs them.
     const grant: TokenGrant = certificate
-      ? { grant_type: 'client_credentials', client_id: opts.username, certificate }
-      : { grant_type: 'client_credentials', client_id: opts.username, client_secret: opts.password! };
+      ? { grant_type: 'client_credentials', client_id: userName, certificate }
+      : { grant_type: 'client_credentials', client_id: userName, client_secret: opts.password! };
     tokens.push(await requestToken(ctx, endpoint, managementResource(publicUrl), grant));
   } else {
     // No refresh token comes with the password grant: fetch now every token later commands need.
     for (const resource of [managementResource(publicUrl), directoryResource(publicUrl), VAULT_RESOURCE]) {
-      tokens.push(await requestToken(ctx, endpoint, resource, { grant_type: 'password', username: opts.username, password: opts.password! }));
+      tokens.push(await requestToken(ctx, endpoint, resource, { grant_type: 'password', username: userName, password: opts.password! }));
     }
   }
+  const user = { name: userName, type } as const;
 
   const profile: Profile = {
-    id: loginId(server, tenantId, opts.username),
+    id: loginId(server, tenantId, userName),
     server,
     publicUrl,
     tenantId,
@@ -130,7 +152,11 @@ async function login(ctx: CliContext, opts: LoginOptions): Promise<unknown> {
     accounts: [tenantAccount(tenantId, user)],
   };
   // A service principal's secret is sealed in the token cache with its tokens, never in profile.json.
-  const secrets = { tokens, ...(type === 'servicePrincipal' && certificate === undefined ? { clientSecret: opts.password! } : {}) };
+  const secrets = {
+    tokens,
+    ...(type === 'servicePrincipal' && certificate === undefined ? { clientSecret: opts.password! } : {}),
+    ...(refreshToken !== undefined ? { refreshToken } : {}),
+  };
   await saveLogin(ctx, profile, secrets);
   try {
     const subscriptions = await listSubscriptions(new ApiClient(ctx, profile), user);
@@ -144,6 +170,12 @@ async function login(ctx: CliContext, opts: LoginOptions): Promise<unknown> {
   }
   // az's login prints the accounts with `cloudName` where the profile says `environmentName`.
   return profile.accounts.map(({ environmentName, ...rest }) => ({ cloudName: environmentName, ...rest }));
+}
+
+function positiveSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 3600) throw new UsageError(`usage error: --timeout takes seconds from 1 to 3600, not '${value}'`);
+  return n;
 }
 
 /**

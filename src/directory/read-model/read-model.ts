@@ -18,7 +18,8 @@
 // rather than answering from a state it cannot vouch for. Never call current() from inside a
 // transaction's work: on SQLite the reload waits for the connection that transaction holds.
 import { UnavailableError } from '../../errors.js';
-import type { DirectoryChanges, DirectoryWatch, Storage } from '../../storage/storage.js';
+import type { DirectoryChanges, Storage } from '../../storage/storage.js';
+import { WatchedIndex } from '../../storage/watched-index.js';
 import type { GroupRow } from '../../storage/repos/group-repo.js';
 import type { UserRow } from '../../storage/repos/user-repo.js';
 import { DirectoryModel, type MembershipEdge } from './directory-model.js';
@@ -29,58 +30,27 @@ const CHUNK = 500;
 export class ReadModel {
   readonly #storage: Storage;
   readonly #model = new DirectoryModel();
-  #started: Promise<void> | undefined;
-  #watch: DirectoryWatch | undefined;
-  #queue: Promise<void> = Promise.resolve();
-  #stale = false;
-  #reloads = 0;
+  readonly #index: WatchedIndex;
 
   constructor(storage: Storage) {
     this.#storage = storage;
-    storage.onDirectoryCommit((changes) => (this.#started ? this.#enqueue(() => this.#reload(changes)) : undefined));
+    this.#index = new WatchedIndex(storage, {
+      full: () => this.#full(),
+      update: (changes) => this.#reload(changes),
+      unavailable: (cause) =>
+        new UnavailableError('KH_DIRECTORY_UNAVAILABLE', cause === undefined ? 'the directory could not be read from storage' : 'cannot watch the directory for changes', cause === undefined ? undefined : { cause }),
+    });
   }
 
   /** Full (re)loads so far: the first load, and one per resync. */
   get fullLoads(): number {
-    return this.#reloads;
+    return this.#index.fullLoads;
   }
 
   /** The model as of the last commit this process has seen; loads it on first use. */
   async current(): Promise<DirectoryModel> {
-    await (this.#started ??= this.#start());
-    // SQLite: another process's commit is seen here, on the next read.
-    await this.#watch?.check();
-    await this.#queue;
-    if (this.#stale) {
-      await this.#enqueue(() => this.#full());
-      if (this.#stale) throw new UnavailableError('KH_DIRECTORY_UNAVAILABLE', 'the directory could not be read from storage');
-    }
+    await this.#index.ready();
     return this.#model;
-  }
-
-  async #start(): Promise<void> {
-    try {
-      this.#watch = await this.#storage.watchDirectory({
-        changed: (changes) => void this.#enqueue(() => this.#reload(changes)),
-        resync: () => void this.#enqueue(() => this.#full()),
-      });
-    } catch (err) {
-      this.#started = undefined;
-      throw new UnavailableError('KH_DIRECTORY_UNAVAILABLE', 'cannot watch the directory for changes', { cause: err });
-    }
-    await this.#enqueue(() => this.#full());
-  }
-
-  #enqueue(step: () => Promise<void>): Promise<void> {
-    const run = this.#queue.then(async () => {
-      try {
-        await step();
-      } catch {
-        this.#stale = true;
-      }
-    });
-    this.#queue = run;
-    return run;
   }
 
   async #full(): Promise<void> {
@@ -89,12 +59,9 @@ export class ReadModel {
     const groups = await read.groups.all();
     const edges = await read.groupMembers.all();
     this.#model.replaceAll(users, groups, edges);
-    this.#stale = false;
-    this.#reloads++;
   }
 
   async #reload(changes: DirectoryChanges): Promise<void> {
-    if (changes.all || this.#stale) return this.#full();
     // Only role assignments changed (the authorization index's business): nothing to read here.
     if (changes.users.length + changes.groups.length + changes.members.length + changes.memberOf.length === 0) return;
     const read = this.#storage.read;

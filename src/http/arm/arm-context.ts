@@ -6,6 +6,7 @@ import type { CustomRoles } from '../../authz/custom-roles.js';
 import type { RoleAssignments } from '../../authz/role-assignments.js';
 import { InvalidInputError, UnauthenticatedError } from '../../errors.js';
 import type { ArmActor, ResourceManager } from '../../resources/resource-manager.js';
+import type { MachineService } from '../../machines/machine-service.js';
 import type { Principal } from '../bearer-auth.js';
 import type { DeletedVaults } from '../../vault/deleted-vaults.js';
 
@@ -22,6 +23,8 @@ export interface ArmDeps {
   tenantDomain: string;
   /** Soft-deleted key vaults (Microsoft.KeyVault/deletedVaults). */
   deletedVaults?: DeletedVaults;
+  /** Machine enrollment (join tokens, joined machines); absent: those paths are not served. */
+  machines?: MachineService;
 }
 
 export interface ArmCall {

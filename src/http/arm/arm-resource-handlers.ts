@@ -1,7 +1,7 @@
 // Subscriptions, resource groups and providers' resources: authorize (the operation at the
 // target's id, before anything about the target is looked up, so a caller without the
 // permission learns nothing of whether it exists) → check the api-version → act → answer.
-import { authorizationFailed } from '../../authz/authorizer.js';
+import { authorizationFailed, linkedAuthorizationFailed } from '../../authz/authorizer.js';
 import { NotFoundError } from '../../errors.js';
 import {
   RESOURCES_API_VERSIONS,
@@ -14,6 +14,7 @@ import { RESOURCE_GROUP_TYPE } from '../../resources/resource-manager.js';
 import type { StoredResource } from '../../resources/resource-types.js';
 import { resourceJson, resourceListItem, subscriptionJson, tenantJson } from './arm-shapes.js';
 import { keyVaultSubscriptionOperations } from './arm-keyvault-handlers.js';
+import { isMachinePath, machinePath } from './arm-machine-handlers.js';
 import { eqFilter, listBody, methodNotAllowed, nextLink, pageSize, skipToken, type ArmCall, type ArmDeps } from './arm-context.js';
 
 const GROUP_OPS = { read: 'Microsoft.Resources/subscriptions/resourceGroups/read', write: 'Microsoft.Resources/subscriptions/resourceGroups/write', delete: 'Microsoft.Resources/subscriptions/resourceGroups/delete' };
@@ -136,9 +137,10 @@ export async function resourceItem(deps: ArmDeps, call: ArmCall, target: Extract
     if (!isGroup) {
       const provider = deps.resources.types.require(type);
       const body = call.request.body as Record<string, unknown> | undefined;
-      for (const linked of provider.linkedPermissions?.({ id, name: target.names.at(-1)!, location: '', properties: {}, identity: body?.['identity'], body: body ?? {} }) ?? []) {
-        await deps.authorizer.require(call.principal.objectId, linked.operation, linked.scope);
-      }
+      const linked = provider.linkedPermissions?.({ id, name: target.names.at(-1)!, location: '', properties: {}, identity: body?.['identity'], body: body ?? {} }) ?? [];
+      const can = linked.length > 0 ? await deps.authorizer.decider(call.principal.objectId) : undefined;
+      const refused = linked.filter((l) => !can!(l.operation, l.scope));
+      if (refused.length > 0) throw linkedAuthorizationFailed(call.principal.objectId, operation, id, refused);
     }
     if (method === 'PATCH') {
       const resource = await deps.resources.patch(call.actor, target, call.request.body, conditions(call));
@@ -172,6 +174,7 @@ export async function subscriptionTree(deps: ArmDeps, call: ArmCall): Promise<un
     const resourceGroup = checkResourceGroupName(segments[3]!);
     if (segments.length === 5 && lower[4] === 'resources') return listResources(deps, call, subscriptionId, resourceGroup, undefined);
     if (segments.length === 7 && lower[4] === 'providers') return listResources(deps, call, subscriptionId, resourceGroup, `${segments[5]}/${segments[6]}`);
+    if (isMachinePath(lower)) return machinePath(deps, call);
     const target = parseTarget(segments);
     if (target.kind === 'resourceGroup' || target.kind === 'resource') return resourceItem(deps, call, target);
   }

@@ -46,6 +46,8 @@ export class TemporarilyUnavailable extends OAuthError {
 export class UnsupportedResponseType extends OAuthError { readonly error = 'unsupported_response_type'; readonly status = 400; }
 /** OpenID Connect Core §3.1.2.6: prompt=none and no session. */
 export class LoginRequired extends OAuthError { readonly error = 'login_required'; readonly status = 400; }
+/** OpenID Connect Core §3.1.2.6: prompt=none, and the sign-in needs the user (Entra: a second factor). */
+export class InteractionRequired extends OAuthError { readonly error = 'interaction_required'; readonly status = 400; }
 /** RFC 8628 §3.5: the device token endpoint's answers while polling. */
 export class AuthorizationPending extends OAuthError { readonly error = 'authorization_pending'; readonly status = 400; }
 export class SlowDown extends OAuthError { readonly error = 'slow_down'; readonly status = 400; }
@@ -88,6 +90,8 @@ export const CODE_TABLE: Readonly<Record<string, OAuthError>> = {
   KH_CLIENT_ASSERTION_AUDIENCE: new InvalidClient(50013),
   KH_CLIENT_ASSERTION_ISSUER: new InvalidClient(700021),
   KH_CLIENT_ASSERTION_REPLAYED: new InvalidClient(50013),
+  KH_MACHINE_IDENTITY_NOT_FOUND: new InvalidRequest(700016),
+  KH_MACHINE_REVOKED: new InvalidClient(700027, 'The machine credential used to sign the client assertion has been revoked.'),
   KH_CLIENT_THROTTLED: new TemporarilyUnavailable(50053, 'Too many failed client authentications from this client or address. Try again later.', 429),
   KH_INVALID_CREDENTIALS: new InvalidGrant(50126, 'Error validating credentials due to invalid username or password.'),
   KH_ACCOUNT_DISABLED: new InvalidGrant(50057, 'The user account is disabled.'),
@@ -105,6 +109,7 @@ export const CODE_TABLE: Readonly<Record<string, OAuthError>> = {
   KH_PKCE_METHOD_UNSUPPORTED: new InvalidRequest(50148),
   KH_PKCE_CHALLENGE_INVALID: new InvalidRequest(50148),
   KH_LOGIN_REQUIRED: new LoginRequired(50058),
+  KH_MFA_INTERACTION_REQUIRED: new InteractionRequired(50076),
   KH_SIGNIN_CSRF: new InvalidRequest(90023),
   // the authorization code grant
   KH_CODE_INVALID: new InvalidGrant(9002313, 'Invalid request. The authorization code is malformed or unknown.'),

@@ -100,6 +100,38 @@ ${hidden}
 </form>`;
 }
 
+export interface SecondFactorForm {
+  action: string;
+  appName: string;
+  csrf: string;
+  hidden: [string, string][];
+  username: string;
+  error?: string;
+  /** Proof-up: the authenticator to add (its QR code as an SVG, and its secret for typing in). */
+  enrolment?: { qrSvg: string; secret: string };
+}
+
+/** The second step: the code from the authenticator app — or, first, adding the app. */
+export function secondFactorBody(form: SecondFactorForm): string {
+  const error = form.error ? `<p class="alert" role="alert" id="code-error">${escapeHtml(form.error)}</p>` : '';
+  const described = form.error ? ' aria-describedby="code-error"' : '';
+  const intro = form.enrolment
+    ? `<h1>Set up your authenticator app</h1>
+<p id="mfa-enrol">Your organisation requires a second sign-in step for <strong>${escapeHtml(form.username)}</strong>. Scan this code with an authenticator app (such as Microsoft Authenticator, Google Authenticator or FreeOTP), then enter the six-digit code it shows to continue to <strong id="app-name">${escapeHtml(form.appName)}</strong>.</p>
+<p><img id="mfa-qr" width="240" height="240" alt="QR code for your authenticator app; the same key is written out below" src="data:image/svg+xml;base64,${Buffer.from(form.enrolment.qrSvg).toString('base64')}"></p>
+<p class="small">Cannot scan it? Add an account by hand with this key (time-based, six digits, 30 seconds): <code id="mfa-secret">${escapeHtml(form.enrolment.secret)}</code></p>`
+    : `<h1>Enter code</h1>
+<p id="mfa-prompt">Enter the six-digit code from the authenticator app for <strong>${escapeHtml(form.username)}</strong> to continue to <strong id="app-name">${escapeHtml(form.appName)}</strong>.</p>`;
+  return `${intro}
+${error}
+<form method="post" action="${escapeHtml(form.action)}">
+${hiddenFields([['csrf_token', form.csrf], ...form.hidden])}
+<label for="otp_code">Code</label>
+<input id="otp_code" name="otp_code" type="text" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9 ]{6,8}" maxlength="8" required${described}>
+<button type="submit" name="kh_action" value="verify">Verify</button>
+</form>`;
+}
+
 export function errorBody(message: string, code: string): string {
   return `<h1>Sorry, we could not sign you in</h1>
 <p class="alert" role="alert" id="error-message">${escapeHtml(message)}</p>

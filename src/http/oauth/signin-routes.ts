@@ -12,16 +12,16 @@ import { decodeJwt } from 'jose';
 import { SecretValue } from '../../crypto/secret-value.js';
 import { InvalidInputError, type KeyhavenError } from '../../errors.js';
 import type { TokenEndpoint } from '../../tokens/grants/grant.js';
-import type { AuthorizeRequest, AuthorizeTarget, BrowserSignIn } from '../../tokens/signin/browser-signin.js';
+import { SECOND_FACTOR_STEP_MS, type AuthorizeRequest, type AuthorizeTarget, type BrowserSignIn, type SecondFactorStep, type SignedIn } from '../../tokens/signin/browser-signin.js';
+import { qrCodeSvg } from '../../directory/totp-qr-code.js';
 import type { DeviceAuthorizations, PendingDeviceAuthorization } from '../../tokens/signin/device-authorizations.js';
-import { sameSecret } from '../../tokens/signin/opaque-secrets.js';
-import { createHmac } from 'node:crypto';
 import type { TokenPrincipals } from '../../tokens/token-principals.js';
 import { logIfServerError, toKeyhavenError } from '../error-handler.js';
 import { parseForm, registerFormParser, type FormBody } from './form-body.js';
 import { oauthErrorOf } from './oauth-error.js';
-import { checkCsrf, clearSessionCookie, cookies, csrfToken, SESSION_COOKIE, setSessionCookie } from './signin-cookies.js';
-import { changePasswordBody, errorBody, escapeHtml, hiddenFields, sendPage, signInBody } from './signin-pages.js';
+import { checkCsrf, clearSessionCookie, cookies, CSRF_COOKIE, csrfToken, SESSION_COOKIE, setSessionCookie } from './signin-cookies.js';
+import { changePasswordBody, errorBody, escapeHtml, hiddenFields, secondFactorBody, sendPage, signInBody } from './signin-pages.js';
+import { makeDeviceTicket, makeSecondFactorTicket, openDeviceTicket, openSecondFactorTicket } from './signin-tickets.js';
 import { checkTenant } from './tenant.js';
 
 export interface SignInRoutesOptions {
@@ -41,6 +41,11 @@ const isChangeError = (code: string) => FORM_ERRORS.has(code) || CHANGE_ERRORS.h
 
 /** Errors a person can fix on the form (retyping the password, waiting out a lock). */
 const FORM_ERRORS = new Set(['KH_INVALID_CREDENTIALS', 'KH_ACCOUNT_LOCKED', 'KH_SOURCE_THROTTLED', 'KH_ACCOUNT_DISABLED', 'KH_OAUTH_MISSING_PARAMETER', 'KH_MFA_REQUIRED']);
+/** Errors on the code page a person fixes by typing the code again (or waiting out a lock). */
+const CODE_ERRORS = new Set(['KH_MFA_CODE_INVALID', 'KH_MFA_CODE_REUSED', 'KH_ACCOUNT_LOCKED', 'KH_SOURCE_THROTTLED']);
+/** Errors on the code page that end the step: the user signs in again from the password. */
+const RESTART_ERRORS = new Set(['KH_MFA_STEP_EXPIRED', 'KH_MFA_ENROLLMENT_EXPIRED', 'KH_MFA_METHOD_NOT_FOUND', 'KH_MFA_ALREADY_ENROLLED', 'KH_GRANT_REVOKED', 'KH_ACCOUNT_DISABLED']);
+const STEP_EXPIRED = () => new InvalidInputError('KH_MFA_STEP_EXPIRED', 'The time to finish signing in has run out. Sign in again.');
 
 export const signInRoutes: FastifyPluginAsync<SignInRoutesOptions> = async (app: FastifyInstance, o) => {
   registerFormParser(app);
@@ -50,6 +55,50 @@ export const signInRoutes: FastifyPluginAsync<SignInRoutesOptions> = async (app:
     logIfServerError(request, error, err);
     return errorPage(reply, error);
   });
+
+  // ---- the second factor, for both flows ---------------------------------------------------
+  /** The code page (or proof-up) for the user whose password was just proven. */
+  function secondFactorPage(
+    request: FastifyRequest, reply: FastifyReply, step: SecondFactorStep,
+    page: { action: string; appName: string; hidden: [string, string][]; formTargets?: string[] }, failed?: KeyhavenError,
+  ) {
+    const csrf = csrfToken(request, reply, o.csrfKey);
+    // The CSRF cookie this browser sent (checked before any password was looked at).
+    const cookie = cookies(request).get(CSRF_COOKIE) ?? '';
+    const ticket = makeSecondFactorTicket(o.csrfKey, cookie, {
+      userId: step.user.objectId, passwordAt: step.passwordAt, ...(step.enrolment ? { methodId: step.enrolment.methodId } : {}),
+    });
+    const body = secondFactorBody({
+      action: page.action, appName: page.appName, csrf, hidden: [...page.hidden, ['mfa_ticket', ticket]], username: step.user.userPrincipalName,
+      ...(failed ? { error: failed.message } : {}),
+      ...(step.enrolment ? { enrolment: { qrSvg: qrCodeSvg(step.enrolment.otpauthUri.reveal()), secret: step.enrolment.secret.reveal() } } : {}),
+    });
+    const wire = failed ? oauthErrorOf(failed) : undefined;
+    return sendPage(reply, {
+      title: step.enrolment ? 'Set up your authenticator app' : 'Enter code', body, ...(page.formTargets ? { formTargets: page.formTargets } : {}),
+      ...(wire ? { error: { error: wire.error, aadsts: wire.aadsts } } : {}),
+    });
+  }
+
+  /** The code form's POST: signed in, the code page again (a wrong code), or back to the password. */
+  async function verifySecondFactor(request: FastifyRequest, form: FormBody): Promise<{ signedIn: SignedIn } | { retry: SecondFactorStep; error: KeyhavenError } | { restart: KeyhavenError }> {
+    const ticket = openSecondFactorTicket(o.csrfKey, cookies(request).get(CSRF_COOKIE), form.get('mfa_ticket') ?? '', o.signIn.now(), SECOND_FACTOR_STEP_MS);
+    if (!ticket) return { restart: STEP_EXPIRED() };
+    try {
+      return { signedIn: await o.signIn.completeSecondFactor(ticket.userId, ticket.passwordAt, ticket.methodId, form.get('otp_code') ?? '', { source: request.ip, correlationId: request.id }) };
+    } catch (err) {
+      const error = toKeyhavenError(err);
+      if (RESTART_ERRORS.has(error.code)) return { restart: error };
+      if (!CODE_ERRORS.has(error.code)) throw err;
+      try {
+        return { retry: await o.signIn.secondFactorStep(ticket.userId, ticket.passwordAt, ticket.methodId), error };
+      } catch (again) {
+        const restart = toKeyhavenError(again);
+        if (RESTART_ERRORS.has(restart.code)) return { restart };
+        throw again;
+      }
+    }
+  }
 
   // ---- authorize ---------------------------------------------------------------------------
   async function authorize(request: FastifyRequest, reply: FastifyReply, endpoint: TokenEndpoint, path: string) {
@@ -82,7 +131,7 @@ export const signInRoutes: FastifyPluginAsync<SignInRoutesOptions> = async (app:
         return redirectError(reply, target, err);
       }
       if (code !== undefined) return redirect(reply, target, { code }, 302);
-      const offer = req.prompt === 'select_account' && session ? session.user.displayName ?? session.user.userPrincipalName : undefined;
+      const offer = req.prompt === 'select_account' && session && (await o.signIn.sessionSuffices(session)) ? session.user.displayName ?? session.user.userPrincipalName : undefined;
       return signInPage(request, reply, req, path, params, { ...(offer !== undefined ? { signedInAs: offer } : {}) });
     }
     try {
@@ -92,7 +141,7 @@ export const signInRoutes: FastifyPluginAsync<SignInRoutesOptions> = async (app:
     }
     if (action === 'continue') {
       const session = await o.signIn.sessions.current(sessionId);
-      if (!session) return signInPage(request, reply, req, path, params, { error: 'Your sign-in session has ended. Sign in again.' });
+      if (!session || !(await o.signIn.sessionSuffices(session))) return signInPage(request, reply, req, path, params, { error: 'Your sign-in session has ended. Sign in again.' });
       return redirect(reply, target, { code: await o.signIn.issueCode(req, session.user, session.authTime, session.amr) }, 303);
     }
     const carried = () => [...params].filter(([name]) => AUTHORIZE_CARRIED.has(name) && name !== 'prompt');
@@ -100,18 +149,29 @@ export const signInRoutes: FastifyPluginAsync<SignInRoutesOptions> = async (app:
       title: 'Update your password', formTargets: [originOf(req.redirectUri)],
       body: changePasswordBody({ action: path, appName: req.client.displayName, csrf: csrfToken(request, reply, o.csrfKey), hidden: carried(), username, ...(error !== undefined ? { error } : {}) }),
     });
+    const codePage = (step: SecondFactorStep, failed?: KeyhavenError) =>
+      secondFactorPage(request, reply, step, { action: path, appName: req.client.displayName, hidden: carried(), formTargets: [originOf(req.redirectUri)] }, failed);
     if (action === 'change') {
       const username = params.get('username') ?? '';
       try {
         const next = newPassword(params);
-        const { user, session } = await o.signIn.changePassword(username, new SecretValue(params.get('current_password') ?? ''), next, { source: request.ip, correlationId: request.id });
-        setSessionCookie(reply, session.id, o.signIn.sessions.lifetimeSeconds);
-        return redirect(reply, target, { code: await o.signIn.issueCode(req, user, session.authTime, ['pwd']) }, 303);
+        const changed = await o.signIn.changePassword(username, new SecretValue(params.get('current_password') ?? ''), next, { source: request.ip, correlationId: request.id });
+        if ('secondFactor' in changed) return codePage(changed.secondFactor);
+        setSessionCookie(reply, changed.session.id, o.signIn.sessions.lifetimeSeconds);
+        return redirect(reply, target, { code: await o.signIn.issueCode(req, changed.user, changed.session.authTime, changed.session.amr) }, 303);
       } catch (err) {
         const error = toKeyhavenError(err);
         if (!isChangeError(error.code)) throw err;
         return changePage(username, error.message);
       }
+    }
+    if (action === 'verify') {
+      const outcome = await verifySecondFactor(request, params);
+      if ('restart' in outcome) return signInPage(request, reply, req, path, params, { error: outcome.restart.message, failed: outcome.restart });
+      if ('retry' in outcome) return codePage(outcome.retry, outcome.error);
+      const { user, session } = outcome.signedIn;
+      setSessionCookie(reply, session.id, o.signIn.sessions.lifetimeSeconds);
+      return redirect(reply, target, { code: await o.signIn.issueCode(req, user, session.authTime, session.amr) }, 303);
     }
     if (action !== 'signin') return errorPage(reply, new InvalidInputError('KH_OAUTH_BAD_REQUEST', 'The sign-in form sent an unknown action.'));
     const username = params.get('username') ?? '';
@@ -119,9 +179,10 @@ export const signInRoutes: FastifyPluginAsync<SignInRoutesOptions> = async (app:
       if (username === '' || !params.get('password')) throw new InvalidInputError('KH_OAUTH_MISSING_PARAMETER', 'Enter your user name and password.');
       const signedIn = await o.signIn.passwordSignIn(username, new SecretValue(params.get('password')!), { source: request.ip, correlationId: request.id });
       if ('mustChange' in signedIn) return changePage(signedIn.mustChange.userPrincipalName);
+      if ('secondFactor' in signedIn) return codePage(signedIn.secondFactor);
       const { user, session } = signedIn;
       setSessionCookie(reply, session.id, o.signIn.sessions.lifetimeSeconds);
-      return redirect(reply, target, { code: await o.signIn.issueCode(req, user, session.authTime, ['pwd']) }, 303);
+      return redirect(reply, target, { code: await o.signIn.issueCode(req, user, session.authTime, session.amr) }, 303);
     } catch (err) {
       const error = toKeyhavenError(err);
       if (!FORM_ERRORS.has(error.code)) throw err;
@@ -226,7 +287,7 @@ export const signInRoutes: FastifyPluginAsync<SignInRoutesOptions> = async (app:
     if (ticket !== undefined && action !== 'next') {
       // A step after the code was typed: the code's hash rides along, signed, so the later
       // steps are not counted as more guesses.
-      const hash = openTicket(o.csrfKey, ticket);
+      const hash = openDeviceTicket(o.csrfKey, ticket);
       pending = hash === undefined ? undefined : await o.devices.pending(hash);
       if (!pending) return codePage(request, reply, '', { message: 'That code has expired or been used. Start again on your device.', error: new InvalidInputError('KH_USER_CODE_INVALID', 'expired') });
     } else {
@@ -240,26 +301,42 @@ export const signInRoutes: FastifyPluginAsync<SignInRoutesOptions> = async (app:
     }
     const registration = await o.principals.clientRegistration(pending.clientId);
     const appName = registration?.displayName ?? pending.clientId;
-    const session = await o.signIn.sessions.current(cookies(request).get(SESSION_COOKIE));
+    const live = await o.signIn.sessions.current(cookies(request).get(SESSION_COOKIE));
+    // A session that did not use the second factor its user needs is not offered to continue with.
+    const session = live && (await o.signIn.sessionSuffices(live)) ? live : undefined;
     if (action === 'deny') {
       await o.devices.deny(pending);
       return sendPage(reply, { title: 'Sign-in cancelled', body: `<h1>Sign-in cancelled</h1>\n<p id="device-denied">You declined to sign in to ${escapeHtml(appName)} on the other device. You may close this window.</p>` });
     }
     if (action === 'continue' && session) {
+      await o.signIn.checkApproval(session.user, session.amr);
       await o.devices.approve(pending, session.user.objectId, session.authTime, session.amr);
       return devicePageDone(reply, appName, session.user.displayName ?? session.user.userPrincipalName);
     }
     const changePage = (username: string, error?: string) => sendPage(reply, {
       title: 'Update your password',
-      body: changePasswordBody({ action: '/devicelogin', appName, csrf: csrfToken(request, reply, o.csrfKey), hidden: [['device_ticket', makeTicket(o.csrfKey, pending.deviceCodeHash)]], username, ...(error !== undefined ? { error } : {}) }),
+      body: changePasswordBody({ action: '/devicelogin', appName, csrf: csrfToken(request, reply, o.csrfKey), hidden: [['device_ticket', makeDeviceTicket(o.csrfKey, pending.deviceCodeHash)]], username, ...(error !== undefined ? { error } : {}) }),
     });
+    const deviceCodePage = (step: SecondFactorStep, failed?: KeyhavenError) =>
+      secondFactorPage(request, reply, step, { action: '/devicelogin', appName, hidden: [['device_ticket', makeDeviceTicket(o.csrfKey, pending.deviceCodeHash)]] }, failed);
+    const approve = async (signedIn: SignedIn) => {
+      setSessionCookie(reply, signedIn.session.id, o.signIn.sessions.lifetimeSeconds);
+      await o.signIn.checkApproval(signedIn.user, signedIn.session.amr);
+      await o.devices.approve(pending, signedIn.user.objectId, signedIn.session.authTime, signedIn.session.amr);
+      return devicePageDone(reply, appName, signedIn.user.displayName ?? signedIn.user.userPrincipalName);
+    };
+    if (action === 'verify') {
+      const outcome = await verifySecondFactor(request, form);
+      if ('restart' in outcome) return deviceSignInPage(request, reply, pending, appName, undefined, { error: outcome.restart });
+      if ('retry' in outcome) return deviceCodePage(outcome.retry, outcome.error);
+      return approve(outcome.signedIn);
+    }
     if (action === 'change') {
       const username = form.get('username') ?? '';
       try {
         const signedIn = await o.signIn.changePassword(username, new SecretValue(form.get('current_password') ?? ''), newPassword(form), { source: request.ip, correlationId: request.id });
-        setSessionCookie(reply, signedIn.session.id, o.signIn.sessions.lifetimeSeconds);
-        await o.devices.approve(pending, signedIn.user.objectId, signedIn.session.authTime, ['pwd']);
-        return devicePageDone(reply, appName, signedIn.user.displayName ?? signedIn.user.userPrincipalName);
+        if ('secondFactor' in signedIn) return deviceCodePage(signedIn.secondFactor);
+        return await approve(signedIn);
       } catch (err) {
         const error = toKeyhavenError(err);
         if (!isChangeError(error.code)) throw err;
@@ -272,9 +349,8 @@ export const signInRoutes: FastifyPluginAsync<SignInRoutesOptions> = async (app:
         if (username === '' || !form.get('password')) throw new InvalidInputError('KH_OAUTH_MISSING_PARAMETER', 'Enter your user name and password.');
         const signedIn = await o.signIn.passwordSignIn(username, new SecretValue(form.get('password')!), { source: request.ip, correlationId: request.id });
         if ('mustChange' in signedIn) return changePage(signedIn.mustChange.userPrincipalName);
-        setSessionCookie(reply, signedIn.session.id, o.signIn.sessions.lifetimeSeconds);
-        await o.devices.approve(pending, signedIn.user.objectId, signedIn.session.authTime, ['pwd']);
-        return devicePageDone(reply, appName, signedIn.user.displayName ?? signedIn.user.userPrincipalName);
+        if ('secondFactor' in signedIn) return deviceCodePage(signedIn.secondFactor);
+        return await approve(signedIn);
       } catch (err) {
         const error = toKeyhavenError(err);
         if (!FORM_ERRORS.has(error.code)) throw err;
@@ -305,7 +381,7 @@ ${hiddenFields([['csrf_token', csrf]])}
       action: '/devicelogin',
       appName,
       csrf: csrfToken(request, reply, o.csrfKey),
-      hidden: [['device_ticket', makeTicket(o.csrfKey, pending.deviceCodeHash)]],
+      hidden: [['device_ticket', makeDeviceTicket(o.csrfKey, pending.deviceCodeHash)]],
       heading: 'Sign in on another device',
       intro: 'You are signing in to',
       allowDeny: true,
@@ -384,14 +460,4 @@ function formOf(request: FastifyRequest): FormBody {
 function originOf(uri: string): string {
   const url = new URL(uri);
   return url.origin !== 'null' ? url.origin : url.protocol;
-}
-
-function makeTicket(key: Buffer, deviceCodeHash: string): string {
-  return `${deviceCodeHash}.${createHmac('sha256', key).update(`keyhaven/device-ticket/v1|${deviceCodeHash}`).digest('base64url')}`;
-}
-
-function openTicket(key: Buffer, ticket: string): string | undefined {
-  const [hash, mac, extra] = ticket.split('.');
-  if (!hash || !mac || extra !== undefined || hash.length > 64) return undefined;
-  return sameSecret(makeTicket(key, hash), ticket) ? hash : undefined;
 }

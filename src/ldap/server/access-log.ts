@@ -74,7 +74,12 @@ export class LdapAccessLog {
   private readonly log: Logger | undefined;
   private readonly level: Level;
 
-  constructor(logger: Logger, level: AccessLogLevel) {
+  constructor(
+    logger: Logger,
+    level: AccessLogLevel,
+    /** Every operation, whether or not lines are written (metrics: no DN or value reaches it). */
+    private readonly observe?: (operation: string, resultCode: number | undefined, seconds: number) => void,
+  ) {
     // `req` and `res` here are an LDAP request and result built below from names and codes
     // only, not HTTP objects: the HTTP serializers would drop their fields.
     const asBuilt = (v: unknown) => v;
@@ -108,6 +113,7 @@ export class LdapAccessLog {
    * response (unbind, abandon) and `abandoned` for one an Abandon or the connection's end cut short.
    */
   operation(conn: ConnectionInfo, op: OperationStart, bindDn: string, outcome: OperationOutcome | undefined, abandoned = false): void {
+    this.observe?.(operationName(op.request), outcome?.resultCode, (performance.now() - op.startedAt) / 1000);
     if (!this.enabled) return;
     const { messageId, request } = op;
     const operation = operationName(request);

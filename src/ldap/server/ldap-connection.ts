@@ -46,6 +46,8 @@ export class LdapConnection implements ConnectionState {
   private closed = false;
   /** Set while StartTLS waits for outstanding writes: no further PDU is read. */
   private upgrading = false;
+  /** The client has finished sending (TCP FIN, or TLS close_notify): end once every answer is out. */
+  private peerEnded = false;
   private readonly onData = (chunk: Buffer) => this.receive(chunk);
 
   constructor(
@@ -83,6 +85,13 @@ export class LdapConnection implements ConnectionState {
   private attach(socket: Socket): void {
     this.socket = socket;
     socket.on('data', this.onData);
+    // The listeners allow half-open sockets, so a client that sends its requests and then shuts
+    // down its side (`printf … | nc`, a script that ends the stream) still gets every answer to
+    // what it sent: the connection ends when the operations already received are done.
+    socket.on('end', () => {
+      this.peerEnded = true;
+      this.endIfDrained();
+    });
     socket.on('error', () => socket.destroy());
     if (this.deps.limits.idleTimeoutMs > 0) {
       socket.setTimeout(this.deps.limits.idleTimeoutMs, () => socket.destroy());
@@ -161,7 +170,15 @@ export class LdapConnection implements ConnectionState {
         // A bind is logged with whom it bound as; everything else with who was bound when it ran.
         const who = request.type === 'bind' ? dnOf(this.viewer) : bindDn;
         this.deps.accessLog.operation(this, start, who, outcome, outcome.resultCode === undefined && controller.signal.aborted);
+        this.endIfDrained();
       });
+  }
+
+  private endIfDrained(): void {
+    if (!this.peerEnded || this.operations.size > 0 || this.upgrading) return;
+    this.closed = true;
+    this.abortAll();
+    if (!this.socket.destroyed) this.socket.end();
   }
 
   private async run(ctx: OperationContext, request: Answerable): Promise<void> {

@@ -18,6 +18,8 @@ export interface LdapServerOptions {
   logger: Logger;
   /** `ldapAccessLog`: the level of the per-operation access lines, or `off`. */
   accessLog?: AccessLogLevel;
+  /** Every operation's type, result code and duration (metrics). */
+  observeOperation?: (operation: string, resultCode: number | undefined, seconds: number) => void;
 }
 
 export class LdapServer {
@@ -29,17 +31,17 @@ export class LdapServer {
 
   constructor(private readonly options: LdapServerOptions) {
     this.secureContext = createSecureContext({ cert: options.tls.certPem, key: options.tls.keyPem, minVersion: 'TLSv1.2' });
-    this.accessLog = new LdapAccessLog(options.logger, options.accessLog ?? 'info');
+    this.accessLog = new LdapAccessLog(options.logger, options.accessLog ?? 'info', options.observeOperation);
   }
 
   /** Listens for plain LDAP; resolves with the port (the actual one when `port` is 0). */
   listenLdap(port: number, host: string): Promise<number> {
-    const server = createNetServer((socket) => this.accept(socket, false));
+    const server = createNetServer({ allowHalfOpen: true }, (socket) => this.accept(socket, false));
     return this.listen(server, port, host, 'LDAP');
   }
 
   listenLdaps(port: number, host: string): Promise<number> {
-    const server = createTlsServer({ cert: this.options.tls.certPem, key: this.options.tls.keyPem, minVersion: 'TLSv1.2' }, (socket) => this.accept(socket, true));
+    const server = createTlsServer({ allowHalfOpen: true, cert: this.options.tls.certPem, key: this.options.tls.keyPem, minVersion: 'TLSv1.2' }, (socket) => this.accept(socket, true));
     // A failed handshake is the client's problem, not the server's.
     server.on('tlsClientError', (_err, socket) => socket.destroy());
     return this.listen(server, port, host, 'LDAPS');

@@ -7,6 +7,7 @@
 // 1.2.840.113556.1.4.1941 LDAP_MATCHING_RULE_IN_CHAIN (transitive membership, through
 // `member` or `memberOf`; the caller pre-resolves the chain for the assertion's DN) and
 // 1.2.840.113556.1.4.803 / .804 (bitwise AND / OR on an integer, as on userAccountControl).
+import { categoryOfShortName } from './object-category.js';
 import type { LdapAttribute } from '../ldap-directory.js';
 import type { ParsedDn } from './distinguished-name.js';
 import type { FilterNode } from './filter-ast.js';
@@ -91,8 +92,15 @@ function evaluateItem(node: Extract<FilterNode, { op: 'eq' | 'ge' | 'le' | 'appr
   const { type, values } = on;
   const assertion = type.binary ? (node.op === 'sub' ? undefined : node.value) : node.op === 'sub' ? undefined : node.value.toString('utf8');
   switch (node.op) {
-    case 'eq':
+    case 'eq': {
+      if (type.name.toLowerCase() === 'objectcategory') {
+        // AD's short form: (objectCategory=person) names the class's category (object-category.ts).
+        const category = categoryOfShortName(String(assertion));
+        if (category === null) return false;
+        if (category !== undefined) return values.some((v) => String(v).toLowerCase().startsWith(`cn=${category.toLowerCase()},cn=schema,`));
+      }
       return matchEquality(type.equality, values, assertion!);
+    }
     case 'approx':
       return matchApprox(type.equality, values, assertion!);
     case 'ge':

@@ -3,6 +3,7 @@
 // (sAMAccountName, groupType of a global security group, memberOf for nesting). `member`
 // lists direct members only, users and groups alike, exactly as LDAP servers do; nested
 // membership is the client's walk or the IN_CHAIN rule's.
+import { objectCategoryDn } from './object-category.js';
 import type { GraphGroup } from '../../directory/graph-objects.js';
 import type { LdapEntry } from '../ldap-directory.js';
 import { adTime, GLOBAL_SECURITY_GROUP, ldapTime, objectGuid, objectSid, relativeId, SAM_GROUP_OBJECT } from './ad-identifiers.js';
@@ -12,6 +13,7 @@ import { applySourceAttributes } from './source-attributes.js';
 export interface GroupEntryContext {
   dn: string;
   domainSid: readonly [number, number, number];
+  baseDn: string;
   /** Direct members (undefined when not needed for this search): DNs, and user members' short names. */
   members?: { dns: readonly string[]; userNames: readonly string[] } | undefined;
   /** DNs of the groups this group is directly in. */
@@ -35,6 +37,7 @@ export function groupEntry(group: GraphGroup, ctx: GroupEntryContext): LdapEntry
     .set('sAMAccountName', group.mailNickname)
     .set('groupType', GLOBAL_SECURITY_GROUP)
     .set('sAMAccountType', SAM_GROUP_OBJECT)
+    .set('objectCategory', objectCategoryDn('Group', ctx.baseDn))
     .set('objectGUID', objectGuid(group.id))
     .set('objectSid', objectSid(ctx.domainSid, relativeId(group.id)))
     .set('whenCreated', adTime(group.createdDateTime))

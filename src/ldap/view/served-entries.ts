@@ -36,7 +36,7 @@ export class ServedEntries {
   }
 
   user(model: DirectoryModel, user: GraphUser, need: Needs, dn = this.userDn(user)): LdapEntry {
-    return userEntry(user, { dn, domainSid: this.domainSid, memberOf: need.memberOf ? this.#memberOf(model, user.id) : undefined });
+    return userEntry(user, { dn, domainSid: this.domainSid, baseDn: this.layout.baseText, memberOf: need.memberOf ? this.#memberOf(model, user.id) : undefined });
   }
 
   group(model: DirectoryModel, group: GraphGroup, need: Needs, dn = this.groupDn(group)): LdapEntry {
@@ -56,7 +56,7 @@ export class ServedEntries {
         }
       }
     }
-    return groupEntry(group, { dn, domainSid: this.domainSid, members, memberOf: need.memberOf ? this.#memberOf(model, group.id) : undefined });
+    return groupEntry(group, { dn, domainSid: this.domainSid, baseDn: this.layout.baseText, members, memberOf: need.memberOf ? this.#memberOf(model, group.id) : undefined });
   }
 
   #memberOf(model: DirectoryModel, id: string): string[] {

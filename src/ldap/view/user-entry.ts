@@ -4,6 +4,7 @@
 // memberOf, objectGUID, objectSid, userAccountControl, whenCreated/whenChanged) for AD-minded
 // ones (JupyterHub with `sAMAccountName`, as Azure AD DS guides configure it). Nothing secret
 // is ever an attribute: the directory's objects carry no hash (graph-objects.ts).
+import { objectCategoryDn } from './object-category.js';
 import type { GraphUser } from '../../directory/graph-objects.js';
 import { parseDn } from './distinguished-name.js';
 import type { LdapEntry } from '../ldap-directory.js';
@@ -16,6 +17,8 @@ import { applySourceAttributes } from './source-attributes.js';
 export interface UserEntryContext {
   dn: string;
   domainSid: readonly [number, number, number];
+  /** The base DN: Active Directory's objectCategory names a class under its schema container. */
+  baseDn: string;
   /** DNs of the groups the user is directly in; undefined when not needed for this search. */
   memberOf?: readonly string[] | undefined;
 }
@@ -84,6 +87,7 @@ export function userEntry(user: GraphUser, ctx: UserEntryContext): LdapEntry {
     .set('objectSid', objectSid(ctx.domainSid, relativeId(user.id)))
     .set('userAccountControl', UF_NORMAL_ACCOUNT | (user.accountEnabled ? 0 : UF_ACCOUNTDISABLE))
     .set('sAMAccountType', SAM_USER_OBJECT)
+    .set('objectCategory', objectCategoryDn('Person', ctx.baseDn))
     .set('whenCreated', adTime(user.createdDateTime))
     .set('whenChanged', adTime(changed))
     .extras(user.keyhavenExtraAttributes)

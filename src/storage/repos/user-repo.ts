@@ -40,6 +40,11 @@ export class UserRepo {
     return this.db.selectFrom('users').selectAll().where('uid_number', '=', uidNumber).executeTakeFirst();
   }
 
+  /** Users whose primary group (gidNumber) is `gidNumber`, at most `limit` of them. */
+  async withPrimaryGid(gidNumber: number, limit: number): Promise<UserRow[]> {
+    return this.db.selectFrom('users').selectAll().where('gid_number', '=', gidNumber).orderBy('username').limit(limit).execute();
+  }
+
   /** By the DN an LDIF import gave it (ignoring case, through the lower() unique index). */
   async bySourceDn(dn: string): Promise<UserRow | undefined> {
     return this.db

@@ -7,6 +7,7 @@ import type { AuthenticatedClient } from '../client-authentication.js';
 import type { Grant, GrantDeps, GrantRequest, GrantResult } from './grant.js';
 import { auditIssuance } from './issuance-audit.js';
 import { resolveAudience } from './resolve-audience.js';
+import { machineIdentityRequest } from './machine-identity.js';
 
 export const CLIENT_CREDENTIALS = 'client_credentials';
 
@@ -14,11 +15,12 @@ export function clientCredentialsGrant(deps: GrantDeps): Grant {
   return {
     type: CLIENT_CREDENTIALS,
     async handle(request: GrantRequest): Promise<GrantResult> {
-      const client = await authenticateClient(deps, request);
+      const authenticated = await authenticateClient(deps, request);
+      const client = await machineIdentity(deps, request, authenticated);
       const principalId = checkGrant(client);
       const audience = await resolveAudience(deps.audiences, request);
       const issued = await issue(deps, request, client, principalId, audience);
-      await auditIssuance(deps.audit, { request, client, audience, issued, subjectId: principalId });
+      await auditIssuance(deps.audit, { request, client, audience, issued, subjectId: principalId, ...(client.machine ? { details: { machineId: client.machine.id } } : {}) });
       return { issued, audience };
     },
   };
@@ -26,6 +28,18 @@ export function clientCredentialsGrant(deps: GrantDeps): Grant {
 
 function authenticateClient(deps: GrantDeps, request: GrantRequest): Promise<AuthenticatedClient> {
   return deps.clients.authenticate(request.client, request, 'refuse');
+}
+
+/**
+ * A joined machine may ask for a token of one of its resource's managed identities
+ * (machine-identity.ts): the token then speaks for the identity and still carries the machine.
+ */
+async function machineIdentity(deps: GrantDeps, request: GrantRequest, client: AuthenticatedClient): Promise<AuthenticatedClient> {
+  const wanted = machineIdentityRequest(request, client);
+  if (wanted === undefined || !client.machine) return client;
+  if (!deps.machineIdentities) throw new InvalidInputError('KH_MACHINE_IDENTITY_NOT_FOUND', 'Managed identities are not available on this server.');
+  const identity = await deps.machineIdentities.resolve(client.machine.resourceId, wanted);
+  return { ...client, appId: identity.appId, objectId: identity.objectId, machine: { id: client.machine.id, resourceId: identity.resourceId } };
 }
 
 /** The token speaks for the client's service principal, so there must be one. */
@@ -42,5 +56,6 @@ function issue(deps: GrantDeps, request: GrantRequest, client: AuthenticatedClie
     clientAppId: client.appId,
     clientAuth: client.auth,
     objectId,
+    ...(client.machine ? { machine: client.machine } : {}),
   });
 }

@@ -14,6 +14,7 @@ import type { AuthorizationCodes } from '../signin/authorization-codes.js';
 import type { DeviceAuthorizations } from '../signin/device-authorizations.js';
 import type { IdTokens } from '../signin/id-tokens.js';
 import type { RefreshTokens } from '../signin/refresh-tokens.js';
+import type { MachineIdentityResolver } from './machine-identity.js';
 
 /** Which token endpoint a request came to: Entra's v2 and v1 paths under a tenant, or `/adfs`. */
 export type TokenEndpoint = 'v2' | 'v1' | 'adfs';
@@ -57,6 +58,8 @@ export interface GrantDeps {
   passwordGrantEnabled: boolean;
   /** The browser and device sign-ins' stores (authorization code, refresh, device code grants). */
   signIn?: SignInDeps;
+  /** A joined machine's managed identities (client credentials with identity=…). */
+  machineIdentities?: MachineIdentityResolver;
 }
 
 export interface SignInDeps {

@@ -17,11 +17,31 @@ import type { AuthorizationCodes } from './authorization-codes.js';
 import { isS256Challenge } from './pkce.js';
 import { matchRedirectUri, type RedirectKind } from './redirect-uris.js';
 import type { LiveSession, SigninSessions } from './signin-sessions.js';
+import { stillSignedIn } from './sign-in-validity.js';
+import type { TotpEnrollment } from '../../directory/second-factor.js';
 
 export interface SignedIn {
   user: UserPrincipal;
-  session: { id: string; authTime: number };
+  session: { id: string; authTime: number; amr: string[] };
 }
+
+/**
+ * After the password, a user who must use a second factor (src/directory/second-factor-sign-in.ts):
+ * the page asks for the code of their authenticator app — or, when they have none yet, shows
+ * one to scan and asks for its first code (Entra's "More information required" proof-up).
+ */
+export interface SecondFactorStep {
+  user: UserPrincipal;
+  /** When the password was proven (ms since the epoch); the step must be finished within SECOND_FACTOR_STEP_MS. */
+  passwordAt: number;
+  enrolment?: TotpEnrollment;
+}
+
+export type PasswordOutcome = SignedIn | { mustChange: UserPrincipal } | { secondFactor: SecondFactorStep };
+
+/** How long after the password the code may be given. */
+export const SECOND_FACTOR_STEP_MS = 10 * 60 * 1000;
+const SECOND_FACTOR_AMR = ['pwd', 'otp', 'mfa'];
 
 export type Prompt = 'none' | 'login' | 'select_account' | 'consent';
 
@@ -72,6 +92,11 @@ export class BrowserSignIn {
 
   get sessions(): SigninSessions {
     return this.#o.sessions;
+  }
+
+  /** The sign-in's clock (ms), for the faces' signed tickets. */
+  now(): number {
+    return this.#now();
   }
 
   /** Phase one: errors here are shown, never redirected. */
@@ -143,26 +168,87 @@ export class BrowserSignIn {
   async silent(request: AuthorizeRequest, session: LiveSession | undefined): Promise<string | undefined> {
     if (request.prompt === 'none') {
       if (!session) throw new InvalidInputError('KH_LOGIN_REQUIRED', 'The user must sign in: prompt=none was given and there is no sign-in session.');
-      await this.#refuseWithoutSecondFactor(session.user, session.amr);
+      if (!(await this.sessionSuffices(session))) {
+        throw new InvalidInputError('KH_MFA_INTERACTION_REQUIRED', 'The user must sign in with a second factor: prompt=none was given and the sign-in session did not use one.');
+      }
       return this.issueCode(request, session.user, session.authTime, session.amr);
     }
-    if (session && request.prompt === undefined) {
-      await this.#refuseWithoutSecondFactor(session.user, session.amr);
+    if (session && request.prompt === undefined && (await this.sessionSuffices(session))) {
       return this.issueCode(request, session.user, session.authTime, session.amr);
     }
     return undefined;
   }
 
   /**
-   * Deny by default until the pages ask for the code: a user who must use a second factor
-   * (src/directory/second-factor-sign-in.ts) is refused after the right password, as the
-   * password grant refuses them (AADSTS50076), rather than signed in with the password alone.
+   * Whether a session may sign its user in without asking again: one that used a second
+   * factor, or whose user need not use one (a requirement added after the session began
+   * applies at once — it is checked on every use, not when the session was made).
+   */
+  async sessionSuffices(session: Pick<LiveSession, 'user' | 'amr'>): Promise<boolean> {
+    return session.amr.includes('mfa') || !(await this.#o.principals.secondFactorRequired(session.user.objectId));
+  }
+
+  /**
+   * Deny by default: no code, and no device approval, for a user who must use a second factor
+   * unless this sign-in used one — whatever path led here.
    */
   async #refuseWithoutSecondFactor(user: UserPrincipal, amr: string[]): Promise<void> {
-    if (amr.includes('mfa')) return;
-    if (await this.#o.principals.secondFactorRequired(user.objectId)) {
-      throw new UnauthenticatedError('KH_MFA_REQUIRED', 'This account must use a second factor, which this sign-in page does not ask for yet; ask your administrator.');
+    if (!(await this.sessionSuffices({ user, amr }))) {
+      throw new UnauthenticatedError('KH_MFA_REQUIRED', 'This account must use a second factor: sign in again with your password and the code from your authenticator app.');
     }
+  }
+
+  /** For the device page: refuses to approve a device for a sign-in without the second factor its user needs. */
+  async checkApproval(user: UserPrincipal, amr: string[]): Promise<void> {
+    await this.#refuseWithoutSecondFactor(user, amr);
+  }
+
+  /** The session, or the second-factor step, once the password (and any forced change) is done. */
+  async #afterPassword(user: UserPrincipal, ctx: { source: string; correlationId: string }): Promise<SignedIn | { secondFactor: SecondFactorStep }> {
+    const factor = this.#o.principals.secondFactor;
+    const status = await factor.status(user.objectId);
+    if (!status.required) {
+      const session = await this.#o.sessions.create(user.objectId, ['pwd']);
+      return { user, session: { ...session, amr: ['pwd'] } };
+    }
+    const passwordAt = this.#now();
+    if (status.enrolled) return { secondFactor: { user, passwordAt } };
+    const enrolment = await factor.beginTotp({ id: user.objectId, source: ctx.source, correlationId: ctx.correlationId }, { id: user.objectId, userPrincipalName: user.userPrincipalName });
+    return { secondFactor: { user, passwordAt, enrolment } };
+  }
+
+  /**
+   * The second-factor step again (to show after a wrong code): the user, still allowed to sign
+   * in, and the enrolment begun for them. Throws KH_MFA_STEP_EXPIRED when the step has lapsed.
+   */
+  async secondFactorStep(userId: string, passwordAt: number, methodId?: string): Promise<SecondFactorStep> {
+    const user = await this.#stepUser(userId, passwordAt);
+    if (methodId === undefined) return { user, passwordAt };
+    const enrolment = await this.#o.principals.secondFactor.pendingTotp({ id: user.objectId, userPrincipalName: user.userPrincipalName }, methodId, this.#now());
+    if (!enrolment) throw new InvalidInputError('KH_MFA_STEP_EXPIRED', 'The time to finish signing in has run out. Sign in again.');
+    return { user, passwordAt, enrolment };
+  }
+
+  /**
+   * The code from the user's authenticator (or, in proof-up, the first code of the one just
+   * scanned, which activates it): then the session starts, with amr pwd+otp+mfa (RFC 8176).
+   * The directory throttles, audits refusals and accepts each step's code once.
+   */
+  async completeSecondFactor(userId: string, passwordAt: number, methodId: string | undefined, code: string, ctx: { source: string; correlationId: string }): Promise<SignedIn> {
+    const user = await this.#stepUser(userId, passwordAt);
+    const factor = this.#o.principals.secondFactor;
+    if (methodId !== undefined) await factor.confirmTotp({ id: user.objectId, source: ctx.source, correlationId: ctx.correlationId }, user.objectId, methodId, code, this.#now());
+    else await factor.verify(user.objectId, code, this.#now(), ctx);
+    const session = await this.#o.sessions.create(user.objectId, SECOND_FACTOR_AMR);
+    return { user, session: { ...session, amr: [...SECOND_FACTOR_AMR] } };
+  }
+
+  async #stepUser(userId: string, passwordAt: number): Promise<UserPrincipal> {
+    if (!(this.#now() - passwordAt <= SECOND_FACTOR_STEP_MS)) {
+      throw new InvalidInputError('KH_MFA_STEP_EXPIRED', 'The time to finish signing in has run out. Sign in again.');
+    }
+    // Disabled, deleted or password changed since: the step ends with the sign-in it belonged to.
+    return stillSignedIn(this.#o.principals, userId, passwordAt);
   }
 
   /**
@@ -170,11 +256,10 @@ export class BrowserSignIn {
    * audit). A user an administrator marked forceChangePasswordNextSignIn gets no session yet:
    * `mustChange`, and the page asks for a new password (changePassword).
    */
-  async passwordSignIn(username: string, password: SecretValue, ctx: { source: string; correlationId: string }): Promise<SignedIn | { mustChange: UserPrincipal }> {
+  async passwordSignIn(username: string, password: SecretValue, ctx: { source: string; correlationId: string }): Promise<PasswordOutcome> {
     const user = await this.#o.principals.authenticateUser(username, password, { source: ctx.source, correlationId: ctx.correlationId });
-    await this.#refuseWithoutSecondFactor(user, ['pwd']);
     if (user.mustChangePassword) return { mustChange: user };
-    return { user, session: await this.#o.sessions.create(user.objectId, ['pwd']) };
+    return this.#afterPassword(user, ctx);
   }
 
   /**
@@ -182,15 +267,15 @@ export class BrowserSignIn {
    * new one goes through the password policy; then the session starts — after the change, so
    * the change does not void it (sign-in-validity.ts).
    */
-  async changePassword(username: string, current: SecretValue, next: string, ctx: { source: string; correlationId: string }): Promise<SignedIn> {
+  async changePassword(username: string, current: SecretValue, next: string, ctx: { source: string; correlationId: string }): Promise<SignedIn | { secondFactor: SecondFactorStep }> {
     const user = await this.#o.principals.authenticateUser(username, current, { source: ctx.source, correlationId: ctx.correlationId });
-    await this.#refuseWithoutSecondFactor(user, ['pwd']);
     await this.#o.principals.changeOwnPassword(user.objectId, current.reveal(), next, ctx.source);
     const { mustChangePassword: _done, ...changed } = user;
-    return { user: changed, session: await this.#o.sessions.create(user.objectId, ['pwd']) };
+    return this.#afterPassword(changed, ctx);
   }
 
-  issueCode(request: AuthorizeRequest, user: UserPrincipal, authTime: number, amr: string[]): Promise<string> {
+  async issueCode(request: AuthorizeRequest, user: UserPrincipal, authTime: number, amr: string[]): Promise<string> {
+    await this.#refuseWithoutSecondFactor(user, amr);
     return this.#o.codes.issue({
       clientId: request.client.appId, userId: user.objectId, redirectUri: request.redirectUri, scope: request.scope, authTime, amr,
       ...(request.nonce !== undefined ? { nonce: request.nonce } : {}),

@@ -1,0 +1,51 @@
+// GET /metrics (Prometheus text format) on the HTTPS port, behind a bearer token for the
+// management API whose principal holds `Keyhaven.Server/metrics/read` at the root scope `/` —
+// the built-in role Keyhaven Metrics Reader — or is a Global Administrator; 401 without a
+// token, 403 without the permission. Also: the hook that counts every HTTPS request by face and
+// route *template* (never the path as sent: it may hold a user name or a secret's name).
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { Authorizer } from '../authz/authorizer.js';
+import { ForbiddenError } from '../errors.js';
+import type { Face, Metrics } from '../metrics/metrics.js';
+import type { Authenticate } from './bearer-auth.js';
+
+export const METRICS_READ = 'Keyhaven.Server/metrics/read';
+
+export interface MetricsRoutesOptions {
+  metrics: Metrics;
+  authenticate: Authenticate;
+  audiences: readonly string[];
+  authorizer: Pick<Authorizer, 'can'>;
+  isGlobalAdministrator: (objectId: string) => Promise<boolean>;
+}
+
+export const metricsRoutes: FastifyPluginAsync<MetricsRoutesOptions> = async (app: FastifyInstance, o) => {
+  app.get('/metrics', { preHandler: o.authenticate(o.audiences) }, async (request, reply) => {
+    const id = request.principal!.objectId;
+    if (!(await o.authorizer.can(id, METRICS_READ, '/')) && !(await o.isGlobalAdministrator(id))) {
+      throw new ForbiddenError('KH_AUTHORIZATION_FAILED', `The client with object id '${id}' does not have authorization to perform action '${METRICS_READ}' over scope '/'.`);
+    }
+    return reply.header('content-type', o.metrics.contentType).header('cache-control', 'no-store').send(await o.metrics.text());
+  });
+};
+
+/** Counts each request when its answer is sent. */
+export function countRequests(app: FastifyInstance, metrics: Metrics): void {
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.httpRequest(faceOf(request, route), route, request.method, reply.statusCode, reply.elapsedTime / 1000);
+  });
+}
+
+function faceOf(request: FastifyRequest, route: string): Face {
+  if (route === 'unmatched') return 'other';
+  if (route.startsWith('/graph')) return 'graph';
+  if (route === '/healthz' || route === '/readyz') return 'health';
+  if (route === '/metrics') return 'metrics';
+  if (route.endsWith('/authorize') || route.endsWith('/logout') || route === '/devicelogin') return 'signin';
+  if (route.includes('/oauth2/') || route.startsWith('/adfs') || route.includes('.well-known') || route.includes('/discovery/')) return 'oauth';
+  if (route.startsWith('/machines')) return 'machines';
+  if (route.startsWith('/vaults') || /^[^.]+\.vault\./.test(String(request.headers.host ?? ''))) return 'vault';
+  if (route.startsWith('/subscriptions') || route.startsWith('/providers') || route.startsWith('/tenants') || route.startsWith('/metadata')) return 'arm';
+  return 'other';
+}
