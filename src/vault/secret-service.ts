@@ -12,7 +12,7 @@ import type { Envelope } from '../crypto/envelope.js';
 import { SecretValue } from '../crypto/secret-value.js';
 import { ConflictError, ForbiddenError, InvalidInputError, KeyhavenError, NotFoundError } from '../errors.js';
 import { VAULT_TYPE, vaultProperties, type VaultProperties } from '../resources/providers/key-vault.js';
-import { toResource } from '../resources/resource-manager.js';
+import type { StoredResource } from '../resources/resource-types.js';
 import type { KvSecretRow, KvSecretVersionRow, KvVaultRow } from '../storage/repos/vault-repo.js';
 import { isUniqueViolation, type Storage, type Tx } from '../storage/storage.js';
 import { VaultAccess, type SecretOperation, type VaultCaller } from './vault-access.js';
@@ -108,12 +108,11 @@ export class SecretService {
 
   /** A live (not deleted) vault by name, or VaultNotFound. */
   async vault(name: string): Promise<OpenVault> {
-    const row = await this.#d.storage.read.vaults.byName(name);
-    const resource = row && row.deleted_at === null ? await this.#d.storage.read.armResources.byKey(row.resource_key) : undefined;
-    if (!row || !resource || resource.type.toLowerCase() !== VAULT_TYPE.toLowerCase()) {
+    const row = await this.#d.storage.read.vaults.liveVault(name);
+    if (!row || row.type.toLowerCase() !== VAULT_TYPE.toLowerCase()) {
       throw new NotFoundError('KH_VAULT_NOT_FOUND', `The vault '${echo(name)}' was not found in this deployment.`);
     }
-    return openVault(row, vaultProperties(toResource(resource)));
+    return openVault(row, vaultProperties({ properties: JSON.parse(row.properties) as Record<string, unknown> } as StoredResource));
   }
 
   async #authorize(caller: VaultCaller, vault: OpenVault, op: SecretOperation, name?: string): Promise<void> {
@@ -226,11 +225,9 @@ export class SecretService {
   /** The value of the latest or a given version: audited, released once the record is durable. */
   async get(caller: VaultCaller, vault: OpenVault, name: string, version?: string): Promise<SecretVersion> {
     await this.#authorize(caller, vault, 'get', name);
-    const read = this.#d.storage.read.vaults;
-    const secret = await read.secret(vault.id, name.toLowerCase());
-    if (!secret || secret.deleted_at !== null) throw secretNotFound(vault.name, name, version);
-    const row = await read.version(vault.id, secret.name_key, (version ?? secret.latest_version).toLowerCase());
-    if (!row) throw secretNotFound(vault.name, name, version);
+    const found = await this.#d.storage.read.vaults.secretVersion(vault.id, name.toLowerCase(), version?.toLowerCase());
+    if (!found || found.secret.deleted_at !== null || !found.row) throw secretNotFound(vault.name, name, version);
+    const { secret, row } = found;
     const now = this.#now();
     if (row.enabled === 0) throw new ForbiddenError('KH_VAULT_SECRET_DISABLED', 'Operation get is not allowed on a disabled secret.');
     if (row.nbf !== null && now < row.nbf) throw new ForbiddenError('KH_VAULT_SECRET_NOT_YET_VALID', 'Operation get is not allowed on a secret that is not yet valid (nbf is in the future).');

@@ -16,6 +16,18 @@ export class VaultRepo {
     return this.db.selectFrom('kv_vaults').selectAll().where('name', '=', name.toLowerCase()).executeTakeFirst();
   }
 
+  /** A live vault and its ARM resource's properties, in one statement (the data plane's hot path). */
+  async liveVault(name: string): Promise<(KvVaultRow & { type: string; properties: string }) | undefined> {
+    return this.db
+      .selectFrom('kv_vaults')
+      .innerJoin('arm_resources', 'arm_resources.key', 'kv_vaults.resource_key')
+      .selectAll('kv_vaults')
+      .select(['arm_resources.type', 'arm_resources.properties'])
+      .where('kv_vaults.name', '=', name.toLowerCase())
+      .where('kv_vaults.deleted_at', 'is', null)
+      .executeTakeFirst();
+  }
+
   async insertVault(row: KvVaultRow): Promise<void> {
     await this.db.insertInto('kv_vaults').values(row).execute();
   }
@@ -70,6 +82,25 @@ export class VaultRepo {
   /** Deleted vaults whose scheduled purge date has passed. */
   async vaultsDueForPurge(nowIso: string, limit: number): Promise<KvVaultRow[]> {
     return this.db.selectFrom('kv_vaults').selectAll().where('scheduled_purge_at', '<=', nowIso).orderBy('scheduled_purge_at').limit(limit).execute();
+  }
+
+  /** A secret and one version (the latest when `version` is undefined), in one statement. */
+  async secretVersion(vaultId: string, nameKey: string, version: string | undefined): Promise<{ secret: KvSecretRow; row: KvSecretVersionRow | undefined } | undefined> {
+    const r = await this.db
+      .selectFrom('kv_secrets as s')
+      .leftJoin('kv_secret_versions as v', (join) =>
+        join.onRef('v.vault_id', '=', 's.vault_id').onRef('v.name_key', '=', 's.name_key').on((eb) => (version === undefined ? eb('v.version', '=', eb.ref('s.latest_version')) : eb('v.version', '=', version))))
+      .select(['s.vault_id', 's.name_key', 's.name', 's.latest_version', 's.deleted_at', 's.scheduled_purge_at'])
+      .select(['v.version', 'v.ciphertext', 'v.content_type', 'v.tags', 'v.enabled', 'v.nbf', 'v.exp', 'v.created', 'v.updated'])
+      .where('s.vault_id', '=', vaultId)
+      .where('s.name_key', '=', nameKey)
+      .executeTakeFirst();
+    if (!r) return undefined;
+    const secret: KvSecretRow = { vault_id: r.vault_id, name_key: r.name_key, name: r.name, latest_version: r.latest_version, deleted_at: r.deleted_at, scheduled_purge_at: r.scheduled_purge_at };
+    const row: KvSecretVersionRow | undefined = r.version === null || r.ciphertext === null
+      ? undefined
+      : { vault_id: r.vault_id, name_key: r.name_key, version: r.version, ciphertext: r.ciphertext, content_type: r.content_type, tags: r.tags!, enabled: r.enabled!, nbf: r.nbf, exp: r.exp, created: r.created!, updated: r.updated! };
+    return { secret, row };
   }
 
   // Versions -----------------------------------------------------------------------------
