@@ -16,6 +16,7 @@ import {
   requestToken,
   requireProfile,
   storeToken,
+  VAULT_RESOURCE,
   type CachedToken,
   type Profile,
 } from './login-state.js';
@@ -116,7 +117,7 @@ export class ApiClient {
       throw new LoginExpiredError(`The sign-in of ${user.name} expired${when}; run 'keyhaven login' again.`);
     }
     throw new LoginExpiredError(
-      `No token for '${resource}': a user's tokens are fetched at login for the management and directory APIs only.`,
+      `No token for '${resource}': a user's tokens are fetched at login for the management, directory and Key Vault (https://vault.azure.net) APIs only.`,
     );
   }
 
@@ -158,6 +159,7 @@ export class ApiClient {
     const base = this.profile.publicUrl.toLowerCase();
     if (r === base || MANAGEMENT_ALIASES.has(r)) return this.managementResource;
     if (r === `${base}/graph` || DIRECTORY_ALIASES.has(r)) return this.directoryResource;
+    if (r === VAULT_RESOURCE) return VAULT_RESOURCE;
     return undefined;
   }
 

@@ -95,6 +95,8 @@ interface TokenCacheFile {
 
 export const managementResource = (publicUrl: string): string => `${publicUrl}/`;
 export const directoryResource = (publicUrl: string): string => `${publicUrl}/graph/`;
+/** Key Vault's Azure audience, which every Keyhaven vault accepts (DESIGN.md, "Audiences"). */
+export const VAULT_RESOURCE = 'https://vault.azure.net';
 
 /** az's resource_to_scopes: resource + "/.default", doubling a trailing slash as az does. */
 export const scopeFor = (resource: string): string => `${resource}/.default`;

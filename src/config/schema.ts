@@ -71,7 +71,11 @@ export const ConfigSchema = Type.Object(
     vaultDnsSuffix: Type.String({
       pattern: '^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$',
       default: 'vault.localhost',
-      description: 'DNS suffix of vault URIs: a vault is served at `https://{vault}.{vaultDnsSuffix}:{httpsPort}`.',
+      description: 'DNS suffix of vault URIs: a vault is served at `https://{vault}.{vaultDnsSuffix}:{httpsPort}` (its `vaultUri`; the server routes by Host header, and the generated certificate carries `*.{vaultDnsSuffix}`), and the vault audience is `https://{vaultDnsSuffix}:{httpsPort}` (alias `https://vault.azure.net`), so the vault host ends with `.` + the audience host as the Azure SDKs require. `*.localhost` names resolve with Debian\'s `libnss-myhostname`; another suffix needs DNS or `/etc/hosts` entries.',
+    }),
+    vaultPurgeIntervalSeconds: Type.Integer({
+      minimum: 0, maximum: 86400, default: 3600,
+      description: 'How often soft-deleted secrets and vaults past their scheduled purge date (`softDeleteRetentionInDays` after deletion) are purged for good (0: never, e.g. in tests).',
     }),
     tlsCaCertFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM CA certificate to issue the server certificate with, instead of generating a CA. Needs `tlsCaKeyFile`.' })),
     tlsCaKeyFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM private key of `tlsCaCertFile`.' })),

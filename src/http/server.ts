@@ -19,6 +19,7 @@ import { graphRoutes } from './graph/graph-routes.js';
 import { healthRoutes } from './health-routes.js';
 import { armRoutes } from './arm/arm-routes.js';
 import { metadataRoutes } from './arm/metadata-routes.js';
+import { vaultHostRewrite, vaultRoutes } from './vault/vault-routes.js';
 import { machineRoutes } from './machines/machine-routes.js';
 import { GLOBAL_ADMINISTRATOR } from '../directory/role-definitions.js';
 import { normalizePublicUrl } from '../tokens/token-claims.js';
@@ -52,6 +53,8 @@ export async function buildHttpServer(deps: HttpServerDeps) {
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     trustProxy: false,
+    // A vault's host form (https://{vault}.{vaultDnsSuffix}:{port}/secrets/…) is served as /vaults/{vault}/secrets/….
+    rewriteUrl: vaultHostRewrite(deps.services.core.config.vaultDnsSuffix),
   });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-ms-request-id', request.id);
@@ -64,6 +67,7 @@ export async function buildHttpServer(deps: HttpServerDeps) {
   const { core, tokens, signingKeys, verifier, directory } = deps.services;
   // Pending refusal summaries are written while the audit log still takes records.
   app.addHook('onClose', async () => deps.services.refusals.close());
+  app.addHook('onClose', async () => deps.services.vaultPurge.close());
   await app.register(healthRoutes, { readiness: deps.readiness });
   await app.register(tokenRoutes, { tokens, tenantId: core.tenantId, publicUrl: core.config.publicUrl });
   const s = deps.services;
@@ -109,8 +113,19 @@ export async function buildHttpServer(deps: HttpServerDeps) {
       tenantId: core.tenantId,
       publicUrl,
       tenantDomain: core.config.directoryDomain,
+      deletedVaults: deps.services.deletedVaults,
       machines: deps.services.machines,
     },
+  });
+  await app.register(vaultRoutes, {
+    prefix: '/vaults',
+    secrets: deps.services.secrets,
+    authenticate,
+    audiences: audiences.acceptedAudiences('vault'),
+    vaultAudience: audiences.aliases('vault')[0]!,
+    publicUrl,
+    tenantId: core.tenantId,
+    vaultDnsSuffix: core.config.vaultDnsSuffix,
   });
   return app;
 }

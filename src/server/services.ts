@@ -35,6 +35,11 @@ import { RoleAssignments } from '../authz/role-assignments.js';
 import { ResourceManager } from '../resources/resource-manager.js';
 import { ResourceTypes } from '../resources/resource-types.js';
 import { registerComputeTypes } from '../resources/providers/compute.js';
+import { registerKeyVaultTypes } from '../resources/providers/key-vault.js';
+import { SecretService } from '../vault/secret-service.js';
+import { VaultAccess } from '../vault/vault-access.js';
+import { PurgeSchedule } from '../vault/purge-schedule.js';
+import { DeletedVaults } from '../vault/deleted-vaults.js';
 import { registerManagedIdentityTypes } from '../resources/providers/managed-identity.js';
 import { MachineService } from '../machines/machine-service.js';
 import { MachineStatus } from '../machines/machine-status.js';
@@ -63,6 +68,11 @@ export interface Services {
   authorizer: Authorizer;
   roleAssignments: RoleAssignments;
   customRoles: CustomRoles;
+  /** The Key Vault data plane (secrets), authorized by access policies or RBAC per vault. */
+  secrets: SecretService;
+  /** Purges soft-deleted secrets and vaults after retention; closed before the audit log is flushed. */
+  vaultPurge: PurgeSchedule;
+  deletedVaults: DeletedVaults;
   /** Machine enrollment: join tokens, joined machines, their revocation set. */
   machines: MachineService;
 }
@@ -154,6 +164,7 @@ export async function buildServices(core: CoreServices): Promise<Services> {
   const identities = { tenantId: core.tenantId, principals: directory.managedIdentityPrincipals() };
   registerManagedIdentityTypes(types, identities);
   registerComputeTypes(types, identities, { beforeDelete: (tx, resource) => machines.resourceDeleted(tx, resource) });
+  registerKeyVaultTypes(types, { tenantId: core.tenantId, vaultDnsSuffix: config.vaultDnsSuffix, httpsPort: config.httpsPort === 0 ? 443 : config.httpsPort });
   const resources = new ResourceManager({ storage: core.storage, audit: core.audit, types });
   const index = new AuthorizationIndex(core.storage);
   const authorizer = new Authorizer(index, {
@@ -163,7 +174,10 @@ export async function buildServices(core: CoreServices): Promise<Services> {
   await index.current();
   const roleAssignments = new RoleAssignments({ storage: core.storage, audit: core.audit, index });
   const customRoles = new CustomRoles({ storage: core.storage, audit: core.audit, index });
-  return { core, directory, signingKeys, audiences, issuer, verifier, tokens, refusals, browserSignIn, devices, deviceCodes, userInfo, revocation, csrfKey, resources, authorizer, roleAssignments, customRoles, machines };
+  const secrets = new SecretService({ storage: core.storage, envelope: core.envelope, audit: core.audit, access: new VaultAccess(authorizer) });
+  const vaultPurge = new PurgeSchedule(secrets, config.vaultPurgeIntervalSeconds * 1000, () => undefined);
+  vaultPurge.start();
+  return { core, directory, signingKeys, audiences, issuer, verifier, tokens, refusals, browserSignIn, devices, deviceCodes, userInfo, revocation, csrfKey, resources, authorizer, roleAssignments, customRoles, machines, secrets, vaultPurge, deletedVaults: new DeletedVaults({ storage: core.storage, audit: core.audit }) };
 }
 
 /** The signing-key lifecycle from configuration (shared by `serve` and `keyhaven admin rotate-signing-key`). */

@@ -364,6 +364,44 @@ export interface ArmRoleAssignmentsTable {
   updated_by: string;
 }
 
+/** 0013_vaults: Key Vault. */
+export interface KvVaultsTable {
+  name: string;
+  id: string;
+  resource_key: string;
+  resource_id: string;
+  subscription_id: string;
+  location: string;
+  created_at: string;
+  deleted_at: string | null;
+  scheduled_purge_at: string | null;
+  deleted_resource: string | null;
+}
+
+export interface KvSecretsTable {
+  vault_id: string;
+  name_key: string;
+  name: string;
+  latest_version: string;
+  deleted_at: number | null;
+  scheduled_purge_at: number | null;
+}
+
+export interface KvSecretVersionsTable {
+  vault_id: string;
+  name_key: string;
+  version: string;
+  /** Envelope ciphertext (AES-256-GCM under the vault's data key); never plaintext. */
+  ciphertext: string;
+  content_type: string | null;
+  tags: string;
+  enabled: number;
+  nbf: number | null;
+  exp: number | null;
+  created: number;
+  updated: number;
+}
+
 /** Join tokens (0014_machines): only their HMAC is stored. */
 export interface MachineJoinTokensTable {
   id: string;
@@ -422,6 +460,9 @@ export interface Database {
   arm_resources: ArmResourcesTable;
   arm_role_definitions: ArmRoleDefinitionsTable;
   arm_role_assignments: ArmRoleAssignmentsTable;
+  kv_vaults: KvVaultsTable;
+  kv_secrets: KvSecretsTable;
+  kv_secret_versions: KvSecretVersionsTable;
   machine_join_tokens: MachineJoinTokensTable;
   machines: MachinesTable;
 }

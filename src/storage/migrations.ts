@@ -11,6 +11,7 @@ import { totpMigration } from './migration-0011-totp.js';
 import { browserSigninMigration } from './migration-0007-browser-signin.js';
 import { signingKeysMigration } from './migration-0008-signing-keys.js';
 import { resourcesMigration } from './migration-0009-resources.js';
+import { vaultsMigration } from './migration-0013-vaults.js';
 import { machinesMigration } from './migration-0014-machines.js';
 
 const migrations: Record<string, Migration> = {
@@ -80,6 +81,7 @@ const migrations: Record<string, Migration> = {
   '0007_browser_signin': browserSigninMigration,
   '0008_signing_keys': signingKeysMigration,
   '0009_resources': resourcesMigration,
+  '0013_vaults': vaultsMigration,
   '0014_machines': machinesMigration,
 };
 

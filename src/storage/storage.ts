@@ -30,6 +30,7 @@ import { SigningKeyRepo } from './repos/signing-key-repo.js';
 import { ArmSubscriptionRepo } from './repos/arm-subscription-repo.js';
 import { ArmResourceRepo } from './repos/arm-resource-repo.js';
 import { ArmRbacRepo } from './repos/arm-rbac-repo.js';
+import { VaultRepo } from './repos/vault-repo.js';
 import { MachineRepo } from './repos/machine-repo.js';
 import { openSqlite } from './sqlite-engine.js';
 import { ChangeRecorder, DIRECTORY_CHANNEL, notifyPayload, parsePayload, type DirectoryChanges } from './directory-changes.js';
@@ -81,6 +82,7 @@ export interface Repos {
   armSubscriptions: ArmSubscriptionRepo;
   armResources: ArmResourceRepo;
   armRbac: ArmRbacRepo;
+  vaults: VaultRepo;
   machines: MachineRepo;
 }
 
@@ -372,6 +374,7 @@ function makeRepos(db: Kysely<Database>, engine: Engine, changes?: ChangeRecorde
     armSubscriptions: new ArmSubscriptionRepo(db),
     armResources: new ArmResourceRepo(db),
     armRbac: new ArmRbacRepo(db, changes),
+    vaults: new VaultRepo(db),
     machines: new MachineRepo(db, engine),
   };
 }

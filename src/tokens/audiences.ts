@@ -3,7 +3,9 @@
 // against the audiences they answer to.
 //
 //   management    {publicUrl}/            aliases https://management.azure.com/, https://management.core.windows.net/
-//   vault         https://vault.{vaultDnsSuffix}:{httpsPort}         alias https://vault.azure.net
+//   vault         https://{vaultDnsSuffix}:{httpsPort}               alias https://vault.azure.net
+//                 (a vault host {vault}.{vaultDnsSuffix} ends with `.` + the audience's host, which
+//                 the Azure SDKs' challenge policies require, as x.vault.azure.net and vault.azure.net)
 //   directory     {publicUrl}/graph/      alias https://graph.microsoft.com
 //   application   api://{appId}
 //
@@ -63,7 +65,7 @@ export class Audiences {
       throw new RangeError('httpsPort must be a TCP port'); // validated at boot: a bug if reached
     }
     // The URL parser lower-cases the host and drops a default port (443), as clients do.
-    const vault = new URL(`https://vault.${options.vaultDnsSuffix}:${options.httpsPort}`).href.replace(/\/$/, '');
+    const vault = new URL(`https://${options.vaultDnsSuffix}:${options.httpsPort}`).href.replace(/\/$/, '');
     this.#register('management', [`${base}/`, 'https://management.azure.com/', 'https://management.core.windows.net/']);
     this.#register('vault', [vault, 'https://vault.azure.net']);
     this.#register('directory', [`${base}/graph/`, 'https://graph.microsoft.com']);

@@ -133,7 +133,7 @@ describe('keyhaven login', () => {
     // One token per API, for the audiences the issuer names (not the URL given), issued to
     // the Azure CLI's client id.
     const claims = (await cachedTokens()).map((c) => decodeJwt(c.accessToken));
-    assert.deepEqual(claims.map((c) => c.aud).sort(), [`${publicUrl}/`, `${publicUrl}/graph/`].sort());
+    assert.deepEqual(claims.map((c) => c.aud).sort(), [`${publicUrl}/`, `${publicUrl}/graph/`, 'https://vault.azure.net'].sort());
     for (const c of claims) {
       assert.equal(c.azp ?? c.appid, AZ_CLIENT);
       assert.equal(c.tid, TENANT);

@@ -52,7 +52,7 @@ describe('token service', () => {
       [`${t.url}//.default`, `${t.url}/`],
       ['https://management.azure.com//.default', 'https://management.azure.com/'],
       ['https://management.core.windows.net//.default', 'https://management.core.windows.net/'],
-      [`https://vault.vault.localhost:${port}/.default`, `https://vault.vault.localhost:${port}`],
+      [`https://vault.localhost:${port}/.default`, `https://vault.localhost:${port}`],
       ['https://vault.azure.net/.default', 'https://vault.azure.net'],
       [`${t.url}/graph//.default`, `${t.url}/graph/`],
       ['https://graph.microsoft.com/.default', 'https://graph.microsoft.com'],

@@ -46,7 +46,7 @@ for (const engine of engines) {
 
     it('applies migrations once and records them', async () => {
       const rows = await fx.exec('select name from kysely_migration order by name');
-      assert.deepEqual(rows.map((r) => r.name), ['0001_foundation', '0002_directory', '0003_ldif_source', '0004_login_throttle', '0005_ldif_entries', '0006_assertion_jti', '0007_browser_signin', '0008_signing_keys', '0009_resources', '0011_totp', '0014_machines']);
+      assert.deepEqual(rows.map((r) => r.name), ['0001_foundation', '0002_directory', '0003_ldif_source', '0004_login_throttle', '0005_ldif_entries', '0006_assertion_jti', '0007_browser_signin', '0008_signing_keys', '0009_resources', '0011_totp', '0013_vaults', '0014_machines']);
       const again = await Storage.open(fx.url);
       assert.deepEqual(await again.migrate(), []);
       await again.close();
@@ -272,7 +272,7 @@ describe('storage: opening a new database from several processes at once', () =>
         }));
         assert.deepEqual(await Promise.all(runs), [0, 0, 0, 0]);
         const rows = await fx.exec('select name from kysely_migration');
-        assert.equal(rows.length, 11);
+        assert.equal(rows.length, 12);
         assert.equal((await fx.exec(`select count(*) as n from settings where name = 'winner'`))[0]!.n, fx.name === 'sqlite' ? 1 : '1');
       } finally {
         await fx.cleanup();

@@ -26,8 +26,8 @@ const resources: [string, AudienceKind, string][] = [
   ['HTTPS://MANAGEMENT.AZURE.COM/', 'management', 'https://management.azure.com/'],
   ['https://management.core.windows.net/', 'management', 'https://management.core.windows.net/'],
   ['https://management.core.windows.net', 'management', 'https://management.core.windows.net'],
-  ['https://vault.vault.localhost:8443', 'vault', 'https://vault.vault.localhost:8443'],
-  ['https://vault.vault.localhost:8443/', 'vault', 'https://vault.vault.localhost:8443/'],
+  ['https://vault.localhost:8443', 'vault', 'https://vault.localhost:8443'],
+  ['https://vault.localhost:8443/', 'vault', 'https://vault.localhost:8443/'],
   ['https://vault.azure.net', 'vault', 'https://vault.azure.net'],
   ['https://Vault.Azure.Net/', 'vault', 'https://vault.azure.net/'],
   ['https://kh.example.test:8443/graph/', 'directory', 'https://kh.example.test:8443/graph/'],
@@ -46,7 +46,7 @@ const scopes: [string, AudienceKind, string][] = [
   ['https://management.azure.com//.default', 'management', 'https://management.azure.com/'],
   ['https://management.core.windows.net//.default', 'management', 'https://management.core.windows.net/'],
   ['https://vault.azure.net/.default', 'vault', 'https://vault.azure.net'],
-  ['https://vault.vault.localhost:8443/.default', 'vault', 'https://vault.vault.localhost:8443'],
+  ['https://vault.localhost:8443/.default', 'vault', 'https://vault.localhost:8443'],
   ['https://graph.microsoft.com/.default', 'directory', 'https://graph.microsoft.com'],
   ['https://kh.example.test:8443/graph//.default', 'directory', 'https://kh.example.test:8443/graph/'],
   [`api://${APP}/.default`, 'application', `api://${APP}`],
@@ -59,7 +59,7 @@ const unknownResources = [
   'https://kh.example.test:8443/other/',
   'https://kh.example.test/',
   'https://vault.azure.net.evil/',
-  'https://vault.vault.localhost',
+  'https://vault.localhost',
   'https://storage.azure.com/',
   'https://graph.windows.net/',
   `api://${APP}x`,
@@ -129,8 +129,8 @@ describe('audiences', () => {
   it('lists the audiences each API accepts, in both slash forms', () => {
     assert.deepEqual(audiences.aliases('management'), ['https://kh.example.test:8443/', 'https://management.azure.com/', 'https://management.core.windows.net/']);
     assert.deepEqual(audiences.acceptedAudiences('vault'), [
-      'https://vault.vault.localhost:8443',
-      'https://vault.vault.localhost:8443/',
+      'https://vault.localhost:8443',
+      'https://vault.localhost:8443/',
       'https://vault.azure.net',
       'https://vault.azure.net/',
     ]);
@@ -150,7 +150,7 @@ describe('audiences', () => {
 
   it('drops the default port from the vault audience', async () => {
     const on443 = new Audiences({ publicUrl: 'https://kh.test', vaultDnsSuffix: 'vault.kh.test', httpsPort: 443, applicationExists: () => false });
-    assert.equal((await on443.resolveResource('https://vault.vault.kh.test')).audience, 'https://vault.vault.kh.test');
+    assert.equal((await on443.resolveResource('https://vault.kh.test')).audience, 'https://vault.kh.test');
     assert.equal((await on443.resolveResource('https://kh.test/')).kind, 'management');
   });
 });

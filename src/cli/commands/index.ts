@@ -18,6 +18,7 @@ import * as group from './group.js';
 import * as identity from './identity.js';
 import * as login from './login.js';
 import * as agent from './agent.js';
+import * as keyvault from './keyvault.js';
 import * as machine from './machine.js';
 import * as resource from './resource.js';
 import * as role from './role.js';
@@ -29,10 +30,10 @@ export interface CommandModule {
 }
 
 // vm before vmMachines: enrollment's verbs join the `vm` group vm.ts makes.
-const clientModules: readonly CommandModule[] = [login, account, adUser, adGroup, adApp, adSp, adRole, group, identity, vm, vmMachines, resource, role, machine, agent];
+const clientModules: readonly CommandModule[] = [login, account, adUser, adGroup, adApp, adSp, adRole, group, identity, vm, vmMachines, resource, role, machine, agent, keyvault];
 
 /** The top-level commands the client modules add. */
-const CLIENT_COMMANDS = new Set(['login', 'logout', 'account', 'ad', 'group', 'identity', 'vm', 'vmss', 'resource', 'role', 'machine', 'agent']);
+const CLIENT_COMMANDS = new Set(['login', 'logout', 'account', 'ad', 'group', 'identity', 'vm', 'vmss', 'resource', 'role', 'machine', 'agent', 'keyvault']);
 
 /** Root options that take a value (as a separate argument when written without `=`). */
 const ROOT_OPTIONS_WITH_VALUE = new Set(['-o', '--output', '--query']);

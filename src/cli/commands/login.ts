@@ -18,6 +18,7 @@ import {
   directoryResource,
   loginId,
   managementResource,
+  VAULT_RESOURCE,
   readLogins,
   readProfile,
   readSecrets,
@@ -134,7 +135,7 @@ async function login(ctx: CliContext, opts: LoginOptions): Promise<unknown> {
     tokens.push(await requestToken(ctx, endpoint, managementResource(publicUrl), grant));
   } else {
     // No refresh token comes with the password grant: fetch now every token later commands need.
-    for (const resource of [managementResource(publicUrl), directoryResource(publicUrl)]) {
+    for (const resource of [managementResource(publicUrl), directoryResource(publicUrl), VAULT_RESOURCE]) {
       tokens.push(await requestToken(ctx, endpoint, resource, { grant_type: 'password', username: userName, password: opts.password! }));
     }
   }

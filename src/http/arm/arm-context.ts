@@ -8,6 +8,7 @@ import { InvalidInputError, UnauthenticatedError } from '../../errors.js';
 import type { ArmActor, ResourceManager } from '../../resources/resource-manager.js';
 import type { MachineService } from '../../machines/machine-service.js';
 import type { Principal } from '../bearer-auth.js';
+import type { DeletedVaults } from '../../vault/deleted-vaults.js';
 
 export interface ArmDeps {
   resources: ResourceManager;
@@ -20,6 +21,8 @@ export interface ArmDeps {
   /** {publicUrl} without a trailing slash. */
   publicUrl: string;
   tenantDomain: string;
+  /** Soft-deleted key vaults (Microsoft.KeyVault/deletedVaults). */
+  deletedVaults?: DeletedVaults;
   /** Machine enrollment (join tokens, joined machines); absent: those paths are not served. */
   machines?: MachineService;
 }

@@ -74,6 +74,12 @@ export const ARM_BY_CODE: Record<string, ArmShape> = {
   KH_ROLE_DEFINITION_BUILT_IN: { status: 400, code: 'RoleDefinitionIsBuiltIn' },
   KH_ROLE_DEFINITION_NAME_EXISTS: { status: 409, code: 'RoleDefinitionWithSameNameExists' },
   KH_ROLE_DEFINITION_HAS_ASSIGNMENTS: { status: 409, code: 'RoleDefinitionHasAssignments' },
+  KH_VAULT_NAME_INVALID: { status: 400, code: 'VaultNameNotValid' },
+  KH_VAULT_PROPERTY_INVALID: { status: 400, code: 'BadRequest' },
+  KH_VAULT_NAME_TAKEN: { status: 409, code: 'VaultAlreadyExists' },
+  KH_VAULT_DELETED_EXISTS: { status: 409, code: 'ConflictError' },
+  KH_VAULT_DELETED_NOT_FOUND: { status: 404, code: 'ResourceNotFound' },
+  KH_VAULT_PURGE_PROTECTED: { status: 409, code: 'ConflictError' },
   // machine enrollment (src/machines/, routes in arm-machine-handlers.ts and machine-routes.ts)
   KH_MACHINE_REVOKED: { status: 401, code: 'InvalidAuthenticationToken', text: 'The access token was issued to a machine whose credential has been revoked.' },
   KH_MACHINE_JOIN_INVALID: INVALID_CONTENT,

@@ -13,6 +13,7 @@ import { checkResourceGroupName, checkSubscriptionId, fullType, parseTarget, pri
 import { RESOURCE_GROUP_TYPE } from '../../resources/resource-manager.js';
 import type { StoredResource } from '../../resources/resource-types.js';
 import { resourceJson, resourceListItem, subscriptionJson, tenantJson } from './arm-shapes.js';
+import { keyVaultSubscriptionOperations } from './arm-keyvault-handlers.js';
 import { isMachinePath, machinePath } from './arm-machine-handlers.js';
 import { eqFilter, listBody, methodNotAllowed, nextLink, pageSize, skipToken, type ArmCall, type ArmDeps } from './arm-context.js';
 
@@ -164,6 +165,9 @@ export async function subscriptionTree(deps: ArmDeps, call: ArmCall): Promise<un
   const subscriptionId = checkSubscriptionId(segments[1]!);
   if (segments.length === 2) return getSubscription(deps, call, subscriptionId);
   if (lower[2] === 'resources' && segments.length === 3) return listResources(deps, call, subscriptionId, undefined, undefined);
+  if (lower[2] === 'providers' && lower[3] === 'microsoft.keyvault' && (lower[4] === 'deletedvaults' || lower[4] === 'locations')) {
+    return keyVaultSubscriptionOperations(deps, call, subscriptionId, segments.slice(4));
+  }
   if (lower[2] === 'providers' && segments.length === 5) return listResources(deps, call, subscriptionId, undefined, `${segments[3]}/${segments[4]}`);
   if (lower[2] === 'resourcegroups') {
     if (segments.length === 3) return listGroups(deps, call, subscriptionId);
