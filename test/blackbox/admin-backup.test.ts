@@ -1,0 +1,257 @@
+// `keyhaven admin backup|restore` against a server under a write load. The source store is
+// the suite's engine (SQLite, or PostgreSQL with KEYHAVEN_TEST_STORAGE=postgres); every backup
+// is restored into both engines, so the two runs cover SQLite → PostgreSQL and back. A
+// restored store must hold every write acknowledged before the backup began, pass `audit
+// verify`, and serve: a server started on it signs the admin in and reads the load's objects.
+// Damaged backups and wrong keys are refused with one line and leave the target untouched.
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import BetterSqlite3 from 'better-sqlite3';
+import { masterKeyId } from '../../src/crypto/master-key.js';
+import { createTestDatabase, withPgClient } from '../helpers/postgres.js';
+import { blackboxStorage, runCli, startServerProcess, tempHome, type ServerProcess } from '../helpers/server-process.js';
+import { graph, tenantOf, userToken, type Tenant } from '../helpers/tenant-fixtures.js';
+
+type Store = { url: string; drop(): Promise<void> };
+
+async function query(url: string, statement: string): Promise<Record<string, unknown>[]> {
+  if (url.startsWith('sqlite:')) {
+    const db = new BetterSqlite3(url.slice('sqlite:'.length), { readonly: true });
+    try {
+      return db.prepare(statement).all() as Record<string, unknown>[];
+    } finally {
+      db.close();
+    }
+  }
+  return withPgClient(url, async (c) => (await c.query(statement)).rows as Record<string, unknown>[]);
+}
+
+/** The tables of a store as its own catalogue lists them (the test's view, not Keyhaven's). */
+async function schemaTables(url: string): Promise<string[]> {
+  const rows = url.startsWith('sqlite:')
+    ? await query(url, `select name from sqlite_master where type = 'table' and name not like 'sqlite_%'`)
+    : await query(url, `select table_name as name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE'`);
+  return rows.map((r) => String(r.name)).filter((n) => !n.startsWith('kysely_migration')).sort();
+}
+
+function header(file: string): Record<string, any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const text = readFileSync(file);
+  const first = text.indexOf(0x0a);
+  const second = text.indexOf(0x0a, first + 1);
+  assert.equal(text.subarray(0, first).toString(), 'KEYHAVEN-BACKUP/1');
+  return JSON.parse(text.subarray(first + 1, second).toString()) as Record<string, unknown>;
+}
+
+async function targetStore(engine: 'sqlite' | 'postgres', home: string): Promise<Store> {
+  if (engine === 'postgres') return createTestDatabase();
+  return { url: `sqlite:${join(home, 'keyhaven.db')}`, drop: async () => undefined };
+}
+
+describe('admin backup and restore', () => {
+  const source = tempHome();
+  let storage: Store;
+  let server: ServerProcess;
+  let t: Tenant;
+  let token: string;
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const store = () => ['--home', source.home, '--storage', storage.url];
+  const backupFile = join(source.home, 'backup-1.khb');
+  /** Writes the server acknowledged before the backup began: [kind, name]. */
+  const acknowledgedBefore: [string, string][] = [];
+
+  before(async () => {
+    storage = await blackboxStorage(source.home);
+    server = await startServerProcess({ home: source.home, storage: storage.url });
+    t = await tenantOf(server);
+    token = await userToken(t, 'admin', t.adminPassword);
+  });
+  after(async () => {
+    await server?.stop();
+    for (const c of cleanups.reverse()) await c();
+    await storage?.drop();
+    source.remove();
+  });
+
+  it('a backup taken under a write load is one consistent, encrypted file naming its schema, tenant and key', async () => {
+    let backupStarted = Infinity;
+    let stop = false;
+    const acked: { kind: string; name: string; at: number }[] = [];
+    const failures: string[] = [];
+    // Two writers creating groups and users through Graph until the backup is done.
+    const writer = async (w: number) => {
+      for (let i = 0; !stop; i++) {
+        const name = `load-${w}-${i}`;
+        const res = i % 3 === 2
+          ? await graph(t, token, 'POST', '/users', {
+            accountEnabled: true, displayName: name, mailNickname: name, userPrincipalName: `${name}@keyhaven.local`,
+            passwordProfile: { password: `Violet harbour ${w}.${i} ember!`, forceChangePasswordNextSignIn: false },
+          })
+          : await graph(t, token, 'POST', '/groups', { displayName: name, mailNickname: name, securityEnabled: true, mailEnabled: false });
+        if (res.status === 201) acked.push({ kind: i % 3 === 2 ? 'user' : 'group', name, at: performance.now() });
+        else failures.push(`${name}: ${res.status} ${JSON.stringify(res.body)}`);
+      }
+    };
+    const writers = [writer(0), writer(1)];
+    try {
+      const deadline = Date.now() + 30_000;
+      while (acked.length < 12) {
+        assert.ok(Date.now() < deadline, `the load made no progress: ${failures.join('; ')}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      backupStarted = performance.now();
+      const backup = await runCli(['admin', 'backup', ...store(), '--file', backupFile]);
+      assert.equal(backup.code, 0, backup.stderr);
+      const result = JSON.parse(backup.stdout) as { tables: number; rows: number; bytes: number; keySource: string };
+      assert.equal(result.keySource, 'master-key');
+      // Writes went on while the backup ran.
+      const during = acked.length;
+      await new Promise((r) => setTimeout(r, 200));
+      assert.ok(acked.length > during || acked.some((a) => a.at > backupStarted), 'the server kept acknowledging writes around the backup');
+    } finally {
+      stop = true;
+      await Promise.all(writers);
+    }
+    assert.deepEqual(failures, []);
+    for (const a of acked) if (a.at < backupStarted) acknowledgedBefore.push([a.kind, a.name]);
+    assert.ok(acknowledgedBefore.length >= 12);
+
+    const h = header(backupFile);
+    assert.equal(h.formatVersion, 1);
+    assert.equal(h.tenantId, t.tenantId);
+    const kek = Buffer.from(readFileSync(join(source.home, 'master.key'), 'utf8').trim(), 'base64');
+    assert.deepEqual(h.key, { source: 'master-key', id: masterKeyId(kek) });
+    assert.equal(h.masterKeyId, masterKeyId(kek));
+    assert.equal(h.engine, storage.url.startsWith('sqlite:') ? 'sqlite' : 'postgres');
+    assert.match(String(h.lastMigration), /^\d{4}_/);
+    assert.equal(h.lastMigration, (h.migrations as string[]).at(-1));
+    // Every table the migrations made is in it — read from the live schema, not a list.
+    assert.deepEqual((h.tables as { name: string }[]).map((x) => x.name).sort(), await schemaTables(storage.url));
+    assert.ok((h.tables as { name: string; rows: number }[]).find((x) => x.name === 'groups')!.rows >= 8);
+    // Encrypted: no directory name is readable in the file.
+    const raw = readFileSync(backupFile).toString('latin1');
+    assert.ok(!raw.includes('load-0-0') && !raw.includes('keyhaven.local'));
+  });
+
+  for (const engine of ['sqlite', 'postgres'] as const) {
+    it(`restores into a fresh ${engine} store: every acknowledged write is there, audit verify passes, a server on it serves`, async () => {
+      assert.ok(acknowledgedBefore.length > 0, 'the backup test ran first');
+      const target = tempHome();
+      cleanups.push(target.remove);
+      const dest = await targetStore(engine, target.home);
+      cleanups.push(() => dest.drop());
+      copyFileSync(join(source.home, 'master.key'), join(target.home, 'master.key'));
+      const restore = await runCli(['admin', 'restore', '--home', target.home, '--storage', dest.url, '--file', backupFile]);
+      assert.equal(restore.code, 0, restore.stderr);
+      const result = JSON.parse(restore.stdout) as { auditVerified: boolean; tenantId: string; rows: number };
+      assert.equal(result.auditVerified, true);
+      assert.equal(result.tenantId, t.tenantId);
+
+      const verify = await runCli(['audit', 'verify', '--home', target.home, '--storage', dest.url]);
+      assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+      assert.equal(JSON.parse(verify.stdout).ok, true);
+      const restoreRecords = await runCli(['audit', 'list', '--home', target.home, '--storage', dest.url, '--action', 'store.*']);
+      assert.ok((JSON.parse(restoreRecords.stdout) as { action: string }[]).some((r) => r.action === 'store.restore'));
+
+      const groups = new Set((await query(dest.url, 'select mail_nickname from groups')).map((r) => String(r.mail_nickname)));
+      const users = new Set((await query(dest.url, 'select username from users')).map((r) => String(r.username)));
+      const missing = acknowledgedBefore.filter(([kind, name]) => !(kind === 'group' ? groups : users).has(name));
+      assert.deepEqual(missing, [], 'writes acknowledged before the backup began');
+
+      const restored = await startServerProcess({ home: target.home, storage: dest.url });
+      try {
+        const rt: Tenant = { ...t, url: restored.url, tokenUrl: `${restored.url}/${t.tenantId}/oauth2/v2.0/token` };
+        const issuer = await (await fetch(`${restored.url}/organizations/v2.0/.well-known/openid-configuration`)).json() as { issuer: string };
+        assert.ok(issuer.issuer.includes(t.tenantId), 'the restored server serves the same tenant');
+        const rtoken = await userToken(rt, 'admin', t.adminPassword);
+        const [, userName] = acknowledgedBefore.find(([kind]) => kind === 'user')!;
+        const user = await graph<{ displayName: string }>(rt, rtoken, 'GET', `/users/${userName}@keyhaven.local`);
+        assert.equal(user.status, 200, JSON.stringify(user.body));
+        assert.equal(user.body.displayName, userName);
+        // The restored user's password (hashed in the backup) still signs in.
+        await userToken(rt, userName, `Violet harbour ${userName.split('-')[1]}.${userName.split('-')[2]} ember!`);
+        const [, groupName] = acknowledgedBefore.find(([kind]) => kind === 'group')!;
+        const found = await graph<{ value: unknown[] }>(rt, rtoken, 'GET', `/groups?$filter=displayName eq '${groupName}'`);
+        assert.equal(found.status, 200);
+        assert.equal(found.body.value.length, 1);
+      } finally {
+        await restored.stop();
+      }
+      const after = await runCli(['audit', 'verify', '--home', target.home, '--storage', dest.url]);
+      assert.equal(JSON.parse(after.stdout).ok, true, 'the chain verifies after the restored server appended to it');
+    });
+  }
+
+  it('refuses a damaged backup, a wrong key, and a non-empty store with one line, writing nothing', async () => {
+    const good = readFileSync(backupFile);
+    const resum = (b: Buffer) => {
+      const body = b.subarray(0, b.length - 32);
+      return Buffer.concat([body, createHash('sha256').update(body).digest()]);
+    };
+    const flipped = Buffer.from(good);
+    flipped[flipped.length - 200]! ^= 0x01;
+    const headerEdited = Buffer.from(good.toString('latin1').replace(/"tenantId":"[0-9a-f]/, (m) => m.slice(0, -1) + (m.endsWith('0') ? '1' : '0')), 'latin1');
+    const cases: [string, Buffer, RegExp, boolean?][] = [
+      ['a flipped byte', flipped, /checksum does not match/],
+      ['a truncated file', good.subarray(0, Math.floor(good.length / 2)), /checksum does not match|truncated/],
+      ['a flipped byte with its checksum recomputed', resum(flipped), /cannot be decrypted/],
+      ['an edited header with its checksum recomputed', resum(headerEdited), /cannot be decrypted/],
+      ['not a backup', Buffer.from('hello\n'), /not a Keyhaven backup/],
+      ['the wrong master key', good, /encrypted under master key id [0-9a-f]{16}; the key given has id/, true],
+    ];
+    for (const [what, bytes, message, wrongKey] of cases) {
+      const target = tempHome();
+      try {
+        const file = join(target.home, 'bad.khb');
+        writeFileSync(file, bytes);
+        writeFileSync(join(target.home, 'master.key'), wrongKey ? randomBytes(32).toString('base64') + '\n' : readFileSync(join(source.home, 'master.key')), { mode: 0o600 });
+        const r = await runCli(['admin', 'restore', '--home', target.home, '--storage', `sqlite:${join(target.home, 'keyhaven.db')}`, '--file', file]);
+        assert.equal(r.code, 1, `${what}: ${r.stdout}${r.stderr}`);
+        assert.equal(r.stderr.trim().split('\n').length, 1, `${what}: one line: ${r.stderr}`);
+        assert.match(r.stderr, /^ERROR: /, what);
+        assert.match(r.stderr, message, what);
+        assert.equal(r.stdout, '', what);
+        assert.equal(existsSync(join(target.home, 'keyhaven.db')), false, `${what}: nothing written`);
+      } finally {
+        target.remove();
+      }
+    }
+
+    // A store that holds data is refused without --force, and replaced with it.
+    const target = tempHome();
+    cleanups.push(target.remove);
+    copyFileSync(join(source.home, 'master.key'), join(target.home, 'master.key'));
+    const args = ['admin', 'restore', '--home', target.home, '--storage', `sqlite:${join(target.home, 'keyhaven.db')}`, '--file', backupFile];
+    assert.equal((await runCli(args)).code, 0);
+    const again = await runCli(args);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /^ERROR: the store is not empty \(\d+ rows\): restore into a fresh home or database, or give --force/);
+    const forced = await runCli([...args, '--force']);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.equal(JSON.parse(forced.stdout).auditVerified, true);
+  });
+
+  it('a backup under a separate --key-file restores only with that key', async () => {
+    const keyFile = join(source.home, 'backup.key');
+    const file = join(source.home, 'backup-2.khb');
+    const backup = await runCli(['admin', 'backup', ...store(), '--file', file, '--key-file', keyFile]);
+    assert.equal(backup.code, 0, backup.stderr);
+    assert.equal(header(file).key.source, 'key-file');
+    assert.notEqual(header(file).key.id, header(file).masterKeyId);
+    const target = tempHome();
+    cleanups.push(target.remove);
+    copyFileSync(join(source.home, 'master.key'), join(target.home, 'master.key'));
+    const base = ['admin', 'restore', '--home', target.home, '--storage', `sqlite:${join(target.home, 'keyhaven.db')}`, '--file', file];
+    const without = await runCli(base);
+    assert.equal(without.code, 1);
+    assert.match(without.stderr, /^ERROR: the backup is encrypted under a backup key file \(id [0-9a-f]{16}\): give it with --key-file/);
+    assert.equal(existsSync(join(target.home, 'keyhaven.db')), false);
+    const withKey = await runCli([...base, '--key-file', keyFile]);
+    assert.equal(withKey.code, 0, withKey.stderr);
+    // The backup is recorded: admin status names it.
+    const status = await runCli(['admin', 'status', ...store()]);
+    assert.equal(JSON.parse(status.stdout).lastBackup.file, file);
+  });
+});
