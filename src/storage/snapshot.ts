@@ -182,8 +182,9 @@ export async function readSnapshot(db: AnyDb, engine: Engine): Promise<Snapshot>
       const migrations = await appliedMigrations(conn);
       const tables: TableDump[] = [];
       for (const table of await listTables(conn, engine)) {
-        const names = table.columns.map((c) => c.name);
-        const { rows } = await sql<Record<string, unknown>>`select ${sql.join(names.map((n) => sql.ref(n)))} from ${sql.table(table.name)}`.execute(conn);
+        // bigints as text: exact past 2^53 (the pool parses int8 into a Number, SQLite gives a Number).
+        const columns = table.columns.map((c) => (c.type === 'bigint' ? sql`cast(${sql.ref(c.name)} as text) as ${sql.ref(c.name)}` : sql.ref(c.name)));
+        const { rows } = await sql<Record<string, unknown>>`select ${sql.join(columns)} from ${sql.table(table.name)}`.execute(conn);
         tables.push({
           name: table.name,
           columns: table.columns,
