@@ -19,6 +19,7 @@ import { ldapViewConfig } from '../ldap/view/view-config.js';
 import { openCore, type CoreServices } from './core.js';
 import { Readiness } from './readiness.js';
 import { buildServices } from './services.js';
+import { BackupScheduler, scheduleIntervalMs } from './backup-schedule.js';
 import { ensureHome } from './home.js';
 
 export interface RunningServer {
@@ -93,6 +94,10 @@ export async function startServer(configured: ResolvedConfig, options: StartOpti
     const ldapsUrl = `ldaps://${hostPart}:${ldapsPort}`;
     // Only now is every part a client may use in place: /readyz says so from here on.
     readiness.markReady();
+    const backups = config.backupSchedule
+      ? new BackupScheduler(core, { intervalMs: scheduleIntervalMs(config.backupSchedule), dir: config.backupDir, keep: config.backupKeep, logger })
+      : undefined;
+    backups?.start();
     logger.info({ https: httpsUrl, ldap: ldapUrl, ldaps: ldapsUrl, publicUrl: config.publicUrl, storage: core.storage.description, tenantId: core.tenantId, ca: tls.caFile }, 'listening');
     const app = http;
     const directoryServer = ldap;
@@ -104,7 +109,11 @@ export async function startServer(configured: ResolvedConfig, options: StartOpti
       ldapPort,
       ldapsPort,
       caFile: tls.caFile,
-      close: () => (closing ??= (readiness.markStopping(), shutdown(app, directoryServer, core, config.shutdownTimeoutMs, logger))),
+      close: () => (closing ??= (async () => {
+        readiness.markStopping();
+        await backups?.stop();
+        await shutdown(app, directoryServer, core, config.shutdownTimeoutMs, logger);
+      })()),
     };
   } catch (err) {
     await ldap?.close().catch(() => undefined);

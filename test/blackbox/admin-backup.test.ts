@@ -5,7 +5,7 @@
 // verify`, and serve: a server started on it signs the admin in and reads the load's objects.
 // Damaged backups and wrong keys are refused with one line and leave the target untouched.
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -253,5 +253,33 @@ describe('admin backup and restore', () => {
     // The backup is recorded: admin status names it.
     const status = await runCli(['admin', 'status', ...store()]);
     assert.equal(JSON.parse(status.stdout).lastBackup.file, file);
+  });
+
+  it('a server takes scheduled backups into backupDir and keeps the newest backupKeep', async () => {
+    const home = tempHome();
+    cleanups.push(home.remove);
+    const dir = join(home.home, 'nightly');
+    const scheduled = await startServerProcess({ home: home.home, args: ['--backup-schedule', '2s', '--backup-dir', dir, '--backup-keep', '2'] });
+    let written: string[] = [];
+    try {
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        written = scheduled.stdout().split('\n').filter((l) => l.includes('"msg":"scheduled backup written"')).map((l) => (JSON.parse(l) as { file: string }).file);
+        if (written.length >= 3) break;
+        assert.ok(Date.now() < deadline, `three scheduled backups within 60 s; saw ${written.length}\n${scheduled.stdout()}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    } finally {
+      await scheduled.stop();
+    }
+    const kept = readdirSync(dir).sort();
+    assert.deepEqual(kept.map((f) => join(dir, f)), written.slice(-2), 'the two newest are kept, older ones deleted');
+    for (const f of kept) assert.equal(statSync(join(dir, f)).mode & 0o777, 0o600);
+    const target = tempHome();
+    cleanups.push(target.remove);
+    copyFileSync(join(home.home, 'master.key'), join(target.home, 'master.key'));
+    const restore = await runCli(['admin', 'restore', '--home', target.home, '--storage', `sqlite:${join(target.home, 'keyhaven.db')}`, '--file', written.at(-1)!]);
+    assert.equal(restore.code, 0, restore.stderr);
+    assert.equal(JSON.parse(restore.stdout).auditVerified, true);
   });
 });
