@@ -13,7 +13,8 @@ import BetterSqlite3 from 'better-sqlite3';
 import { masterKeyId } from '../../src/crypto/master-key.js';
 import { createTestDatabase, withPgClient } from '../helpers/postgres.js';
 import { blackboxStorage, runCli, startServerProcess, tempHome, type ServerProcess } from '../helpers/server-process.js';
-import { graph, tenantOf, userToken, type Tenant } from '../helpers/tenant-fixtures.js';
+import { decodeProtectedHeader } from 'jose';
+import { createServicePrincipal, graph, postForm, tenantOf, userToken, type ServicePrincipalFixture, type Tenant } from '../helpers/tenant-fixtures.js';
 
 type Store = { url: string; drop(): Promise<void> };
 
@@ -56,6 +57,8 @@ describe('admin backup and restore', () => {
   let server: ServerProcess;
   let t: Tenant;
   let token: string;
+  /** A credential made before the backup: its HMAC key and the signing keys must come back. */
+  let sp: ServicePrincipalFixture;
   const cleanups: (() => Promise<void> | void)[] = [];
   const store = () => ['--home', source.home, '--storage', storage.url];
   const backupFile = join(source.home, 'backup-1.khb');
@@ -67,6 +70,7 @@ describe('admin backup and restore', () => {
     server = await startServerProcess({ home: source.home, storage: storage.url });
     t = await tenantOf(server);
     token = await userToken(t, 'admin', t.adminPassword);
+    sp = await createServicePrincipal(t, token, 'backup-survivor');
   });
   after(async () => {
     await server?.stop();
@@ -166,6 +170,11 @@ describe('admin backup and restore', () => {
         const issuer = await (await fetch(`${restored.url}/organizations/v2.0/.well-known/openid-configuration`)).json() as { issuer: string };
         assert.ok(issuer.issuer.includes(t.tenantId), 'the restored server serves the same tenant');
         const rtoken = await userToken(rt, 'admin', t.adminPassword);
+        // Signed with the source's signing key (sealed under a data key in the backup).
+        assert.equal(decodeProtectedHeader(rtoken).kid, decodeProtectedHeader(token).kid);
+        // A client secret issued before the backup (an HMAC under the restored credential key).
+        const cc = await postForm(rt.tokenUrl, { grant_type: 'client_credentials', client_id: sp.appId, client_secret: sp.secret, scope: `${rt.url}//.default` });
+        assert.equal(cc.status, 200, JSON.stringify(cc.body));
         const [, userName] = acknowledgedBefore.find(([kind]) => kind === 'user')!;
         const user = await graph<{ displayName: string }>(rt, rtoken, 'GET', `/users/${userName}@keyhaven.local`);
         assert.equal(user.status, 200, JSON.stringify(user.body));
