@@ -138,6 +138,9 @@ function parentsFirst(tables: TableSchema[]): TableSchema[] {
 function encode(value: unknown, type: ColumnType): CellValue {
   if (value === null || value === undefined) return null;
   if (Buffer.isBuffer(value) || value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+  // Types outside the portable set (a PostgreSQL timestamp, boolean or jsonb) travel as the
+  // text PostgreSQL accepts back for them.
+  if (value instanceof Date) return value.toISOString();
   switch (type) {
     case 'bigint':
       return String(value);
