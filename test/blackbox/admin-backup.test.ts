@@ -6,7 +6,7 @@
 // Damaged backups and wrong keys are refused with one line and leave the target untouched.
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
@@ -46,6 +46,19 @@ function header(file: string): Record<string, any> { // eslint-disable-line @typ
   return JSON.parse(text.subarray(first + 1, second).toString()) as Record<string, unknown>;
 }
 
+async function arm(base: string, token: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : {} };
+}
+
+const READER_ROLE = 'acdd72a7-3385-48ef-bd42-f606fba81ae7';
+const ASSIGNEE_PASSWORD = 'Granite-willow-sunrise-34';
+
 async function targetStore(engine: 'sqlite' | 'postgres', home: string): Promise<Store> {
   if (engine === 'postgres') return createTestDatabase();
   return { url: `sqlite:${join(home, 'keyhaven.db')}`, drop: async () => undefined };
@@ -59,6 +72,7 @@ describe('admin backup and restore', () => {
   let token: string;
   /** A credential made before the backup: its HMAC key and the signing keys must come back. */
   let sp: ServicePrincipalFixture;
+  let subscription: string;
   const cleanups: (() => Promise<void> | void)[] = [];
   const store = () => ['--home', source.home, '--storage', storage.url];
   const backupFile = join(source.home, 'backup-1.khb');
@@ -71,6 +85,19 @@ describe('admin backup and restore', () => {
     t = await tenantOf(server);
     token = await userToken(t, 'admin', t.adminPassword);
     sp = await createServicePrincipal(t, token, 'backup-survivor');
+    // A role assignment made before the backup: Reader on the default subscription.
+    const assignee = await graph<{ id: string }>(t, token, 'POST', '/users', {
+      accountEnabled: true, displayName: 'Assignee', mailNickname: 'assignee', userPrincipalName: 'assignee@keyhaven.local',
+      passwordProfile: { password: ASSIGNEE_PASSWORD, forceChangePasswordNextSignIn: false },
+    });
+    assert.equal(assignee.status, 201, JSON.stringify(assignee.body));
+    const armAdmin = await userToken(t, 'admin', t.adminPassword, `${t.url}//.default`);
+    const subs = await arm(t.url, armAdmin, 'GET', '/subscriptions?api-version=2019-11-01');
+    subscription = `/subscriptions/${subs.body.value[0].subscriptionId as string}`;
+    const ra = await arm(t.url, armAdmin, 'PUT', `${subscription}/providers/Microsoft.Authorization/roleAssignments/${randomUUID()}?api-version=2022-04-01`, {
+      properties: { roleDefinitionId: `${subscription}/providers/Microsoft.Authorization/roleDefinitions/${READER_ROLE}`, principalId: assignee.body.id },
+    });
+    assert.equal(ra.status, 201, JSON.stringify(ra.body));
   });
   after(async () => {
     await server?.stop();
@@ -175,6 +202,12 @@ describe('admin backup and restore', () => {
         // A client secret issued before the backup (an HMAC under the restored credential key).
         const cc = await postForm(rt.tokenUrl, { grant_type: 'client_credentials', client_id: sp.appId, client_secret: sp.secret, scope: `${rt.url}//.default` });
         assert.equal(cc.status, 200, JSON.stringify(cc.body));
+        // The role assignment holds: the assignee reads the subscription, and may not write it.
+        const readerToken = await userToken(rt, 'assignee', ASSIGNEE_PASSWORD, `${rt.url}//.default`);
+        const sub = await arm(rt.url, readerToken, 'GET', `${subscription}/resourcegroups?api-version=2021-04-01`);
+        assert.equal(sub.status, 200, JSON.stringify(sub.body));
+        const write = await arm(rt.url, readerToken, 'PUT', `${subscription}/resourcegroups/not-allowed?api-version=2021-04-01`, { location: 'westeurope' });
+        assert.equal(write.status, 403, JSON.stringify(write.body));
         const [, userName] = acknowledgedBefore.find(([kind]) => kind === 'user')!;
         const user = await graph<{ displayName: string }>(rt, rtoken, 'GET', `/users/${userName}@keyhaven.local`);
         assert.equal(user.status, 200, JSON.stringify(user.body));
