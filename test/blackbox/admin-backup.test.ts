@@ -58,6 +58,8 @@ async function arm(base: string, token: string, method: string, path: string, bo
 
 const READER_ROLE = 'acdd72a7-3385-48ef-bd42-f606fba81ae7';
 const ASSIGNEE_PASSWORD = 'Granite-willow-sunrise-34';
+// No digits: the password policy refuses one holding a part of the user's name (load-0-101).
+const LOAD_PASSWORD = 'Violet harbour ember quartz!';
 
 async function targetStore(engine: 'sqlite' | 'postgres', home: string): Promise<Store> {
   if (engine === 'postgres') return createTestDatabase();
@@ -118,7 +120,7 @@ describe('admin backup and restore', () => {
         const res = i % 3 === 2
           ? await graph(t, token, 'POST', '/users', {
             accountEnabled: true, displayName: name, mailNickname: name, userPrincipalName: `${name}@keyhaven.local`,
-            passwordProfile: { password: `Violet harbour ${w}.${i} ember!`, forceChangePasswordNextSignIn: false },
+            passwordProfile: { password: LOAD_PASSWORD, forceChangePasswordNextSignIn: false },
           })
           : await graph(t, token, 'POST', '/groups', { displayName: name, mailNickname: name, securityEnabled: true, mailEnabled: false });
         if (res.status === 201) acked.push({ kind: i % 3 === 2 ? 'user' : 'group', name, at: performance.now() });
@@ -213,7 +215,7 @@ describe('admin backup and restore', () => {
         assert.equal(user.status, 200, JSON.stringify(user.body));
         assert.equal(user.body.displayName, userName);
         // The restored user's password (hashed in the backup) still signs in.
-        await userToken(rt, userName, `Violet harbour ${userName.split('-')[1]}.${userName.split('-')[2]} ember!`);
+        await userToken(rt, userName, LOAD_PASSWORD);
         const [, groupName] = acknowledgedBefore.find(([kind]) => kind === 'group')!;
         const found = await graph<{ value: unknown[] }>(rt, rtoken, 'GET', `/groups?$filter=displayName eq '${groupName}'`);
         assert.equal(found.status, 200);
@@ -323,5 +325,37 @@ describe('admin backup and restore', () => {
     const restore = await runCli(['admin', 'restore', '--home', target.home, '--storage', `sqlite:${join(target.home, 'keyhaven.db')}`, '--file', written.at(-1)!]);
     assert.equal(restore.code, 0, restore.stderr);
     assert.equal(JSON.parse(restore.stdout).auditVerified, true);
+  });
+
+  it('a backup taken before rotate-master-key restores with the key it names, and not with the new one', async () => {
+    const oldKey = join(source.home, 'master.key');
+    const newKey = join(source.home, 'master.key.new');
+    const rotate = await runCli(['admin', 'rotate-master-key', ...store(), '--new-key-file', newKey]);
+    assert.equal(rotate.code, 0, rotate.stderr);
+    const before = header(backupFile);
+    const newId = masterKeyId(Buffer.from(readFileSync(newKey, 'utf8').trim(), 'base64'));
+    assert.notEqual(before.key.id, newId);
+
+    const withNew = tempHome();
+    cleanups.push(withNew.remove);
+    copyFileSync(newKey, join(withNew.home, 'master.key'));
+    const refused = await runCli(['admin', 'restore', '--home', withNew.home, '--storage', `sqlite:${join(withNew.home, 'keyhaven.db')}`, '--file', backupFile]);
+    assert.equal(refused.code, 1);
+    assert.equal(refused.stderr, `ERROR: the backup is encrypted under master key id ${before.key.id}; the key given has id ${newId}\n`);
+    assert.equal(existsSync(join(withNew.home, 'keyhaven.db')), false);
+
+    const withOld = tempHome();
+    cleanups.push(withOld.remove);
+    copyFileSync(oldKey, join(withOld.home, 'master.key'));
+    const restored = await runCli(['admin', 'restore', '--home', withOld.home, '--storage', `sqlite:${join(withOld.home, 'keyhaven.db')}`, '--file', backupFile]);
+    assert.equal(restored.code, 0, restored.stderr);
+    assert.equal(JSON.parse(restored.stdout).auditVerified, true);
+
+    // A backup taken now names the new key.
+    const after = join(source.home, 'after-rotation.khb');
+    const backup = await runCli(['admin', 'backup', ...store(), '--master-key-file', newKey, '--file', after]);
+    assert.equal(backup.code, 0, backup.stderr);
+    assert.equal(header(after).key.id, newId);
+    assert.equal(header(after).masterKeyId, newId);
   });
 });
