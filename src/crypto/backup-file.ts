@@ -93,7 +93,11 @@ export function readBackupHeader(file: Buffer): { header: BackupHeader; preamble
   } catch {
     throw refused('the backup header is damaged (not JSON)');
   }
+  if (typeof header !== 'object' || header === null) throw refused('the backup header is damaged (not an object)');
   if (header.formatVersion !== BACKUP_FORMAT_VERSION) throw refused(`backup format ${String(header.formatVersion)} is not supported by this version (format ${BACKUP_FORMAT_VERSION})`);
+  const wellFormed = typeof header.key?.id === 'string' && (header.key.source === 'master-key' || header.key.source === 'key-file')
+    && typeof header.salt === 'string' && typeof header.iv === 'string' && Array.isArray(header.migrations) && typeof header.createdAt === 'string';
+  if (!wellFormed) throw refused('the backup header is damaged (fields missing)');
   const preamble = file.subarray(0, second + 1);
   const rest = file.subarray(second + 1);
   if (rest.length < TAG_BYTES + SUM_BYTES) throw refused('the backup file is truncated');
