@@ -3,7 +3,9 @@
 // old they are, how far the audit chain has grown, and when the last backup was taken. It
 // opens the store without migrating and without the master key (the ids it names are stored
 // in the clear), so it also answers for a store a server refuses.
+import { existsSync } from 'node:fs';
 import type { ResolvedConfig } from '../config/load.js';
+import { UnavailableError } from '../errors.js';
 import { SETTING_KEK_ID, SETTING_KEK_ROTATED_AT } from '../crypto/envelope.js';
 import { readMasterKey } from '../crypto/master-key.js';
 import { keyhavenVersion, SETTING_LAST_BACKUP_AT, SETTING_LAST_BACKUP_FILE } from './backup.js';
@@ -13,6 +15,11 @@ import { SETTING_TENANT_ID } from './core.js';
 const DAY_MS = 86_400_000;
 
 export async function storeStatus(config: ResolvedConfig, now = Date.now()): Promise<Record<string, unknown>> {
+  // Looking must not create: SQLite would make an empty database at a mistyped path.
+  const path = config.storage.startsWith('sqlite:') ? config.storage.slice('sqlite:'.length) : undefined;
+  if (path !== undefined && path !== ':memory:' && !existsSync(path)) {
+    throw new UnavailableError('KH_STORAGE_UNAVAILABLE', `there is no SQLite database at ${path}`);
+  }
   const storage = await Storage.open(config.storage, { poolSize: 2, migrate: false });
   try {
     const migrations = await storage.migrationStatus();

@@ -2,7 +2,7 @@
 // /readyz while migrations are pending (and, on PostgreSQL, while the database refuses
 // connections), a server refusing a store migrated by a newer version, and `audit export`.
 import assert from 'node:assert/strict';
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
@@ -75,6 +75,12 @@ describe('admin status, migrate, readiness and audit export', () => {
     assert.deepEqual(s.lastBackup, { at: null, file: null });
     // Never a secret: no wrapped key or sealed value appears.
     assert.doesNotMatch(r.stdout, /kh1\.|private/);
+    // Looking creates nothing: a mistyped path is an error, not a new empty database.
+    const typo = join(home, 'typo.db');
+    const missing = await runCli(['admin', 'status', '--home', home, '--storage', `sqlite:${typo}`]);
+    assert.equal(missing.code, 1);
+    assert.equal(missing.stderr, `ERROR: there is no SQLite database at ${typo}\n`);
+    assert.equal(existsSync(typo), false);
 
     const file = join(home, 'status.khb');
     assert.equal((await runCli(['admin', 'backup', ...store(), '--file', file])).code, 0);
