@@ -10,7 +10,10 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
-import { masterKeyId } from '../../src/crypto/master-key.js';
+import { encodeBackup } from '../../src/crypto/backup-file.js';
+import { createMasterKey, masterKeyId } from '../../src/crypto/master-key.js';
+import { knownMigrations } from '../../src/storage/migrations.js';
+import { Storage } from '../../src/storage/storage.js';
 import { createTestDatabase, withPgClient } from '../helpers/postgres.js';
 import { blackboxStorage, runCli, startServerProcess, tempHome, type ServerProcess } from '../helpers/server-process.js';
 import { decodeProtectedHeader } from 'jose';
@@ -357,5 +360,39 @@ describe('admin backup and restore', () => {
     assert.equal(backup.code, 0, backup.stderr);
     assert.equal(header(after).key.id, newId);
     assert.equal(header(after).masterKeyId, newId);
+  });
+
+  it('a backup of an older schema restores at that schema, then is migrated to this version', async () => {
+    // An older release's backup, made the way it would have: its store at migration 5, then the snapshot.
+    const old = tempHome();
+    cleanups.push(old.remove);
+    const oldUrl = `sqlite:${join(old.home, 'old.db')}`;
+    const midpoint = knownMigrations()[4]!;
+    const s = await Storage.open(oldUrl, { migrate: false });
+    let snapshot;
+    try {
+      await s.migrateTo(midpoint);
+      const now = new Date().toISOString();
+      await s.read.settings.set('tenant_id', t.tenantId);
+      await s.read.users.insert({ id: randomUUID(), username: 'olduser', user_principal_name: 'olduser@keyhaven.local', display_name: 'Old User', password_hash: null, account_enabled: 1, created_at: now, updated_at: now });
+      snapshot = await s.snapshot();
+    } finally {
+      await s.close();
+    }
+    assert.equal(snapshot.migrations.at(-1), midpoint);
+    const target = tempHome();
+    cleanups.push(target.remove);
+    const kek = createMasterKey(join(target.home, 'master.key'));
+    const file = join(target.home, 'old.khb');
+    writeFileSync(file, encodeBackup(snapshot, { keyhavenVersion: '0.0.1', engine: 'sqlite', tenantId: t.tenantId, createdAt: new Date().toISOString(), masterKeyId: null }, { source: 'master-key', id: kek.id, key: kek.key }));
+    for (const engine of ['sqlite', 'postgres'] as const) {
+      const dest = await targetStore(engine, join(target.home));
+      cleanups.push(() => dest.drop());
+      const r = await runCli(['admin', 'restore', '--home', target.home, '--storage', dest.url, '--file', file]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(JSON.parse(r.stdout).migratedAfterRestore, knownMigrations().slice(5));
+      const rows = await query(dest.url, `select username, force_change_password from users where username = 'olduser'`);
+      assert.deepEqual(rows.map((x) => [x.username, Number(x.force_change_password)]), [['olduser', 0]], 'a column a later migration added takes its default');
+    }
   });
 });
