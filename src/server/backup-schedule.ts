@@ -64,7 +64,7 @@ export class BackupScheduler {
         next = intervalMs - since;
       } else {
         const file = join(this.options.dir, backupFileName(new Date()));
-        const result = await takeBackup(this.core, file);
+        const result = await takeBackup(this.core, file, undefined, { ownConnection: true });
         logger.info({ file, bytes: result.bytes, rows: result.rows }, 'scheduled backup written');
         this.#prune();
       }

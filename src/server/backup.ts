@@ -49,10 +49,10 @@ export interface BackupResult {
 }
 
 /** Writes a backup of `core`'s store to `file` (0600, atomically) and records it. */
-export async function takeBackup(core: CoreServices, file: string, keyFile?: string): Promise<BackupResult> {
+export async function takeBackup(core: CoreServices, file: string, keyFile?: string, options: { ownConnection?: boolean } = {}): Promise<BackupResult> {
   const key = keyFile ? backupKeyFromFile(keyFile, true) : masterBackupKey(core.masterKey);
   const createdAt = new Date().toISOString();
-  const snapshot = await core.storage.snapshot();
+  const snapshot = await readSnapshot(core, options.ownConnection === true);
   const encoded = encodeBackup(
     snapshot,
     { keyhavenVersion: keyhavenVersion(), engine: core.storage.engine, tenantId: core.tenantId, createdAt, masterKeyId: core.masterKey.id },
@@ -76,6 +76,21 @@ export async function takeBackup(core: CoreServices, file: string, keyFile?: str
     rows: snapshot.tables.reduce((n, t) => n + t.rows.length, 0),
     bytes: encoded.length,
   };
+}
+
+/**
+ * The snapshot, on the core's storage or (a serving process on SQLite) on a connection of its
+ * own: SQLite's one connection would otherwise be held for the whole read, and every request
+ * would wait for it; on a second connection the WAL lets the server keep writing.
+ */
+async function readSnapshot(core: CoreServices, ownConnection: boolean) {
+  if (!ownConnection || core.storage.engine !== 'sqlite') return core.storage.snapshot();
+  const own = await Storage.open(core.config.storage, { migrate: false });
+  try {
+    return await own.snapshot();
+  } finally {
+    await own.close();
+  }
 }
 
 export interface RestoreOptions {
