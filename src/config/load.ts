@@ -16,6 +16,7 @@ export interface ResolvedConfig extends Config {
   storage: string;
   publicUrl: string;
   masterKeyFile: string;
+  backupDir: string;
 }
 
 export interface ConfigSources {
@@ -89,6 +90,7 @@ function derive(config: Config, cwd: string): ResolvedConfig {
     storage,
     publicUrl: (config.publicUrl ?? `https://localhost:${config.httpsPort}`).replace(/\/+$/, ''),
     masterKeyFile: expand(config.masterKeyFile ?? join(home, 'master.key')),
+    backupDir: expand(config.backupDir ?? join(home, 'backups')),
     tlsCaCertFile: fileOpt(config.tlsCaCertFile),
     tlsCaKeyFile: fileOpt(config.tlsCaKeyFile),
     tlsCertFile: fileOpt(config.tlsCertFile),

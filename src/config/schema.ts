@@ -256,6 +256,18 @@ export const ConfigSchema = Type.Object(
       description: 'IP addresses or CIDR blocks (such as the JupyterHub or SSSD host) exempt from the per-source guard against password spraying; their accounts still lock.',
     }),
     storagePoolSize: Type.Integer({ minimum: 1, maximum: 200, default: 10, description: 'PostgreSQL connection pool size per server.' }),
+    backupSchedule: Type.Optional(Type.String({
+      pattern: '^[1-9][0-9]*(s|m|h|d)$',
+      description: 'Take a backup (as `keyhaven admin backup` does) this often while the server runs: a number and `s`, `m`, `h` or `d` (`1d`, `6h`). Unset: no scheduled backups. A turn is skipped when any server or admin took a backup within the interval, so replicas on one PostgreSQL do not all back up.',
+    })),
+    backupDir: Type.Optional(Type.String({
+      minLength: 1,
+      description: 'Where scheduled backups are written (`keyhaven-{time}.khb`, 0600, encrypted under the master key). Default `$home/backups`.',
+    })),
+    backupKeep: Type.Integer({
+      minimum: 1, maximum: 10000, default: 7,
+      description: 'How many scheduled backups to keep in `backupDir`; older `keyhaven-*.khb` files there are deleted after each new one.',
+    }),
     auditMaxBatch: Type.Integer({
       minimum: 1, maximum: 10000, default: 512,
       description: 'Most requests whose writes and audit records share one transaction (group commit).',

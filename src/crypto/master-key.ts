@@ -58,11 +58,12 @@ export function masterKeyModeWarning(file: string): string | undefined {
  * Writes via a temporary file in the same directory, fsync, then rename: a crash leaves
  * either the old file or the new one, never a half-written key.
  */
-export function writeFileAtomic(file: string, content: string, mode: number, overwrite = true): void {
+export function writeFileAtomic(file: string, content: string | Buffer, mode: number, overwrite = true): void {
   const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const fd = openSync(tmp, 'wx', mode);
   try {
-    writeSync(fd, content);
+    const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
+    for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
     fsyncSync(fd);
   } finally {
     closeSync(fd);

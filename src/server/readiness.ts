@@ -11,11 +11,16 @@ export type ReadinessState = 'starting' | 'ready' | 'stopping';
 export interface StoreProbe {
   readonly engine: string;
   ping(): Promise<unknown>;
+  /**
+   * Migrations this version has and the store lacks. A store can lose them after start: it
+   * was restored from an older backup, or rolled back, under a running server.
+   */
+  pendingMigrations?(): Promise<string[]>;
 }
 
 export interface ReadinessReport {
   ready: boolean;
-  status: ReadinessState | 'unavailable';
+  status: ReadinessState | 'unavailable' | 'migrations-pending';
   storage: string;
 }
 
@@ -28,12 +33,15 @@ export class Readiness {
   async check(): Promise<ReadinessReport> {
     const storage = this.store?.engine ?? 'none';
     if (!this.ready) return { ready: false, status: this.#state, storage };
+    let pending: string[] = [];
     try {
       await this.store?.ping();
-      return { ready: true, status: 'ready', storage };
+      pending = (await this.store?.pendingMigrations?.()) ?? [];
     } catch {
       return { ready: false, status: 'unavailable', storage };
     }
+    if (pending.length > 0) return { ready: false, status: 'migrations-pending', storage };
+    return { ready: true, status: 'ready', storage };
   }
 
   get state(): ReadinessState {

@@ -24,6 +24,7 @@ import { ensureHostMachine } from './host-machine.js';
 import { openCore, type CoreServices } from './core.js';
 import { Readiness } from './readiness.js';
 import { buildServices } from './services.js';
+import { BackupScheduler, scheduleIntervalMs } from './backup-schedule.js';
 import { ensureHome } from './home.js';
 
 export interface RunningServer {
@@ -119,6 +120,10 @@ export async function startServer(configured: ResolvedConfig, options: StartOpti
     const ldapsUrl = `ldaps://${hostPart}:${ldapsPort}`;
     // Only now is every part a client may use in place: /readyz says so from here on.
     readiness.markReady();
+    const backups = config.backupSchedule
+      ? new BackupScheduler(core, { intervalMs: scheduleIntervalMs(config.backupSchedule), dir: config.backupDir, keep: config.backupKeep, logger })
+      : undefined;
+    backups?.start();
     logger.info({ https: httpsUrl, ldap: ldapUrl, ldaps: ldapsUrl, publicUrl: config.publicUrl, storage: core.storage.description, tenantId: core.tenantId, ca: tls.caFile }, 'listening');
     const app = http;
     const directoryServer = ldap;
@@ -131,7 +136,12 @@ export async function startServer(configured: ResolvedConfig, options: StartOpti
       ldapPort,
       ldapsPort,
       caFile: tls.caFile,
-      close: () => (closing ??= (readiness.markStopping(), (embeddedAgent?.close() ?? Promise.resolve()).then(() => shutdown(app, directoryServer, core, config.shutdownTimeoutMs, logger)))),
+      close: () => (closing ??= (async () => {
+        readiness.markStopping();
+        await backups?.stop();
+        await embeddedAgent?.close();
+        await shutdown(app, directoryServer, core, config.shutdownTimeoutMs, logger);
+      })()),
     };
   } catch (err) {
     await agent?.close().catch(() => undefined);

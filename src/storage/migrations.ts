@@ -85,6 +85,11 @@ const migrations: Record<string, Migration> = {
   '0014_machines': machinesMigration,
 };
 
+/** The migrations this version has, in the order Kysely applies them (by name). */
+export function knownMigrations(): string[] {
+  return Object.keys(migrations).sort();
+}
+
 export const migrationProvider: MigrationProvider = {
   async getMigrations() {
     return migrations;

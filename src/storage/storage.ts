@@ -2,10 +2,11 @@
 // Storage hands out — outside a transaction (`read`) or inside one (`transaction`) — and never
 // see SQL or the engine. Two engines sit behind it: SQLite (embedded default) and PostgreSQL
 // (shared by any number of replicas).
-import { Kysely, Migrator, sql } from 'kysely';
-import { UnavailableError } from '../errors.js';
+import { Kysely, Migrator, sql, type MigrationResultSet } from 'kysely';
+import { StartupError, UnavailableError } from '../errors.js';
 import type { Database } from './database.js';
-import { migrationProvider } from './migrations.js';
+import { knownMigrations, migrationProvider } from './migrations.js';
+import { countRows, listTables, readSnapshot, writeSnapshot, type Snapshot, type TableSchema } from './snapshot.js';
 import { openPostgres } from './postgres-engine.js';
 import { ApplicationRepo } from './repos/application-repo.js';
 import { AuditRepo } from './repos/audit-repo.js';
@@ -95,6 +96,17 @@ export interface Tx extends Repos {
 
 export interface StorageOptions {
   poolSize?: number;
+  /** Apply pending migrations on open (default). `admin status` and `migrate --dry-run` look without changing. */
+  migrate?: boolean;
+}
+
+export interface MigrationStatus {
+  /** Applied migrations this version knows, in order. */
+  applied: string[];
+  /** Migrations this version has that the store has not applied. */
+  pending: string[];
+  /** Applied migrations this version does not know: the store was migrated by a newer version. */
+  unknown: string[];
 }
 
 export interface EngineHandle {
@@ -144,24 +156,21 @@ export class Storage {
     return this.#pool?.();
   }
 
-  /** Opens `sqlite:PATH` or `postgres://…` and applies pending migrations. */
+  /**
+   * Opens `sqlite:PATH` or `postgres://…` and applies pending migrations (unless told not
+   * to). A store migrated by a newer version is refused before anything is changed: this
+   * version's queries may not fit that schema, and nothing here can undo those migrations.
+   */
   static async open(url: string, options: StorageOptions = {}): Promise<Storage> {
     const handle = url.startsWith('sqlite:')
       ? openSqlite(url.slice('sqlite:'.length))
       : await openPostgres(url, options.poolSize ?? 10);
     const storage = new Storage(handle);
     try {
-      // Processes opening a new SQLite file at the same moment (a server and an admin
-      // command) race on the first migration: SQLite's migration lock is per connection. The
-      // loser's error clears once the winner commits, so try again a few times.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await storage.migrate();
-          break;
-        } catch (err) {
-          if (attempt >= 5 || storage.engine !== 'sqlite') throw err;
-          await new Promise((r) => setTimeout(r, 50 * attempt));
-        }
+      if (options.migrate !== false) {
+        const { unknown } = await storage.migrationStatus();
+        if (unknown.length > 0) throw newerSchemaError(unknown);
+        await storage.#retryingMigrate(() => storage.migrate());
       }
     } catch (err) {
       await storage.close();
@@ -170,7 +179,56 @@ export class Storage {
     return storage;
   }
 
+  // Processes opening a new SQLite file at the same moment (a server and an admin command)
+  // race on the first migration: SQLite's migration lock is per connection. The loser's
+  // error clears once the winner commits, so try again a few times.
+  async #retryingMigrate<T>(run: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await run();
+      } catch (err) {
+        if (attempt >= 5 || this.engine !== 'sqlite' || err instanceof StartupError) throw err;
+        await new Promise((r) => setTimeout(r, 50 * attempt));
+      }
+    }
+  }
+
+  /** What the store has applied, against the migrations this version knows. */
+  async migrationStatus(): Promise<MigrationStatus> {
+    this.#assertOpen();
+    let executed: string[];
+    try {
+      const { rows } = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(this.#db);
+      executed = rows.map((r) => r.name);
+    } catch (err) {
+      // A store never migrated has no kysely_migration table; anything else is unavailability.
+      if (/no such table|does not exist/.test(String((err as Error).message))) executed = [];
+      else throw new UnavailableError('KH_STORAGE_UNAVAILABLE', 'storage is not reachable', { cause: err });
+    }
+    const known = knownMigrations();
+    const done = new Set(executed);
+    return {
+      applied: known.filter((m) => done.has(m)),
+      pending: known.filter((m) => !done.has(m)),
+      unknown: executed.filter((m) => !known.includes(m)),
+    };
+  }
+
+  /** Migrations this version has and the store lacks (readiness: a server must not serve a store half-way). */
+  async pendingMigrations(): Promise<string[]> {
+    return (await this.migrationStatus()).pending;
+  }
+
   async migrate(): Promise<string[]> {
+    return this.#runMigrator((m) => m.migrateToLatest());
+  }
+
+  /** Applies migrations up to and including `name` (restore: the schema the backup was taken at). */
+  async migrateTo(name: string): Promise<string[]> {
+    return this.#runMigrator((m) => m.migrateTo(name));
+  }
+
+  async #runMigrator(step: (m: Migrator) => Promise<MigrationResultSet>): Promise<string[]> {
     const { error, results } = this.engine === 'sqlite'
       ? await this.#db.connection().execute(async (conn) => {
         // Kysely runs SQLite migrations outside a transaction with no lock (its SQLite
@@ -180,7 +238,7 @@ export class Storage {
         // a migration and its kysely_migration row commit together or not at all.
         await sql.raw('begin immediate').execute(conn);
         try {
-          const outcome = await new Migrator({ db: conn, provider: migrationProvider }).migrateToLatest();
+          const outcome = await step(new Migrator({ db: conn, provider: migrationProvider }));
           await sql.raw(outcome.error ? 'rollback' : 'commit').execute(conn);
           return outcome;
         } catch (err) {
@@ -188,11 +246,35 @@ export class Storage {
           throw err;
         }
       })
-      : await new Migrator({ db: this.#db, provider: migrationProvider }).migrateToLatest();
+      : await step(new Migrator({ db: this.#db, provider: migrationProvider }));
     if (error) {
       throw new UnavailableError('KH_STORAGE_MIGRATION_FAILED', `storage migration failed: ${errorSummary(error)}`, { cause: error });
     }
     return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  }
+
+  /** Every table any migration created, discovered from the schema (backups stay complete as tables are added). */
+  async tables(): Promise<TableSchema[]> {
+    this.#assertOpen();
+    return listTables(this.#db, this.engine);
+  }
+
+  /** One consistent, engine-neutral copy of every table, read while the server keeps serving. */
+  async snapshot(): Promise<Snapshot> {
+    this.#assertOpen();
+    return readSnapshot(this.#db, this.engine);
+  }
+
+  /** Rows held outside Kysely's bookkeeping: 0 for a store that was only migrated. */
+  async rowCount(): Promise<number> {
+    this.#assertOpen();
+    return countRows(this.#db, this.engine);
+  }
+
+  /** Writes a snapshot in one transaction; refuses a non-empty store unless `replace`. */
+  async restoreSnapshot(snapshot: Snapshot, options: { replace: boolean }): Promise<number> {
+    this.#assertOpen();
+    return writeSnapshot(this.#db, this.engine, snapshot, { replace: options.replace, begin: this.#begin });
   }
 
   /**
@@ -377,6 +459,14 @@ function makeRepos(db: Kysely<Database>, engine: Engine, changes?: ChangeRecorde
     vaults: new VaultRepo(db),
     machines: new MachineRepo(db, engine),
   };
+}
+
+/** The store was migrated by a newer Keyhaven than this one. */
+export function newerSchemaError(unknown: string[]): StartupError {
+  return new StartupError(
+    'KH_STORAGE_SCHEMA_NEWER',
+    `the store was migrated by a newer Keyhaven (migrations ${unknown.join(', ')} are unknown to this version): run that version or a later one`,
+  );
 }
 
 /** A database error's class and code, never its parameters (which may hold secrets). */

@@ -1,5 +1,6 @@
 // `keyhaven audit list|verify`. The audit key is sealed under the master key, so these read
 // the store directly with the server's configuration, like `keyhaven admin …`.
+import { closeSync, openSync, writeSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InvalidInputError, NotFoundError } from '../../errors.js';
 import type { CoreServices } from '../../server/core.js';
@@ -53,6 +54,8 @@ export function register(program: Command, ctx: CliContext): void {
     }
   });
 
+  registerExport(audit, ctx);
+
   addServerConfigOptions(
     audit.command('verify').description('Check the HMAC chain of the audit log; names the first bad record. Exit code 1 when broken.'),
     STORE_KEYS,
@@ -66,6 +69,50 @@ export function register(program: Command, ctx: CliContext): void {
       ctx.print({ ...result, headMac: head?.mac ?? null });
       if (!result.ok) throw new AuditChainBroken(result.firstBad!.problem);
     } finally {
+      await core.close();
+    }
+  });
+}
+
+/**
+ * `keyhaven audit export`: the records from a time on, one JSON object per line with the
+ * chain's MAC, for a SIEM (the equivalent of Vault's file audit device, read from the chain:
+ * the database stays the source of truth). Paged by sequence number, so a long log streams.
+ */
+function registerExport(audit: Command, ctx: CliContext): void {
+  addServerConfigOptions(
+    audit
+      .command('export')
+      .description('Write audit records as JSON lines (one object per record, with its chain MAC), oldest first.')
+      .option('--since <time>', 'Only records at or after this time.')
+      .option('--until <time>', 'Only records before this time.')
+      .option('--after-seq <n>', 'Only records after this sequence number (to resume an export).')
+      .option('--format <format>', 'Output format: jsonl.', 'jsonl')
+      .option('--file <file>', 'Write to this file (0600) instead of standard output.'),
+    STORE_KEYS,
+  ).action(async (opts: Record<string, string | undefined>) => {
+    if (opts.format !== 'jsonl') throw new InvalidInputError('KH_CLI_BAD_FORMAT', `--format must be jsonl, not '${opts.format}'`);
+    const config = loadServerConfig(opts, ctx, STORE_KEYS);
+    const since = isoTime(opts.since, '--since');
+    const until = isoTime(opts.until, '--until');
+    let afterSeq = opts.afterSeq === undefined ? 0 : Number(opts.afterSeq);
+    if (!Number.isInteger(afterSeq) || afterSeq < 0) throw new InvalidInputError('KH_CLI_BAD_SEQ', '--after-seq must be an integer');
+    const { openCore } = await import('../../server/core.js');
+    const core = await openCore(config, { createMasterKey: false });
+    const fd = opts.file === undefined ? undefined : openSync(opts.file, 'w', 0o600);
+    const write = (text: string) => (fd === undefined ? ctx.stdout(text) : void writeSync(fd, text));
+    try {
+      for (;;) {
+        const rows = await core.storage.read.audit.query({ since, until, afterSeq, limit: 1000 });
+        if (rows.length === 0) break;
+        write(rows.map((r) => JSON.stringify({
+          seq: r.seq, time: r.time, actor: r.actor, source: r.source, action: r.action, target: r.target,
+          outcome: r.outcome, correlationId: r.correlation_id, details: JSON.parse(r.details) as unknown, mac: r.mac,
+        }) + '\n').join(''));
+        afterSeq = rows.at(-1)!.seq;
+      }
+    } finally {
+      if (fd !== undefined) closeSync(fd);
       await core.close();
     }
   });
