@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { CliContext } from './context.js';
 import { errorFromResponse } from './api-errors.js';
 import { readClientCertificate } from './client-certificate.js';
+import { identityToken } from './identity-login.js';
 import { DEFAULT_TIMEOUT_MS, httpsRequest, type HttpsRequest } from './https-request.js';
 import {
   directoryResource,
@@ -89,7 +90,15 @@ export class ApiClient {
     const now = Date.now() / 1000;
     const secrets = await readSecrets(this.#ctx, this.profile);
     const { tokens } = secrets;
-    const { user, certificateFile } = this.profile;
+    const { user, certificateFile, identity } = this.profile;
+    if (identity !== undefined) {
+      // A managed identity: the agent holds (and caches) its tokens.
+      const hit = tokens.find((t) => t.resource === resource);
+      if (hit && hit.expiresOn - REFRESH_MARGIN_S > now) return hit;
+      const token = await identityToken(this.#ctx, identity, resource);
+      await storeToken(this.#ctx, this.profile, token);
+      return token;
+    }
     if (user.type === 'servicePrincipal' && (secrets.clientSecret !== undefined || certificateFile !== undefined)) {
       const hit = tokens.find((t) => t.resource === resource);
       if (hit && hit.expiresOn - REFRESH_MARGIN_S > now) return hit;

@@ -20,6 +20,7 @@ import { errorFromResponse } from './api-errors.js';
 import { DEFAULT_TIMEOUT_MS, httpsRequest } from './https-request.js';
 import { CacheUnreadableError, cacheKey, openEntry, removeCacheKey, sealEntry } from './token-cache-key.js';
 import { UsageError } from './usage-error.js';
+import type { IdentitySelection } from './identity-login.js';
 import { clientAssertion, JWT_BEARER_ASSERTION, type ClientCertificate } from './client-certificate.js';
 
 /** The Azure CLI's public client id, which the token service accepts without a secret. */
@@ -61,6 +62,8 @@ export interface Profile {
   caFile?: string;
   /** A service principal's login --certificate: the PEM (key and certificate), absolute. */
   certificateFile?: string;
+  /** login --identity: the metadata agent and the identity it serves (identity-login.ts). */
+  identity?: IdentitySelection;
   accounts: Account[];
 }
 

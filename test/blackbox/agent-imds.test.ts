@@ -205,6 +205,27 @@ describe('machine identity agent (IMDS-compatible) with real clients', () => {
     assert.equal(other.status, 400, 'the system identity is not the job\'s');
   });
 
+  it('keyhaven login --identity (as az login --identity): the agent names the server; later tokens come from the agent', async () => {
+    const env = { AZURE_POD_IDENTITY_AUTHORITY_HOST: agentUrl, KEYHAVEN_CONFIG_DIR: join(work, 'cli-identity') };
+    const login = await runCli(['login', '--identity', '--ca-file', TEST_CA_CERT], { env });
+    assert.equal(login.code, 0, login.stderr);
+    const accounts = JSON.parse(login.stdout) as { user: { name: string; type: string }; tenantId: string }[];
+    assert.deepEqual(accounts[0]!.user, { name: 'systemAssignedIdentity', type: 'servicePrincipal' });
+    assert.equal(accounts[0]!.tenantId, t.tenantId);
+    const token = await runCli(['account', 'get-access-token', '--resource', VAULT], { env });
+    assert.equal(token.code, 0, token.stderr);
+    assert.equal(decodeJwt((JSON.parse(token.stdout) as { accessToken: string }).accessToken).oid, system);
+
+    const uaEnv = { ...env, KEYHAVEN_CONFIG_DIR: join(work, 'cli-identity-ua') };
+    const ua = await runCli(['login', '--identity', '--client-id', user.clientId, '--ca-file', TEST_CA_CERT], { env: uaEnv });
+    assert.equal(ua.code, 0, ua.stderr);
+    const uaToken = await runCli(['account', 'get-access-token', '--resource', VAULT], { env: uaEnv });
+    assert.equal(decodeJwt((JSON.parse(uaToken.stdout) as { accessToken: string }).accessToken).oid, user.principalId);
+    const none = await runCli(['login', '--identity', '--client-id', '0b4f9c1e-7d2a-4e3b-8c5f-6a1d9e2b3c4f', '--ca-file', TEST_CA_CERT], { env: { ...env, KEYHAVEN_CONFIG_DIR: join(work, 'cli-none') } });
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /^ERROR: .*Identity not found/);
+  });
+
   it('keeps serving a cached token while the server is down, and new audiences once it is back; a revoked machine gets an error', async () => {
     const cached = await imds(`/metadata/identity/oauth2/token?api-version=2018-02-01&resource=${VAULT}`);
     const before = ((await cached.json()) as { access_token: string }).access_token;

@@ -30,6 +30,7 @@ import {
   type TokenGrant,
 } from '../login-state.js';
 import { readClientCertificate } from '../client-certificate.js';
+import { agentServer, agentUrl, identityToken } from '../identity-login.js';
 import { browserSignIn, deviceCodeSignIn } from '../interactive-login.js';
 import { revokeRefreshFamily } from '../session-revocation.js';
 import { UsageError } from '../usage-error.js';
@@ -45,6 +46,10 @@ interface LoginOptions {
   caFile?: string;
   useDeviceCode?: boolean;
   timeout?: number;
+  identity?: boolean;
+  clientId?: string;
+  objectId?: string;
+  resourceId?: string;
 }
 
 /** ARM's list-subscriptions api-version that az uses. */
@@ -62,6 +67,10 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--certificate <file>', 'With --service-principal: a PEM file with the private key and the certificate registered on the application; each token request is signed with it (private_key_jwt, as MSAL sends it). The path is kept, the key is not copied.')
     .option('--allow-no-subscriptions', 'Accepted for az compatibility: tenant-level access is kept when there is no subscription.')
     .option('--ca-file <file>', "PEM file of the CA of the server's certificate; kept for later commands.")
+    .option('--identity', "Log in with this machine's managed identity, through the local metadata agent (as `az login --identity`); -u/--client-id, --object-id or --resource-id pick a user-assigned identity.")
+    .option('--client-id <id>', 'With --identity: the user-assigned identity by client id.')
+    .option('--object-id <id>', 'With --identity: the user-assigned identity by object (principal) id.')
+    .option('--resource-id <id>', 'With --identity: the user-assigned identity by resource id.')
     .option('--use-device-code', 'Sign in on another device: print a code to enter at the server\'s /devicelogin page (RFC 8628), instead of opening a browser.')
     .addOption(new Option('--timeout <seconds>', 'How long a browser or device-code sign-in waits for the user.').default(300).argParser(positiveSeconds))
     .action(async (opts: LoginOptions) => ctx.print(await login(ctx, opts)));
@@ -89,6 +98,8 @@ export function register(program: Command, ctx: CliContext): void {
 }
 
 async function login(ctx: CliContext, opts: LoginOptions): Promise<unknown> {
+  if (opts.identity) return identityLogin(ctx, opts);
+  if (opts.clientId !== undefined || opts.objectId !== undefined || opts.resourceId !== undefined) throw new UsageError('usage error: --client-id, --object-id and --resource-id go with --identity');
   const previous = await readProfile(ctx);
   const server = opts.server ?? previous?.server;
   if (server === undefined) throw new UsageError('usage error: --server URL is required for the first login');
@@ -169,6 +180,43 @@ async function login(ctx: CliContext, opts: LoginOptions): Promise<unknown> {
     throw err;
   }
   // az's login prints the accounts with `cloudName` where the profile says `environmentName`.
+  return profile.accounts.map(({ environmentName, ...rest }) => ({ cloudName: environmentName, ...rest }));
+}
+
+/** `--identity`: the machine's managed identity through the metadata agent; the server is the agent's unless named. */
+async function identityLogin(ctx: CliContext, opts: LoginOptions): Promise<unknown> {
+  if (opts.password !== undefined || opts.servicePrincipal || opts.certificate !== undefined || opts.useDeviceCode) {
+    throw new UsageError('usage error: --identity takes no --password, --service-principal, --certificate or --use-device-code');
+  }
+  // az 2.45 names a user-assigned identity with --username; the explicit flags are clearer.
+  const clientId = opts.clientId ?? opts.username;
+  const chosen = [clientId, opts.objectId, opts.resourceId].filter((v) => v !== undefined).length;
+  if (chosen > 1) throw new UsageError('usage error: name a user-assigned identity once: --client-id, --object-id or --resource-id');
+  const agent = agentUrl(ctx.env);
+  const server = opts.server ?? (await agentServer(ctx, agent));
+  const previous = await readProfile(ctx);
+  const caFile = opts.caFile !== undefined ? resolve(opts.caFile) : server === previous?.server ? previous.caFile : undefined;
+  const { tenantId, publicUrl } = await discover(ctx, server, opts.tenant, caFile);
+  const identity = { agent, ...(clientId !== undefined ? { clientId } : {}), ...(opts.objectId !== undefined ? { objectId: opts.objectId } : {}), ...(opts.resourceId !== undefined ? { resourceId: opts.resourceId } : {}) };
+  const token = await identityToken(ctx, identity, managementResource(publicUrl));
+  // az's names for these accounts.
+  const user = { name: chosen > 0 ? 'userAssignedIdentity' : 'systemAssignedIdentity', type: 'servicePrincipal' } as const;
+  const profile: Profile = {
+    id: loginId(server, tenantId, `${user.name}|${clientId ?? opts.objectId ?? opts.resourceId ?? ''}`), server, publicUrl, tenantId, user,
+    ...(caFile !== undefined ? { caFile } : {}), identity, accounts: [tenantAccount(tenantId, user)],
+  };
+  const secrets = { tokens: [token] };
+  await saveLogin(ctx, profile, secrets);
+  try {
+    const subscriptions = await listSubscriptions(new ApiClient(ctx, profile), user);
+    if (subscriptions.length > 0) {
+      profile.accounts = subscriptions;
+      await saveLogin(ctx, profile, secrets);
+    }
+  } catch (err) {
+    await clearLogin(ctx, profile.id);
+    throw err;
+  }
   return profile.accounts.map(({ environmentName, ...rest }) => ({ cloudName: environmentName, ...rest }));
 }
 
