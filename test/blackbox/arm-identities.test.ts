@@ -322,6 +322,16 @@ describe('managed identities through the management API', () => {
       await assign(sub, OWNER, pipeline.servicePrincipalId, 'ServicePrincipal');
       await useCloud('Keyhaven');
       assert.equal((await az('group', 'create', '-n', 'az-ml', '-l', 'westeurope')).code, 0);
+      // What a runbook does right after `az login --service-principal`: show the account, list groups.
+      const shown = await az('account', 'show');
+      assert.equal(shown.code, 0, shown.stderr);
+      const account = JSON.parse(shown.stdout) as { id: string; tenantId: string; user: { name: string; type: string } };
+      assert.equal(account.id, s.subscriptionId);
+      assert.equal(account.tenantId, s.t.tenantId);
+      assert.deepEqual(account.user, { name: pipeline.appId, type: 'servicePrincipal' });
+      const groups = await az('group', 'list', '--query', '[].name');
+      assert.equal(groups.code, 0, groups.stderr);
+      assert.ok((JSON.parse(groups.stdout) as string[]).includes('az-ml'), groups.stdout);
     });
     let pipeline: Awaited<ReturnType<typeof createServicePrincipal>>;
     /** Registers Keyhaven as a custom cloud (with an API profile), selects it and signs in. */
