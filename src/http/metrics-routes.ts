@@ -29,11 +29,20 @@ export const metricsRoutes: FastifyPluginAsync<MetricsRoutesOptions> = async (ap
   });
 };
 
-/** Counts each request when its answer is sent. */
-export function countRequests(app: FastifyInstance, metrics: Metrics): void {
+/**
+ * Counts each request when its answer is sent, and logs it in one line (Fastify's own two
+ * lines, "incoming request" and "request completed", are off): `face`, the route template, the
+ * request (method, redacted URL, address, id, safe headers), the status and the time taken —
+ * at info, health probes at debug.
+ */
+export function observeRequests(app: FastifyInstance, metrics: Metrics): void {
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    metrics.httpRequest(faceOf(request, route), route, request.method, reply.statusCode, reply.elapsedTime / 1000);
+    const face = faceOf(request, route);
+    metrics.httpRequest(face, route, request.method, reply.statusCode, reply.elapsedTime / 1000);
+    const line = { face, route, req: request, res: reply, responseTime: Math.round(reply.elapsedTime * 1000) / 1000 };
+    if (face === 'health') request.log.debug(line, 'request');
+    else request.log.info(line, 'request');
   });
 }
 

@@ -1,7 +1,7 @@
 // The HTTPS face: one Fastify instance on the server certificate. Each API registers as a
 // plugin receiving the services it needs; this file holds only what all of them share —
 // TLS, request ids, logging, body limits, error rendering, health endpoints.
-import { countRequests, metricsRoutes } from './metrics-routes.js';
+import { metricsRoutes, observeRequests } from './metrics-routes.js';
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import type { Logger } from 'pino';
@@ -51,6 +51,8 @@ export async function buildHttpServer(deps: HttpServerDeps) {
     // Fastify's default refuses parameters over 100 before any route sees them.
     routerOptions: { maxParamLength: 1024 },
     forceCloseConnections: 'idle',
+    // One line per request, written by observeRequests (metrics-routes.ts).
+    disableRequestLogging: true,
     return503OnClosing: true,
     trustProxy: false,
     // A vault's host form (https://{vault}.{vaultDnsSuffix}:{port}/secrets/…) is served as /vaults/{vault}/secrets/….
@@ -59,7 +61,7 @@ export async function buildHttpServer(deps: HttpServerDeps) {
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-ms-request-id', request.id);
   });
-  countRequests(app, deps.services.core.metrics);
+  observeRequests(app, deps.services.core.metrics);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => {
     void reply.status(404).send({ error: { code: 'KH_NO_SUCH_PATH', message: `no route for ${request.method} ${request.url.split('?')[0]}` } });

@@ -59,12 +59,27 @@ describe('keyhaven serve', () => {
 
   it('answers unknown paths with a JSON error and a request id', async () => {
     const ca = join(home, 'tls', 'ca.pem');
+    // A health probe first: it is logged at debug, so its line never shows in an info log.
+    await exec('curl', ['-sS', '--cacert', ca, '-H', 'x-ms-client-request-id: probe-1', `https://localhost:${first.port}/readyz`]);
     const { stdout } = await exec('curl', ['-sS', '-i', '--cacert', ca, '-H', 'x-ms-client-request-id: req-123', `https://localhost:${first.port}/nope?client_secret=abc`]);
     const [head, body] = stdout.split('\r\n\r\n') as [string, string];
     assert.match(head, /^HTTP\/1.1 404/);
     assert.match(head, /\r\nx-ms-request-id: req-123\r\n/i);
     assert.equal((JSON.parse(body) as { error: { code: string } }).error.code, 'KH_NO_SUCH_PATH');
     assert.ok(!first.stdout().includes('client_secret=abc'), 'query secrets are redacted in request logs');
+    // One line per request: face, route, request, status and time (written as the answer goes out).
+    const byId = (id: string) => logLines(first.stdout()).filter((l) => (l.req as { id?: string } | undefined)?.id === id);
+    for (let i = 0; i < 100 && byId('req-123').length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    const lines = byId('req-123');
+    assert.equal(lines.length, 1, JSON.stringify(lines));
+    const line = lines[0] as { msg: string; face: string; route: string; req: { url: string; method: string }; res: { statusCode: number }; responseTime: number };
+    assert.equal(line.msg, 'request');
+    assert.equal(line.face, 'other');
+    assert.equal(line.route, 'unmatched');
+    assert.match(line.req.url, /^\/nope\?client_secret=/);
+    assert.equal(line.res.statusCode, 404);
+    assert.equal(typeof line.responseTime, 'number');
+    assert.equal(byId('probe-1').length, 0, 'the earlier health probe is not logged at info');
   });
 
   it('a second start reuses tenant, keys, certificates and data; SIGTERM stops cleanly', async () => {
