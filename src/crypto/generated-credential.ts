@@ -10,7 +10,13 @@ const HEX_DIGEST = /^[0-9a-f]{64}$/i;
 
 /** 32 bytes from the CSPRNG as base64url without padding: 43 URL- and header-safe characters. */
 export function generateCredential(): string {
-  return randomBytes(CREDENTIAL_BYTES).toString('base64url');
+  // Never a leading '-': command lines (az's argparse, getopt) would take the secret for an
+  // option (`az login -p -Xy…` fails), as Entra's secrets never start with one. Redrawing
+  // keeps the value uniform over the remaining strings; it costs 1/64 of a redraw on average.
+  for (;;) {
+    const value = randomBytes(CREDENTIAL_BYTES).toString('base64url');
+    if (!value.startsWith('-')) return value;
+  }
 }
 
 export class CredentialDigester {

@@ -151,7 +151,7 @@ describe('the /adfs authority with MSAL-based clients', () => {
     };
     const signIn = async (password: string, method: string, resource: string, appidacr: string) => {
       const before = await issuedTo(method);
-      const login = await az('login', '--service-principal', '--username', sp.appId, '--password', password, '--tenant', t.tenantId, '--allow-no-subscriptions');
+      const login = await az('login', '--service-principal', '--username', sp.appId, `--password=${password}`, '--tenant', t.tenantId, '--allow-no-subscriptions'); // = : a secret may start with '-'
       assert.ok(!login.stdout.includes(sp.secret) && !login.stderr.includes(sp.secret));
       if (arm.status === 404) {
         assert.notEqual(login.code, 0);

@@ -347,7 +347,7 @@ describe('managed identities through the management API', () => {
         '--suffix-keyvault-dns', `.vault.localhost:${port}`);
       assert.equal(register.code, 0, register.stderr);
       assert.equal((await az('cloud', 'set', '--name', name)).code, 0);
-      const login = await az('login', '--service-principal', '--username', pipeline.appId, '--password', pipeline.secret, '--tenant', s.t.tenantId);
+      const login = await az('login', '--service-principal', '--username', pipeline.appId, `--password=${pipeline.secret}`, '--tenant', s.t.tenantId); // = : a secret may start with '-'
       assert.equal(login.code, 0, login.stderr);
     };
     after(() => {

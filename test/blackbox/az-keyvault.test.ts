@@ -58,7 +58,7 @@ describe('az keyvault secret against a Keyhaven vault', () => {
       return;
     }
     assert.equal(probe.code, 0, probe.stderr);
-    const login = await az('login', '--service-principal', '--username', sp.appId, '--password', sp.secret, '--tenant', s.t.tenantId, '--allow-no-subscriptions');
+    const login = await az('login', '--service-principal', '--username', sp.appId, `--password=${sp.secret}`, '--tenant', s.t.tenantId, '--allow-no-subscriptions'); // = : a secret may start with '-'
     assert.equal(login.code, 0, login.stderr);
     const set = await az('keyvault', 'secret', 'set', '--vault-name', 'kh-az', '--name', 'SQLPasswd', '--value', value);
     assert.equal(set.code, 0, set.stderr);
