@@ -20,15 +20,6 @@ import { tenantOf, userToken } from '../test/helpers/tenant-fixtures.js';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONCURRENCY = [1, 16];
 
-if (process.env.NODE_EXTRA_CA_CERTS !== TEST_CA_CERT) {
-  const child = spawn(process.execPath, ['--import', 'tsx', import.meta.filename], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, NODE_EXTRA_CA_CERTS: TEST_CA_CERT } });
-  const timer = setTimeout(() => child.kill('SIGTERM'), 10 * 60_000);
-  process.exitCode = await new Promise<number>((r) => child.on('exit', (c) => r(c ?? 1)));
-  clearTimeout(timer);
-} else {
-  await main();
-}
-
 async function load(url: string, headers: Record<string, string>, concurrency: number, seconds: number) {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const u = new URL(url);
@@ -102,8 +93,9 @@ async function main(): Promise<void> {
     const joined = await runCli(['agent', 'join', '--server', t.url, '--token', token, '--state-dir', dir, '--ca-file', TEST_CA_CERT]);
     if (joined.code !== 0) throw new Error(joined.stderr);
     const agent = await startChild([join(ROOT, 'bin/keyhaven.js'), 'agent', 'run', '--state-dir', dir, '--port', '0', '--log-level', 'warn', '--rate', '0', '--concurrency', '0'], /"listening":"([^"]+)"/);
+    children.push(agent.child);
     const hello = await startChild(['-e', HELLO], /"listening":"([^"]+)"/);
-    children.push(agent.child, hello.child);
+    children.push(hello.child);
     const tokenUrl = `${agent.url}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fvault.azure.net`;
     console.log(`agent cached-token GET vs hello-world node:http, ${SECONDS} s each (node ${process.version}, ${(await import('node:os')).cpus().length} cores)`);
     for (const c of CONCURRENCY) {
@@ -119,4 +111,14 @@ async function main(): Promise<void> {
     remove();
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+// Last: everything above is defined before it runs.
+if (process.env.NODE_EXTRA_CA_CERTS !== TEST_CA_CERT) {
+  const child = spawn(process.execPath, ['--import', 'tsx', import.meta.filename], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, NODE_EXTRA_CA_CERTS: TEST_CA_CERT } });
+  const timer = setTimeout(() => child.kill('SIGTERM'), 10 * 60_000);
+  process.exitCode = await new Promise<number>((r) => child.on('exit', (c) => r(c ?? 1)));
+  clearTimeout(timer);
+} else {
+  await main();
 }

@@ -11,7 +11,7 @@
 // The SSRF guard is IMDS's: `Metadata: true` on every metadata request, any X-Forwarded-For
 // refused, loopback (or the configured link-local address) only. Answers are IMDS's JSON, with
 // numbers as strings of digits, as IMDS sends them and every client parses them.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { ImdsError, IMDS_ERRORS } from './imds-errors.js';
 import { selectorOf, type IdentitySelector } from './identity-selector.js';
@@ -64,7 +64,7 @@ const MAX_RESOURCE = 2048;
 export async function buildAgentApp(o: AgentAppOptions): Promise<FastifyInstance> {
   const now = o.now ?? Date.now;
   const tokenAnswer = (reply: FastifyReply, t: IssuedToken, shape: 'imds' | 'app-service') => answerToken(reply, t, shape, now());
-  const app = Fastify({ loggerInstance: o.logger.child({ component: 'agent' }) as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 16 * 1024, return503OnClosing: true,
+  const app = Fastify({ loggerInstance: o.logger.child({ component: 'agent' }) as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: 16 * 1024, return503OnClosing: true,
     // MSAL Node asks for /metadata/identity/oauth2/token/ (with the slash); IMDS answers both.
     routerOptions: { ignoreTrailingSlash: true },
   });

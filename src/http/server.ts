@@ -3,7 +3,7 @@
 // TLS, request ids, logging, body limits, error rendering, health endpoints.
 import { metricsRoutes, observeRequests } from './metrics-routes.js';
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import type { Logger } from 'pino';
 import type { TlsMaterial } from '../crypto/tls-ca.js';
 import { requestSerializer } from '../log/logger.js';
@@ -52,7 +52,7 @@ export async function buildHttpServer(deps: HttpServerDeps) {
     routerOptions: { maxParamLength: 1024 },
     forceCloseConnections: 'idle',
     // One line per request, written by observeRequests (metrics-routes.ts).
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     trustProxy: false,
     // A vault's host form (https://{vault}.{vaultDnsSuffix}:{port}/secrets/…) is served as /vaults/{vault}/secrets/….
