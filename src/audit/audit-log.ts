@@ -55,7 +55,7 @@ const SECRET_LOOKING_KEY = /pass|secret|token|assertion|credential|private|^valu
  */
 export interface AuditObserver {
   batch(records: number, seconds: number): void;
-  record(row: Readonly<Pick<AuditRow, 'action' | 'outcome' | 'target' | 'details'>>): void;
+  record(row: Readonly<AuditRow>): void;
 }
 
 export class AuditLog {

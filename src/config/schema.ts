@@ -268,6 +268,10 @@ export const ConfigSchema = Type.Object(
       minimum: 1, maximum: 10000, default: 7,
       description: 'How many scheduled backups to keep in `backupDir`; older `keyhaven-*.khb` files there are deleted after each new one.',
     }),
+    auditStreamFile: Type.String({
+      default: '',
+      description: 'A file every committed audit record is appended to as a JSON line with its chain MAC (0600), for a SIEM or a log shipper; empty: none. The database chain stays the source of truth (`keyhaven audit export --after-seq N` fills a gap).',
+    }),
     auditMaxBatch: Type.Integer({
       minimum: 1, maximum: 10000, default: 512,
       description: 'Most requests whose writes and audit records share one transaction (group commit).',

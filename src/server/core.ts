@@ -2,7 +2,8 @@
 // encryption, server-held keys, the audit log, password and credential hashing. Shared by
 // `keyhaven serve` and the `keyhaven admin …` commands that need the KEK.
 import { randomUUID } from 'node:crypto';
-import { AuditLog } from '../audit/audit-log.js';
+import { AuditLog, type AuditObserver } from '../audit/audit-log.js';
+import { AuditStream } from '../audit/audit-stream.js';
 import { Metrics } from '../metrics/metrics.js';
 import { CredentialDigester } from '../crypto/generated-credential.js';
 import { checkMasterKey, Envelope } from '../crypto/envelope.js';
@@ -36,6 +37,8 @@ export interface OpenCoreOptions {
   createMasterKey: boolean;
   /** `serve`: the process's CPU, memory and event-loop metrics too. */
   processMetrics?: boolean;
+  /** `serve`: append every committed record to `auditStreamFile` (when set). */
+  auditStream?: { onError: (err: Error) => void };
 }
 
 export async function openCore(config: ResolvedConfig, options: OpenCoreOptions): Promise<CoreServices> {
@@ -60,7 +63,17 @@ export async function openCore(config: ResolvedConfig, options: OpenCoreOptions)
     const auditKey = await secrets.getOrCreate(SECRET_AUDIT_KEY, () => randomBytes(32));
     const credentialKey = await secrets.getOrCreate(SECRET_CREDENTIAL_KEY, () => randomBytes(32));
     const metrics = new Metrics({ processMetrics: options.processMetrics ?? false });
-    const audit = new AuditLog(storage, auditKey, { maxBatch: config.auditMaxBatch, observer: metrics.auditObserver() });
+    const counted = metrics.auditObserver();
+    // The stream is the server's only (an admin command appends nothing to it).
+    const stream = options.auditStream && config.auditStreamFile !== '' ? new AuditStream(config.auditStreamFile, options.auditStream.onError) : undefined;
+    const observer: AuditObserver = {
+      batch: (records, seconds) => counted.batch(records, seconds),
+      record: (row) => {
+        counted.record(row);
+        stream?.record(row);
+      },
+    };
+    const audit = new AuditLog(storage, auditKey, { maxBatch: config.auditMaxBatch, observer });
     metrics.gauge('keyhaven_audit_queue_depth', 'Requests waiting for the next audit batch.', [], () => [[{}, audit.queueDepth]]);
     metrics.gauge('keyhaven_storage_pool_connections', 'PostgreSQL pool connections by state.', ['state'], () => {
       const pool = storage.poolUsage();
@@ -83,6 +96,7 @@ export async function openCore(config: ResolvedConfig, options: OpenCoreOptions)
       metrics,
       async close() {
         await audit.flush();
+        await stream?.close();
         await storage.close();
       },
     };

@@ -47,7 +47,7 @@ export async function startServer(configured: ResolvedConfig, options: StartOpti
   const { logger } = options;
   const config = await withEphemeralPort(configured);
   ensureHome(config.home);
-  const core = await openCore(config, { createMasterKey: true, processMetrics: true });
+  const core = await openCore(config, { createMasterKey: true, processMetrics: true, auditStream: { onError: (err) => logger.error({ err: { message: err.message } }, 'the audit stream file cannot be written') } });
   let http: HttpApp | undefined;
   let ldap: LdapServer | undefined;
   let agent: RunningAgent | undefined;

@@ -1,5 +1,6 @@
 // `keyhaven audit list|verify`. The audit key is sealed under the master key, so these read
 // the store directly with the server's configuration, like `keyhaven admin …`.
+import { auditLine } from '../../audit/audit-line.js';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InvalidInputError, NotFoundError } from '../../errors.js';
@@ -105,10 +106,7 @@ function registerExport(audit: Command, ctx: CliContext): void {
       for (;;) {
         const rows = await core.storage.read.audit.query({ since, until, afterSeq, limit: 1000 });
         if (rows.length === 0) break;
-        write(rows.map((r) => JSON.stringify({
-          seq: r.seq, time: r.time, actor: r.actor, source: r.source, action: r.action, target: r.target,
-          outcome: r.outcome, correlationId: r.correlation_id, details: JSON.parse(r.details) as unknown, mac: r.mac,
-        }) + '\n').join(''));
+        write(rows.map(auditLine).join(''));
         afterSeq = rows.at(-1)!.seq;
       }
     } finally {
