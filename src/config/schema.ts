@@ -268,6 +268,7 @@ export const ConfigSchema = Type.Object(
       minimum: 1, maximum: 10000, default: 7,
       description: 'How many scheduled backups to keep in `backupDir`; older `keyhaven-*.khb` files there are deleted after each new one.',
     }),
+    metricsPort: Port('A plain-HTTP listener on 127.0.0.1 answering GET /metrics without a token, for a Prometheus on the same machine (loopback only); 0: none — /metrics on the HTTPS port, behind a token, is always there.', 0),
     auditStreamFile: Type.String({
       default: '',
       description: 'A file every committed audit record is appended to as a JSON line with its chain MAC (0600), for a SIEM or a log shipper; empty: none. The database chain stays the source of truth (`keyhaven audit export --after-seq N` fills a gap).',

@@ -21,6 +21,7 @@ import { startAgent, type RunningAgent } from '../agent/agent-runner.js';
 import { instanceOf } from '../agent/instance-metadata.js';
 import { ServerUpstream } from '../agent/server-upstream.js';
 import { ensureHostMachine } from './host-machine.js';
+import { startMetricsListener } from './metrics-listener.js';
 import { openCore, type CoreServices } from './core.js';
 import { Readiness } from './readiness.js';
 import { buildServices } from './services.js';
@@ -51,6 +52,7 @@ export async function startServer(configured: ResolvedConfig, options: StartOpti
   let http: HttpApp | undefined;
   let ldap: LdapServer | undefined;
   let agent: RunningAgent | undefined;
+  let metricsListener: { close(): Promise<void> } | undefined;
   try {
     const warning = masterKeyModeWarning(config.masterKeyFile);
     if (warning) logger.warn(warning);
@@ -88,6 +90,13 @@ export async function startServer(configured: ResolvedConfig, options: StartOpti
     const admin = await ensureBootstrapAdmin(core);
     // The default subscription, with the admin as its Owner, once (issue 10: a fresh server is never locked).
     const adminUser = await core.storage.read.users.byUsername('admin');
+    if (config.metricsPort !== 0) {
+      try {
+        metricsListener = await startMetricsListener(core.metrics, config.metricsPort);
+      } catch (err) {
+        throw new StartupError('KH_METRICS_LISTEN_FAILED', `cannot listen for metrics on 127.0.0.1:${config.metricsPort}: ${(err as Error).message}`);
+      }
+    }
     const defaultSubscription = adminUser ? await services.resources.ensureDefaultSubscription(adminUser.id) : undefined;
     // The embedded metadata agent for this machine (issue 11): its own identity, its own port.
     if (config.agentEnabled && config.agentPort !== 0 && defaultSubscription !== undefined) {
@@ -128,6 +137,7 @@ export async function startServer(configured: ResolvedConfig, options: StartOpti
     const app = http;
     const directoryServer = ldap;
     const embeddedAgent = agent;
+    const metricsServer = metricsListener;
     let closing: Promise<void> | undefined;
     return {
       core,
@@ -140,11 +150,13 @@ export async function startServer(configured: ResolvedConfig, options: StartOpti
         readiness.markStopping();
         await backups?.stop();
         await embeddedAgent?.close();
+        await metricsServer?.close();
         await shutdown(app, directoryServer, core, config.shutdownTimeoutMs, logger);
       })()),
     };
   } catch (err) {
     await agent?.close().catch(() => undefined);
+    await metricsListener?.close().catch(() => undefined);
     await ldap?.close().catch(() => undefined);
     await http?.close().catch(() => undefined);
     await core.close().catch(() => undefined);

@@ -121,3 +121,23 @@ describe('Prometheus metrics', () => {
     }
   });
 });
+
+describe('metrics on a loopback port (metricsPort)', () => {
+  it('answers GET /metrics on 127.0.0.1 without a token, and nothing else', async () => {
+    const { createServer } = await import('node:net');
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise((r) => probe.close(r));
+    const s = await startArmSuite({ args: ['--metrics-port', String(port)] });
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+      assert.equal(res.status, 200);
+      assert.match(await res.text(), /^# HELP keyhaven_http_requests_total /m);
+      assert.equal((await fetch(`http://127.0.0.1:${port}/graph/v1.0/users`)).status, 404, 'only /metrics');
+      assert.equal((await fetch(`http://127.0.0.1:${port}/metrics`, { method: 'POST' })).status, 404);
+    } finally {
+      await s.stop();
+    }
+  });
+});
