@@ -69,6 +69,9 @@ async function targetStore(engine: 'sqlite' | 'postgres', home: string): Promise
   return { url: `sqlite:${join(home, 'keyhaven.db')}`, drop: async () => undefined };
 }
 
+const VAULT = 'kh-backup-vault';
+const SECRET_VALUE = 'survives-the-restore-7f3a';
+
 describe('admin backup and restore', () => {
   const source = tempHome();
   let storage: Store;
@@ -103,6 +106,18 @@ describe('admin backup and restore', () => {
       properties: { roleDefinitionId: `${subscription}/providers/Microsoft.Authorization/roleDefinitions/${READER_ROLE}`, principalId: assignee.body.id },
     });
     assert.equal(ra.status, 201, JSON.stringify(ra.body));
+    // A vault secret written before the backup (sealed under the vault's data key).
+    assert.equal((await arm(t.url, armAdmin, 'PUT', `${subscription}/resourceGroups/kv?api-version=2021-04-01`, { location: 'westeurope' })).status, 201);
+    const vault = await arm(t.url, armAdmin, 'PUT', `${subscription}/resourceGroups/kv/providers/Microsoft.KeyVault/vaults/${VAULT}?api-version=2023-07-01`, {
+      location: 'westeurope',
+      properties: { tenantId: t.tenantId, sku: { family: 'A', name: 'standard' }, accessPolicies: [{ tenantId: t.tenantId, objectId: sp.servicePrincipalId, permissions: { secrets: ['get', 'set'] } }] },
+    });
+    assert.equal(vault.status, 201, JSON.stringify(vault.body));
+    const vaultToken = await postForm(t.tokenUrl, { grant_type: 'client_credentials', client_id: sp.appId, client_secret: sp.secret, scope: 'https://vault.azure.net/.default' });
+    const set = await fetch(`${t.url}/vaults/${VAULT}/secrets/db-password?api-version=7.5`, {
+      method: 'PUT', headers: { authorization: `Bearer ${vaultToken.body.access_token as string}`, 'content-type': 'application/json' }, body: JSON.stringify({ value: SECRET_VALUE }),
+    });
+    assert.equal(set.status, 200, await set.text());
   });
   after(async () => {
     await server?.stop();
@@ -207,6 +222,11 @@ describe('admin backup and restore', () => {
         // A client secret issued before the backup (an HMAC under the restored credential key).
         const cc = await postForm(rt.tokenUrl, { grant_type: 'client_credentials', client_id: sp.appId, client_secret: sp.secret, scope: `${rt.url}//.default` });
         assert.equal(cc.status, 200, JSON.stringify(cc.body));
+        // The vault secret written before the backup reads back through the restored server.
+        const vt = await postForm(rt.tokenUrl, { grant_type: 'client_credentials', client_id: sp.appId, client_secret: sp.secret, scope: 'https://vault.azure.net/.default' });
+        const secret = await fetch(`${rt.url}/vaults/${VAULT}/secrets/db-password?api-version=7.5`, { headers: { authorization: `Bearer ${vt.body.access_token as string}` } });
+        assert.equal(secret.status, 200, await secret.clone().text());
+        assert.equal(((await secret.json()) as { value: string }).value, SECRET_VALUE);
         // The role assignment holds: the assignee reads the subscription, and may not write it.
         const readerToken = await userToken(rt, 'assignee', ASSIGNEE_PASSWORD, `${rt.url}//.default`);
         const sub = await arm(rt.url, readerToken, 'GET', `${subscription}/resourcegroups?api-version=2021-04-01`);
