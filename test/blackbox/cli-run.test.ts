@@ -8,15 +8,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { createServer, type AddressInfo } from 'node:net';
+import { decodeJwt } from 'jose';
 import { main } from '../../src/cli/main.js';
 import { TEST_CA_CERT } from '../helpers/server-process.js';
 import { startVaultSuite, type VaultSuite } from './vault-test-client.js';
 
 const BIN = join(process.cwd(), 'bin', 'keyhaven.js');
 
-function cli(configDir: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function cli(configDir: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, HOME: configDir, KEYHAVEN_CONFIG_DIR: configDir }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, HOME: configDir, KEYHAVEN_CONFIG_DIR: configDir, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b) => (stdout += b));
@@ -76,5 +78,53 @@ describe('keyhaven run', () => {
     assert.equal(r.stderr.split('\n').length, 2);
     assert.equal(r.stdout, '');
     assert.throws(() => rmSync(marker), /ENOENT/);
+  });
+});
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise((r) => probe.close(r));
+  return port;
+}
+
+describe('keyhaven run --identity (the embedded metadata agent)', () => {
+  let s: VaultSuite;
+  let agentPort: number;
+  const work = mkdtempSync(join(tmpdir(), 'kh-cli-run-id-'));
+  const value = 'machine-read-0b7d3e9c41a2';
+
+  async function inproc(...args: string[]) {
+    let stderr = '';
+    const code = await main(['node', 'keyhaven', ...args], { stdout: () => {}, stderr: (t) => void (stderr += t), env: { KEYHAVEN_CONFIG_DIR: work } });
+    assert.equal(code, 0, stderr);
+  }
+
+  before(async () => {
+    agentPort = await freePort();
+    s = await startVaultSuite({ args: ['--agent-enabled', 'true', '--agent-port', String(agentPort)] });
+    const res = await fetch(`http://127.0.0.1:${agentPort}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://vault.azure.net`, { headers: { Metadata: 'true' } });
+    const principal = String(decodeJwt(((await res.json()) as { access_token: string }).access_token).oid);
+    await inproc('login', '--server', s.t.url, '--ca-file', TEST_CA_CERT, '-u', 'admin', '-p', s.t.adminPassword);
+    await inproc('keyvault', 'create', '-n', 'kh-run-id', '-g', 'kv-rg');
+    await inproc('keyvault', 'secret', 'set', '--vault-name', 'kh-run-id', '-n', 'db-password', '--value', value);
+    await inproc('keyvault', 'set-policy', '-n', 'kh-run-id', '--object-id', principal, '--secret-permissions', 'get');
+  });
+  after(async () => {
+    await s?.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it("reads the secret as the machine's identity and masks it", async () => {
+    const r = await cli(work, ['run', '--identity', '--secret', 'DB=kh-run-id/db-password', '--', '/bin/sh', '-c', `echo "$DB"; test "$DB" = '${value}'`], { AZURE_POD_IDENTITY_AUTHORITY_HOST: `http://127.0.0.1:${agentPort}` });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '***\n');
+  });
+
+  it('an agent that does not answer is one ERROR line', async () => {
+    const r = await cli(work, ['run', '--identity', '--secret', 'DB=kh-run-id/db-password', '--', '/bin/true'], { AZURE_POD_IDENTITY_AUTHORITY_HOST: `http://127.0.0.1:${await freePort()}` });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /^ERROR: the metadata agent .* did not answer\n$/);
   });
 });
