@@ -22,6 +22,7 @@ import * as keyvault from './keyvault.js';
 import * as machine from './machine.js';
 import * as resource from './resource.js';
 import * as role from './role.js';
+import * as run from './run.js';
 import * as vm from './vm.js';
 import * as vmMachines from './vm-machines.js';
 
@@ -30,10 +31,10 @@ export interface CommandModule {
 }
 
 // vm before vmMachines: enrollment's verbs join the `vm` group vm.ts makes.
-const clientModules: readonly CommandModule[] = [login, account, adUser, adGroup, adApp, adSp, adRole, group, identity, vm, vmMachines, resource, role, machine, agent, keyvault];
+const clientModules: readonly CommandModule[] = [login, account, adUser, adGroup, adApp, adSp, adRole, group, identity, vm, vmMachines, resource, role, machine, agent, keyvault, run];
 
 /** The top-level commands the client modules add. */
-const CLIENT_COMMANDS = new Set(['login', 'logout', 'account', 'ad', 'group', 'identity', 'vm', 'vmss', 'resource', 'role', 'machine', 'agent', 'keyvault']);
+const CLIENT_COMMANDS = new Set(['login', 'logout', 'account', 'ad', 'group', 'identity', 'vm', 'vmss', 'resource', 'role', 'machine', 'agent', 'keyvault', 'run']);
 
 /** Root options that take a value (as a separate argument when written without `=`). */
 const ROOT_OPTIONS_WITH_VALUE = new Set(['-o', '--output', '--query']);

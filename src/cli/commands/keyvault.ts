@@ -132,6 +132,18 @@ async function deletedVault(client: ApiClient, opts: VaultOptions): Promise<Dele
   return found;
 }
 
+/** The data-plane path of a secret's latest version, with the API version (keyhaven run reads it too). */
+export function secretPath(vaultName: string, secretName: string): string {
+  return `/vaults/${encodeURIComponent(vaultName.toLowerCase())}/secrets/${encodeURIComponent(secretName)}/?api-version=${DATA_API}`;
+}
+
+/** A secret's current value, read with the CLI login's Key Vault token (the read is audited). */
+export async function readSecretValue(client: ApiClient, vaultName: string, secretName: string): Promise<string> {
+  const out = await client.request<{ value?: unknown }>('GET', secretPath(vaultName, secretName), { resource: VAULT_RESOURCE });
+  if (typeof out?.value !== 'string') throw new Error(`the secret ${vaultName}/${secretName} has no value`);
+  return out.value;
+}
+
 /** One data-plane request on the path form with a vault token. */
 async function data<T>(client: ApiClient, method: 'GET' | 'PUT' | 'PATCH' | 'POST' | 'DELETE', vaultName: string, path: string, body?: unknown): Promise<T | undefined> {
   const sep = path.includes('?') ? '&' : '?';
