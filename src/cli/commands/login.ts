@@ -26,6 +26,7 @@ import {
   saveLogin,
   type Account,
   type CachedToken,
+  type LoginSecrets,
   type Profile,
   type TokenGrant,
 } from '../login-state.js';
@@ -168,19 +169,7 @@ async function login(ctx: CliContext, opts: LoginOptions): Promise<unknown> {
     ...(type === 'servicePrincipal' && certificate === undefined ? { clientSecret: opts.password! } : {}),
     ...(refreshToken !== undefined ? { refreshToken } : {}),
   };
-  await saveLogin(ctx, profile, secrets);
-  try {
-    const subscriptions = await listSubscriptions(new ApiClient(ctx, profile), user);
-    if (subscriptions.length > 0) {
-      profile.accounts = subscriptions;
-      await saveLogin(ctx, profile, secrets);
-    }
-  } catch (err) {
-    await clearLogin(ctx, profile.id);
-    throw err;
-  }
-  // az's login prints the accounts with `cloudName` where the profile says `environmentName`.
-  return profile.accounts.map(({ environmentName, ...rest }) => ({ cloudName: environmentName, ...rest }));
+  return finishLogin(ctx, profile, secrets);
 }
 
 /** `--identity`: the machine's managed identity through the metadata agent; the server is the agent's unless named. */
@@ -206,9 +195,18 @@ async function identityLogin(ctx: CliContext, opts: LoginOptions): Promise<unkno
     ...(caFile !== undefined ? { caFile } : {}), identity, accounts: [tenantAccount(tenantId, user)],
   };
   const secrets = { tokens: [token] };
+  return finishLogin(ctx, profile, secrets);
+}
+
+/**
+ * Saves the login, then lists the subscriptions the principal sees (az does it right after
+ * signing in) and keeps them as its accounts; a failure there leaves no half-made login.
+ * Returns az's login output: the accounts, with `cloudName` where the profile says `environmentName`.
+ */
+async function finishLogin(ctx: CliContext, profile: Profile, secrets: LoginSecrets): Promise<unknown> {
   await saveLogin(ctx, profile, secrets);
   try {
-    const subscriptions = await listSubscriptions(new ApiClient(ctx, profile), user);
+    const subscriptions = await listSubscriptions(new ApiClient(ctx, profile), profile.user);
     if (subscriptions.length > 0) {
       profile.accounts = subscriptions;
       await saveLogin(ctx, profile, secrets);
