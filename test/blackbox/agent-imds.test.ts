@@ -13,7 +13,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -22,18 +21,11 @@ import { decodeJwt } from 'jose';
 import { blackboxStorage, cleanEnv, ROOT, runCli, startServerProcess, tempHome, TEST_CA_CERT, type ServerProcess } from '../helpers/server-process.js';
 import { startStreaming, type StreamingProcess } from '../helpers/streaming-process.js';
 import { tenantOf, userToken, type Tenant } from '../helpers/tenant-fixtures.js';
+import { freePort } from '../helpers/free-port.js';
 
 const CV = 'api-version=2022-11-01';
 const MV = 'api-version=2023-01-31';
 const VAULT = 'https://vault.azure.net';
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-  const port = (probe.address() as AddressInfo).port;
-  await new Promise((r) => probe.close(r));
-  return port;
-}
 
 function run(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

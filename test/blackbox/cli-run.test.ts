@@ -8,11 +8,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createServer, type AddressInfo } from 'node:net';
 import { decodeJwt } from 'jose';
 import { main } from '../../src/cli/main.js';
 import { TEST_CA_CERT } from '../helpers/server-process.js';
 import { startVaultSuite, type VaultSuite } from './vault-test-client.js';
+import { freePort } from '../helpers/free-port.js';
 
 const BIN = join(process.cwd(), 'bin', 'keyhaven.js');
 
@@ -80,14 +80,6 @@ describe('keyhaven run', () => {
     assert.throws(() => rmSync(marker), /ENOENT/);
   });
 });
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-  const port = (probe.address() as AddressInfo).port;
-  await new Promise((r) => probe.close(r));
-  return port;
-}
 
 describe('keyhaven run --identity (the embedded metadata agent)', () => {
   let s: VaultSuite;

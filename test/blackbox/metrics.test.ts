@@ -11,6 +11,7 @@ import { Client, InvalidCredentialsError } from 'ldapts';
 import { TEST_CA_CERT } from '../helpers/server-process.js';
 import { createServicePrincipal, postForm } from '../helpers/tenant-fixtures.js';
 import { startArmSuite, type ArmSuite } from './arm-test-client.js';
+import { freePort } from '../helpers/free-port.js';
 
 /** `name{labels} value` lines → value by the exact `name{labels}` text. */
 function parse(text: string): Map<string, number> {
@@ -124,11 +125,7 @@ describe('Prometheus metrics', () => {
 
 describe('metrics on a loopback port (metricsPort)', () => {
   it('answers GET /metrics on 127.0.0.1 without a token, and nothing else', async () => {
-    const { createServer } = await import('node:net');
-    const probe = createServer();
-    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-    const port = (probe.address() as { port: number }).port;
-    await new Promise((r) => probe.close(r));
+    const port = await freePort();
     const s = await startArmSuite({ args: ['--metrics-port', String(port)] });
     try {
       const res = await fetch(`http://127.0.0.1:${port}/metrics`);

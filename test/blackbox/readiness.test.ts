@@ -6,23 +6,15 @@
 // AADSTS50126; so these servers hash with the default (OWASP) parameters, not the tests' cheap ones.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { blackboxStorage, cleanEnv, ROOT, serverArgs, tempHome } from '../helpers/server-process.js';
 import { AZURE_CLI_CLIENT_ID, postForm } from '../helpers/tenant-fixtures.js';
+import { freePort } from '../helpers/free-port.js';
 
 const ROUNDS = 4;
 const ADMIN_PASSWORD = 'readiness check passphrase 42';
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-  const port = (probe.address() as AddressInfo).port;
-  await new Promise((r) => probe.close(r));
-  return port;
-}
 
 /** serverArgs with one flag's value replaced. */
 function withFlag(args: string[], flag: string, value: string): string[] {
